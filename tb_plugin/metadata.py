@@ -1,0 +1,113 @@
+"""Names and summary metadata for the internals plugin.
+
+Every summary this plugin writes is a blob sequence (a rank-1 string tensor
+holding one encoded payload, see ``encoding.py``) whose ``SummaryMetadata``
+carries ``plugin_name = "internals"``, ``data_class = BLOB_SEQUENCE`` and a
+small JSON document as ``content``::
+
+    {"version": 1, "kind": "activations", "shape": [16, 8, 8, 4],
+     "dtype": "float32", "encoding": "q8"}
+
+``version`` is the schema version of that document. Readers accept every
+version up to ``SCHEMA_VERSION`` (older logs keep loading) and report newer
+ones as unsupported instead of guessing at them.
+"""
+
+import json
+
+from tensorboard.compat.proto import summary_pb2
+
+PLUGIN_NAME = "internals"
+
+# Schema version of the metadata content written by this release.
+# History:
+#   1: kind, shape, dtype, encoding (first release).
+SCHEMA_VERSION = 1
+
+# Summary kinds this release can show.
+KIND_ACTIVATIONS = "activations"
+KINDS = (KIND_ACTIVATIONS,)
+
+
+class UnsupportedMetadataError(ValueError):
+    """Metadata content that this release cannot read (newer or corrupt)."""
+
+
+def create_summary_metadata(
+    kind, shape, dtype, encoding, description=None, display_name=None
+):
+    """Builds the `SummaryMetadata` proto for one internals summary.
+
+    Args:
+      kind: one of `KINDS`.
+      shape: the logged array's shape (list of ints).
+      dtype: the logged array's dtype name before encoding (e.g. "float32").
+      encoding: the payload encoding name (see `encoding.ENCODINGS`).
+      description: optional Markdown description shown with the tag.
+      display_name: optional display name.
+
+    Returns:
+      A `summary_pb2.SummaryMetadata` with `data_class` set.
+    """
+    if kind not in KINDS:
+        raise ValueError("unknown summary kind %r; expected one of %s" % (kind, KINDS))
+    content = {
+        "version": SCHEMA_VERSION,
+        "kind": kind,
+        "shape": [int(d) for d in shape],
+        "dtype": str(dtype),
+        "encoding": str(encoding),
+    }
+    return summary_pb2.SummaryMetadata(
+        display_name=display_name or "",
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )
+
+
+def parse_plugin_metadata(content):
+    """Parses the `content` bytes of an internals `SummaryMetadata`.
+
+    Returns:
+      A dict with at least `version`, `kind`, `shape`, `dtype`, `encoding`,
+      migrated to the current schema.
+
+    Raises:
+      UnsupportedMetadataError: the content is not valid JSON, or was written
+        by a newer release (its message says to upgrade the plugin).
+    """
+    if not isinstance(content, (bytes, bytearray)):
+        raise TypeError("metadata content must be bytes, got %s" % type(content).__name__)
+    try:
+        parsed = json.loads(bytes(content).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise UnsupportedMetadataError(
+            "unreadable internals metadata (%s); the event file may be corrupt" % e
+        )
+    if not isinstance(parsed, dict):
+        raise UnsupportedMetadataError("internals metadata is not a JSON object")
+    version = parsed.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise UnsupportedMetadataError(
+            "internals metadata has no valid schema version (%r)" % (version,)
+        )
+    if version > SCHEMA_VERSION:
+        raise UnsupportedMetadataError(
+            "written by a newer tensorboard-plugin-internals (metadata schema "
+            "version %d, this release reads up to %d): upgrade with "
+            "`pip install -U tensorboard-plugin-internals`"
+            % (version, SCHEMA_VERSION)
+        )
+    # Migrations from older schema versions go here, oldest first, each
+    # bringing `parsed` up by one version. Version 1 is the first.
+    kind = parsed.get("kind")
+    if kind not in KINDS:
+        raise UnsupportedMetadataError(
+            "unknown internals summary kind %r (this release shows %s): upgrade "
+            "tensorboard-plugin-internals" % (kind, ", ".join(KINDS))
+        )
+    return parsed

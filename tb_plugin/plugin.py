@@ -1,0 +1,169 @@
+"""The Internals tab's backend: routes over `context.data_provider`.
+
+Routes, under `/data/plugin/internals`:
+
+* `GET /tags`: `{run: {tag: info}}` (see `data_access.list_tags`); no payloads.
+* `GET /steps?run=R&tag=T`: `{"steps": [...], "wall_times": [...]}`.
+* `GET /data?run=R&tag=T&step=S`: one step's payload as
+  `application/octet-stream`, in the format of `tb_plugin.encoding`, which
+  the frontend decodes (`frontend/decode.js`).
+* `GET /static/*`: the frontend's files.
+
+Malformed parameters answer 400 and unknown runs, tags or steps 404, each
+with a message. This module never imports TensorFlow: the entry point that
+TensorBoard imports at start-up stays light.
+"""
+
+import functools
+import os
+
+from werkzeug import security, wrappers
+from tensorboard.backend import http_util
+from tensorboard.plugins import base_plugin
+from tensorboard import plugin_util
+
+from tb_plugin import data_access, metadata
+
+# Steps kept per tag when the user gave no `--samples_per_plugin=internals=N`.
+# TensorBoard's defaults (10 on the Python path, 10 for blobs on the Rust
+# path) are too few to scrub through training. Memory cost: about this many
+# payloads per tag, i.e. ~500 x (values per step) bytes for q8 at worst.
+DEFAULT_SAMPLES_PER_TAG = 500
+
+_CONTENT_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".html": "text/html",
+    ".svg": "image/svg+xml",
+    ".json": "application/json",
+    ".png": "image/png",
+}
+
+
+def frontend_dir():
+    """The folder holding the frontend: in the wheel, or in a source checkout."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for candidate in (os.path.join(here, "frontend"), os.path.join(os.path.dirname(here), "frontend")):
+        if os.path.isfile(os.path.join(candidate, "index.js")):
+            return candidate
+    raise FileNotFoundError("tb_plugin's frontend files are missing; reinstall the package")
+
+
+class _BadRequest(ValueError):
+    """A malformed query: answered 400 with the message."""
+
+
+def _error(request, code, message):
+    return http_util.Respond(request, {"error": message}, "application/json", code=code)
+
+
+def _route(handler):
+    """A werkzeug app answering 400 on _BadRequest and 404 on NotFound."""
+
+    @wrappers.Request.application
+    @functools.wraps(handler)
+    def app(self, request):
+        try:
+            return handler(self, request)
+        except _BadRequest as e:
+            return _error(request, 400, str(e))
+        except data_access.NotFound as e:
+            return _error(request, 404, str(e))
+
+    return app
+
+
+class InternalsPlugin(base_plugin.TBPlugin):
+    """Serves the Internals tab."""
+
+    plugin_name = metadata.PLUGIN_NAME
+
+    def __init__(self, context):
+        self._data_provider = context.data_provider
+        self._frontend_dir = frontend_dir()
+
+    def get_plugin_apps(self):
+        return {
+            "/tags": self._serve_tags,
+            "/steps": self._serve_steps,
+            "/data": self._serve_data,
+            "/static/*": self._serve_static,
+        }
+
+    def is_active(self):
+        return False  # Superseded by data_plugin_names().
+
+    def data_plugin_names(self):
+        return (metadata.PLUGIN_NAME,)
+
+    def frontend_metadata(self):
+        return base_plugin.FrontendMetadata(es_module_path="/static/index.js", tab_name="Internals")
+
+    def _request_scope(self, request):
+        return plugin_util.context(request.environ), plugin_util.experiment_id(request.environ)
+
+    @_route
+    def _serve_tags(self, request):
+        ctx, experiment = self._request_scope(request)
+        tags = data_access.list_tags(self._data_provider, ctx, experiment)
+        return http_util.Respond(request, tags, "application/json")
+
+    @_route
+    def _serve_steps(self, request):
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        steps, wall_times = data_access.list_steps(self._data_provider, ctx, experiment, run, tag)
+        return http_util.Respond(request, {"steps": steps, "wall_times": wall_times}, "application/json")
+
+    @_route
+    def _serve_data(self, request):
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        payload = data_access.read_payload(self._data_provider, ctx, experiment, run, tag, step)
+        return http_util.Respond(request, payload, "application/octet-stream")
+
+    @_route
+    def _serve_static(self, request):
+        prefix = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
+        relative = request.path.split(prefix, 1)[-1] if prefix in request.path else ""
+        # safe_join refuses "..", absolute paths and Windows separators.
+        path = security.safe_join(self._frontend_dir, relative) if relative else None
+        content_type = _CONTENT_TYPES.get(os.path.splitext(relative)[1].lower())
+        if path is None or content_type is None or not os.path.isfile(path):
+            raise data_access.NotFound("no such frontend file: %s" % relative)
+        with open(path, "rb") as f:
+            content = f.read()
+        return http_util.Respond(request, content, content_type)
+
+
+def _query_run_tag(request):
+    run, tag = request.args.get("run"), request.args.get("tag")
+    if run is None or tag is None:
+        raise _BadRequest("missing query parameter %r" % ("run" if run is None else "tag"))
+    return run, tag
+
+
+def _query_step(request):
+    raw_step = request.args.get("step")
+    if raw_step is None:
+        raise _BadRequest("missing query parameter 'step'")
+    try:
+        step = int(raw_step)
+    except ValueError:
+        raise _BadRequest("step must be an integer, got %r" % raw_step[:100])
+    if abs(step) >= 1 << 63:
+        raise _BadRequest("step %s is out of the int64 range" % raw_step[:100])
+    return step
+
+
+class InternalsLoader(base_plugin.TBLoader):
+    """Registers the plugin, keeping enough steps per tag to scrub through."""
+
+    def fix_flags(self, flags):
+        samples = getattr(flags, "samples_per_plugin", None)
+        if isinstance(samples, dict) and metadata.PLUGIN_NAME not in samples:
+            samples[metadata.PLUGIN_NAME] = DEFAULT_SAMPLES_PER_TAG
+
+    def load(self, context):
+        return InternalsPlugin(context)

@@ -1,0 +1,208 @@
+"""Writer API: two front doors over one encoder.
+
+* `activations(...)` is in the `tf.summary` style: it writes to the default
+  `tf.summary` writer, returns a bool like the `tf.summary` ops, and works
+  eagerly and inside `tf.function`. It imports TensorFlow when called.
+* `Writer(logdir)` is TF-free: numpy arrays in, event files out through
+  TensorBoard's own record writer, for PyTorch, JAX or plain numpy code.
+
+Both doors store byte-identical summaries for the same array: the payload
+comes from `encoding.encode` and the metadata from `metadata.py`.
+
+Example (TF-free)::
+
+    from tb_plugin import summary
+    with summary.Writer("logs/run1") as writer:
+        writer.activations("conv1", conv1_output, step=epoch)
+
+Example (TensorFlow)::
+
+    writer = tf.summary.create_file_writer("logs/run1")
+    with writer.as_default(step=epoch):
+        summary.activations("conv1", conv1_output)
+"""
+
+import numbers
+import os
+import socket
+import threading
+import time
+
+import numpy as np
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
+from tensorboard.util import tensor_util
+
+from tb_plugin import encoding as encoding_lib
+from tb_plugin import metadata
+
+DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
+DEFAULT_MAX_VALUES = encoding_lib.DEFAULT_MAX_VALUES
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError("summary name must be a non-empty string, got %r" % (name,))
+
+
+def _activations_metadata(shape, dtype_name, encoding, description):
+    return metadata.create_summary_metadata(
+        metadata.KIND_ACTIVATIONS, shape, dtype_name, encoding, description=description
+    )
+
+
+def activations(
+    name,
+    data,
+    step=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+):
+    """Writes a layer's activations to the default `tf.summary` writer.
+
+    Args:
+      name: tag for this summary, e.g. the layer name. Name scopes prefix it.
+      data: a Tensor or array of real numbers: conv outputs `[batch, h, w,
+        channels]`, dense outputs `[batch, units]`, or any other rank.
+      step: int64-castable monotonic step. Defaults to
+        `tf.summary.experimental.get_step()`, which must then not be None.
+      description: optional Markdown description shown with the tag.
+      encoding: "q8" (compact; error at most 1/510 of each channel's range,
+        see `tb_plugin.encoding`) or "f32" (lossless float32).
+      max_values: the most values one summary may hold; larger data raises a
+        ValueError saying how to log less. None disables the check.
+
+    Returns:
+      True on success, or False if no summary was written because no default
+      writer was available (as `tf.summary.write`).
+
+    Raises:
+      ValueError: unknown encoding, non-real data, or too many values.
+    """
+    import tensorflow as tf  # The TF-free paths never reach this import.
+
+    _check_name(name)
+    if encoding not in encoding_lib.ENCODINGS:
+        raise ValueError(
+            "unknown encoding %r; use one of %s" % (encoding, ", ".join(encoding_lib.ENCODINGS))
+        )
+    summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    with summary_scope(name, "internals_activations", values=[data, step]) as (tag, _):
+        data = tf.convert_to_tensor(data)
+        if not (data.dtype.is_floating or data.dtype.is_integer or data.dtype.is_bool):
+            raise ValueError(
+                "%s: data must be real numbers, got dtype %s" % (name, data.dtype.name)
+            )
+        shape = [-1 if d is None else int(d) for d in data.shape.as_list()] if data.shape.rank is not None else []
+        if data.shape.is_fully_defined():
+            # Fail at trace time, before any step is spent, when the static
+            # shape is already too large.
+            encoding_lib.check_size(shape, max_values, name)
+        summary_metadata = _activations_metadata(shape, data.dtype.name, encoding, description)
+
+        def encode_payload(array):
+            return np.array([encoding_lib.encode(array, encoding, max_values)], dtype=object)
+
+        def payload():
+            with tf.device("cpu:0"):
+                blob = tf.numpy_function(encode_payload, [data], tf.string, stateful=False)
+            blob.set_shape([1])
+            return blob
+
+        return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
+
+
+class Writer:
+    """Writes internals summaries to event files without TensorFlow.
+
+    Each `Writer` opens one new event file in `logdir` (created if needed);
+    TensorBoard reads it like any other. Writes are flushed at once, so a
+    crash loses nothing already written, and the writer is thread-safe.
+
+    Args:
+      logdir: the run directory, e.g. "logs/run1".
+      filename_suffix: appended to the event file name.
+    """
+
+    _uid_lock = threading.Lock()
+    _uid = 0
+
+    def __init__(self, logdir, filename_suffix=""):
+        os.makedirs(logdir, exist_ok=True)
+        with Writer._uid_lock:
+            uid, Writer._uid = Writer._uid, Writer._uid + 1
+        name = "events.out.tfevents.%010d.%s.%d.%d.internals%s" % (
+            time.time(),
+            socket.gethostname(),
+            os.getpid(),
+            uid,
+            filename_suffix,
+        )
+        self.path = os.path.join(logdir, name)
+        self._lock = threading.Lock()
+        self._records = RecordWriter(open(self.path, "wb"))
+        self._write_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def activations(
+        self,
+        name,
+        data,
+        step,
+        description=None,
+        encoding=DEFAULT_ENCODING,
+        max_values=DEFAULT_MAX_VALUES,
+    ):
+        """Writes a layer's activations at `step`.
+
+        Arguments as `tb_plugin.summary.activations`, except that `step` is
+        required and `data` is array-like (numpy, or anything `np.asarray`
+        takes, such as a CPU torch tensor).
+
+        Raises:
+          ValueError: bad name, step, encoding or data, or too many values.
+        """
+        _check_name(name)
+        step = _check_step(step)
+        array = np.asarray(data)
+        payload = encoding_lib.encode(array, encoding, max_values)
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=_activations_metadata(array.shape, array.dtype.name, encoding, description),
+            tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
+        )
+        self._write_event(
+            event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[value]))
+        )
+
+    def _write_event(self, event):
+        data = event.SerializeToString()
+        with self._lock:
+            if self._records.closed:
+                raise ValueError("this Writer is closed; open a new one")
+            self._records.write(data)
+            self._records.flush()
+
+    def flush(self):
+        """Flushes written events to disk (writes already flush; kept for symmetry)."""
+        with self._lock:
+            if not self._records.closed:
+                self._records.flush()
+
+    def close(self):
+        """Closes the event file. Further writes raise ValueError."""
+        with self._lock:
+            if not self._records.closed:
+                self._records.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _check_step(step):
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):
+        raise ValueError("step must be an integer, got %r" % (step,))
+    return int(step)
