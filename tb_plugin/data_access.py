@@ -24,10 +24,14 @@ def list_tags(data_provider, ctx, experiment_id):
     `version`), `description` and `max_step`; a tag whose metadata this
     release cannot read has `error` (a message for the user) instead.
     """
-    listing = data_provider.list_blob_sequences(
-        ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME
-    )
     result = {}
+    for lister in (data_provider.list_blob_sequences, data_provider.list_tensors):
+        listing = lister(ctx, experiment_id=experiment_id, plugin_name=metadata.PLUGIN_NAME)
+        _add_listing(listing, result)
+    return result
+
+
+def _add_listing(listing, result):
     for run, tags in listing.items():
         for tag, series in tags.items():
             info = {
@@ -40,7 +44,6 @@ def list_tags(data_provider, ctx, experiment_id):
             except metadata.UnsupportedMetadataError as e:
                 info["error"] = str(e)
             result.setdefault(run, {})[tag] = info
-    return result
 
 
 def _read_references(data_provider, ctx, experiment_id, run, tag):
@@ -84,3 +87,24 @@ def read_payload(data_provider, ctx, experiment_id, run, tag, step):
         raise NotFound("no step %s for tag %r in run %r" % (step, tag, run))
     # A step logged twice (e.g. a restarted run) keeps its latest write.
     return data_provider.read_blob(ctx, blob_key=matches[-1].values[0].blob_key)
+
+
+def read_stats(data_provider, ctx, experiment_id, run, tag=None):
+    """Returns `{tag: [TensorDatum...]}` of a run's activation statistics.
+
+    `tag=None` reads every statistics series of the run (each is small).
+
+    Raises:
+      NotFound: unknown run, or unknown tag.
+    """
+    found = data_provider.read_tensors(
+        ctx,
+        experiment_id=experiment_id,
+        plugin_name=metadata.PLUGIN_NAME,
+        downsample=_ALL_STEPS,
+        run_tag_filter=provider.RunTagFilter(runs=[run], tags=None if tag is None else [tag]),
+    )
+    series = found.get(run)
+    if not series:
+        raise NotFound("no activation statistics %sin run %r" % ("" if tag is None else "%r " % tag, run))
+    return {t: sorted(datums, key=lambda d: d.step) for t, datums in series.items()}

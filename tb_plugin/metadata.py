@@ -25,8 +25,9 @@ PLUGIN_NAME = "internals"
 SCHEMA_VERSION = 1
 
 # Summary kinds this release can show.
-KIND_ACTIVATIONS = "activations"
-KINDS = (KIND_ACTIVATIONS,)
+KIND_ACTIVATIONS = "activations"  # blob sequence: encoded arrays
+KIND_ACTIVATION_STATS = "activation_stats"  # tensor: stats vectors (stats.py)
+KINDS = (KIND_ACTIVATIONS, KIND_ACTIVATION_STATS)
 
 
 class UnsupportedMetadataError(ValueError):
@@ -66,6 +67,38 @@ def create_summary_metadata(
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
         data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )
+
+
+def create_stats_metadata(layout, activation, source_tag, description=None):
+    """Builds the `SummaryMetadata` of an activation statistics series.
+
+    The values are float64 vectors laid out as `tb_plugin.stats` says, one
+    per step, stored as a plain tensor (`DATA_CLASS_TENSOR`) so a whole
+    series reads in one call.
+
+    Args:
+      layout: dict with `fields`, `bins` and `units` of the vector layout.
+      activation: the layer's activation function name, or None.
+      source_tag: the activations tag these statistics describe.
+      description: optional Markdown description.
+    """
+    content = {
+        "version": SCHEMA_VERSION,
+        "kind": KIND_ACTIVATION_STATS,
+        "fields": list(layout["fields"]),
+        "bins": int(layout["bins"]),
+        "units": int(layout["units"]),
+        "activation": activation,
+        "source_tag": source_tag,
+    }
+    return summary_pb2.SummaryMetadata(
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_TENSOR,
     )
 
 

@@ -7,6 +7,8 @@ Routes, under `/data/plugin/internals`:
 * `GET /data?run=R&tag=T&step=S`: one step's payload as
   `application/octet-stream`, in the format of `tb_plugin.encoding`, which
   the frontend decodes (`frontend/decode.js`).
+* `GET /stats?run=R[&tag=T]`: activation statistics series of a run (all
+  its statistics tags, or one), as `stats.series_json` lays them out.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters answer 400 and unknown runs, tags or steps 404, each
@@ -22,7 +24,7 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from tensorboard import plugin_util
 
-from tb_plugin import data_access, metadata
+from tb_plugin import data_access, metadata, stats
 
 # Steps kept per tag when the user gave no `--samples_per_plugin=internals=N`.
 # TensorBoard's defaults (10 on the Python path, 10 for blobs on the Rust
@@ -87,6 +89,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/tags": self._serve_tags,
             "/steps": self._serve_steps,
             "/data": self._serve_data,
+            "/stats": self._serve_stats,
             "/static/*": self._serve_static,
         }
 
@@ -122,6 +125,15 @@ class InternalsPlugin(base_plugin.TBPlugin):
         ctx, experiment = self._request_scope(request)
         payload = data_access.read_payload(self._data_provider, ctx, experiment, run, tag, step)
         return http_util.Respond(request, payload, "application/octet-stream")
+
+    @_route
+    def _serve_stats(self, request):
+        run = request.args.get("run")
+        if run is None:
+            raise _BadRequest("missing query parameter 'run'")
+        ctx, experiment = self._request_scope(request)
+        series = data_access.read_stats(self._data_provider, ctx, experiment, run, request.args.get("tag"))
+        return http_util.Respond(request, {tag: stats.series_json(datums) for tag, datums in series.items()}, "application/json")
 
     @_route
     def _serve_static(self, request):

@@ -30,11 +30,12 @@ import time
 
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
-from tb_plugin import metadata
+from tb_plugin import metadata, stats
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
 DEFAULT_MAX_VALUES = encoding_lib.DEFAULT_MAX_VALUES
@@ -171,6 +172,47 @@ class Writer:
             metadata=_activations_metadata(array.shape, array.dtype.name, encoding, description),
             tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
         )
+        self._write_value(value, step)
+
+    def activation_stats(self, name, data, step, activation=None, source_tag=None, description=None):
+        """Writes the statistics of a layer's activations at `step`.
+
+        Args:
+          name: tag for the statistics series.
+          data: the layer output, `[batch, ..., units]`.
+          step: the step (int).
+          activation: the layer's activation function name ("relu", "tanh",
+            ...); decides whether dead or saturated units are counted.
+          source_tag: the activations tag these statistics describe.
+          description: optional Markdown description.
+
+        Returns:
+          The stats vector written (see `tb_plugin.stats`).
+        """
+        _check_name(name)
+        step = _check_step(step)
+        vector = stats.compute(encoding_lib.as_float_array(data), activation)
+        layout = {"fields": stats.FIELDS, "bins": stats.BINS, "units": len(vector) - stats.vector_length(0)}
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_stats_metadata(layout, activation, source_tag, description),
+            tensor=tensor_util.make_tensor_proto(vector),
+        )
+        self._write_value(value, step)
+        return vector
+
+    def scalar(self, name, value, step, description=None):
+        """Writes a scalar for TensorBoard's built-in Scalars dashboard."""
+        _check_name(name)
+        step = _check_step(step)
+        scalar_md = scalar_metadata.create_summary_metadata(display_name=name, description=description or "")
+        scalar_md.data_class = summary_pb2.DATA_CLASS_SCALAR  # Unset there; required to be seen.
+        value = summary_pb2.Summary.Value(
+            tag=name, metadata=scalar_md, tensor=tensor_util.make_tensor_proto(np.float32(value))
+        )
+        self._write_value(value, step)
+
+    def _write_value(self, value, step):
         self._write_event(
             event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[value]))
         )

@@ -1,0 +1,131 @@
+"""Statistics of a layer's activations: the numbers behind the stats charts.
+
+One statistics record is a float64 vector with a fixed layout, so that a
+whole series of them is one TensorBoard tensor time series:
+
+    FIELDS (len(FIELDS) values), histogram edges (BINS + 1),
+    histogram counts (BINS), unit flags (one per unit)
+
+Units are the entries of the last axis (channels of a conv output, units of
+a dense output). A unit flag is 0 (healthy), 1 (dead) or 2 (saturated).
+
+* dead unit: for ReLU-family activations (relu, relu6, leaky_relu), a unit
+  whose output is never positive anywhere in the probe batch.
+* saturated unit: for sigmoid-family (sigmoid, hard_sigmoid: below 0.01 or
+  above 0.99) and tanh (|y| above 0.99) activations, a unit whose outputs are
+  saturated for at least `SATURATED_SHARE` of its probe values.
+
+The dead and saturated fields are NaN where they do not apply.
+"""
+
+import numpy as np
+
+FIELDS = (
+    "mean",
+    "std",
+    "min",
+    "max",
+    "zero_fraction",
+    "nonfinite_count",
+    "units",
+    "dead_units",
+    "dead_fraction",
+    "saturated_units",
+    "saturated_fraction",
+)
+BINS = 30
+SATURATED_SHARE = 0.99
+UNIT_OK, UNIT_DEAD, UNIT_SATURATED = 0, 1, 2
+
+RELU_FAMILY = ("relu", "relu6", "leaky_relu")
+SIGMOID_FAMILY = ("sigmoid", "hard_sigmoid")
+TANH_FAMILY = ("tanh",)
+
+
+def vector_length(units):
+    """Length of a stats vector for a layer with `units` units."""
+    return len(FIELDS) + (BINS + 1) + BINS + int(units)
+
+
+def compute(data, activation=None):
+    """Computes the stats vector of one layer output.
+
+    Args:
+      data: the layer output, `[batch, ..., units]` (any real array).
+      activation: the name of the layer's activation function (e.g. "relu"),
+        or None when it is unknown or linear.
+
+    Returns:
+      A float64 vector laid out as the module docstring says.
+    """
+    values = np.asarray(data, dtype=np.float64)
+    units = int(values.shape[-1]) if values.ndim else 1
+    per_unit = values.reshape(-1, units) if units else np.zeros((0, 0))
+    finite = np.isfinite(values)
+    finite_values = values[finite]
+    record = dict.fromkeys(FIELDS, float("nan"))
+    record["units"] = units
+    record["nonfinite_count"] = values.size - finite_values.size
+    record["zero_fraction"] = float(np.mean(values == 0)) if values.size else float("nan")
+    if finite_values.size:
+        record.update(
+            mean=finite_values.mean(),
+            std=finite_values.std(),
+            min=finite_values.min(),
+            max=finite_values.max(),
+        )
+        edges = np.linspace(record["min"], record["max"], BINS + 1)
+        counts, _ = np.histogram(finite_values, bins=edges)
+    else:
+        edges, counts = np.zeros(BINS + 1), np.zeros(BINS)
+    flags = np.zeros(units)
+    if activation in RELU_FAMILY:
+        dead = ~(per_unit > 0).any(axis=0)
+        flags[dead] = UNIT_DEAD
+        record["dead_units"] = int(dead.sum())
+        record["dead_fraction"] = dead.mean() if units else float("nan")
+    elif activation in SIGMOID_FAMILY or activation in TANH_FAMILY:
+        if activation in TANH_FAMILY:
+            saturated_values = np.abs(per_unit) > 0.99
+        else:
+            saturated_values = (per_unit < 0.01) | (per_unit > 0.99)
+        saturated = saturated_values.mean(axis=0) >= SATURATED_SHARE if per_unit.size else np.zeros(units, bool)
+        flags[saturated] = UNIT_SATURATED
+        record["saturated_units"] = int(saturated.sum())
+        record["saturated_fraction"] = saturated.mean() if units else float("nan")
+    head = np.array([record[name] for name in FIELDS], dtype=np.float64)
+    return np.concatenate([head, edges, counts, flags]).astype(np.float64)
+
+
+def unpack(vector):
+    """Splits a stats vector into a dict: FIELDS, `edges`, `counts`, `flags`."""
+    vector = np.asarray(vector, dtype=np.float64)
+    n = len(FIELDS)
+    result = {name: float(vector[i]) for i, name in enumerate(FIELDS)}
+    result["edges"] = vector[n:n + BINS + 1]
+    result["counts"] = vector[n + BINS + 1:n + 2 * BINS + 1]
+    result["flags"] = vector[n + 2 * BINS + 1:]
+    return result
+
+
+def _finite_or_none(x):
+    return float(x) if np.isfinite(x) else None
+
+
+def series_json(datums):
+    """JSON-ready dict of a statistics series (TensorDatum list by step).
+
+    `{"steps", "wall_times", <each FIELD>: [per step], "histograms":
+    [{"edges", "counts"}], "dead_unit_indices": [[unit...]], "saturated_unit_indices":
+    [[unit...]]}`; NaN (not applicable) becomes null.
+    """
+    result = {"steps": [d.step for d in datums], "wall_times": [d.wall_time for d in datums]}
+    unpacked = [unpack(d.numpy) for d in datums]
+    for name in FIELDS:
+        result[name] = [_finite_or_none(u[name]) for u in unpacked]
+    result["histograms"] = [
+        {"edges": [float(e) for e in u["edges"]], "counts": [int(c) for c in u["counts"]]} for u in unpacked
+    ]
+    result["dead_unit_indices"] = [np.flatnonzero(u["flags"] == UNIT_DEAD).tolist() for u in unpacked]
+    result["saturated_unit_indices"] = [np.flatnonzero(u["flags"] == UNIT_SATURATED).tolist() for u in unpacked]
+    return result
