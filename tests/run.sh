@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a bare Debian machine
+# (Debian's chromium for the browser tests, the package with its test extra),
+# then runs the whole suite. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x /usr/bin/chromium ]; then
+  sudo=""; [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+fi
+python3 -m pip install -q -e ".[test]"
+exec python3 -m pytest tests -q -p no:cacheprovider "$@"
