@@ -50,8 +50,11 @@ class InternalsCallback(keras.callbacks.Callback):
     Args:
       log_dir: the run directory to write to (a new event file in it).
       probe_data: a fixed batch `x`, or `(x, y)` (y is ignored), in any form
-        the model accepts (array, list or dict of arrays). The same inputs
-        are used every time, so steps are comparable.
+        the model accepts (array, list or dict of arrays; a tuple is read as
+        `(x, y)`, so pass several inputs as a list). The same inputs
+        are used every time, so steps are comparable. A model that `fit`
+        has not built yet (no Input) is built from the probe's shapes, batch
+        axis aside, so they must be those of the training inputs.
       layers: which layer outputs to log: None for all layers that produce
         real-valued tensors; or a list of layer names, layer paths, glob
         patterns over paths (e.g. "backbone/*conv*") and layer classes
@@ -144,7 +147,12 @@ class InternalsCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._pending_initial = None
         if self._writer is not None:
-            self._writer.flush()
+            # A later fit() opens a new event file in the same run.
+            writer, self._writer = self._writer, None
+            try:
+                writer.close()
+            except Exception as e:
+                self._fail("closing the event file", e)
 
     # Logging ---------------------------------------------------------------
 
@@ -184,34 +192,36 @@ class InternalsCallback(keras.callbacks.Callback):
 
     def _log(self, records, step):
         for record in records:
-            try:
-                self._write_record(record, step)
-            except Exception as e:
-                self._fail("layer %r" % record.path, e)
+            # Statistics and activations fail apart: an oversized layer
+            # output still gets its statistics.
+            for write in (self._write_stats, self._write_activations):
+                try:
+                    write(record, step)
+                except Exception as e:
+                    self._fail("layer %r" % record.path, e)
         try:
             self._writer.flush()
         except Exception as e:
             self._fail("flushing the event file", e)
 
-    def _write_record(self, record, step):
-        values = record.value
-        layer_class = type(record.layer).__name__
-        description = "%s output of layer `%s`" % (layer_class, record.path)
+    def _write_activations(self, record, step):
         self._writer.activations(
             ACTIVATIONS_PREFIX + record.path,
-            values,
+            record.value,
             step,
-            description=description,
+            description=_description(record),
             encoding=self.encoding,
             max_values=self.max_values,
         )
+
+    def _write_stats(self, record, step):
         vector = self._writer.activation_stats(
             STATS_PREFIX + record.path,
-            values,
+            record.value,
             step,
             activation=record.activation,
             source_tag=ACTIVATIONS_PREFIX + record.path,
-            description=description,
+            description=_description(record),
         )
         if self.scalars:
             unpacked = stats.unpack(vector)
@@ -252,6 +262,10 @@ def capture(model, x):
     Raises:
       ValueError: the model rejects `x` (the message gives the shapes).
     """
+    try:
+        _build_like_fit(model, x)
+    except Exception as e:
+        raise _rejected(model, x, e) from e
     layers = model._flatten_layers(include_self=False, recursive=True)
     records, stack, calls = [], [], collections.Counter()
     patched = []
@@ -288,11 +302,7 @@ def capture(model, x):
         try:
             model(x, training=False)
         except Exception as e:
-            raise ValueError(
-                "model %r rejected the probe data (%s): %s: %s. Pass probe_data "
-                "in the form and shape the model takes as input."
-                % (model.name, _describe(x), type(e).__name__, e)
-            ) from e
+            raise _rejected(model, x, e) from e
     finally:
         for layer, had_own, original in reversed(patched):
             if had_own:
@@ -300,6 +310,35 @@ def capture(model, x):
             else:
                 object.__delattr__(layer, "call")
     return records
+
+
+def _build_like_fit(model, x):
+    """Builds a model that fit has not built yet, as fit's first trace would.
+
+    Without a distribution strategy, `fit` builds a model that has no Input
+    (a Sequential without one, a subclassed model) only when it traces the
+    train step, after `on_train_begin`. The eager probe call would build it
+    first, with the probe's batch size baked into its input shapes; build
+    it instead symbolically from the probe's structure with an unknown batch
+    size, which creates the same variables with the same values.
+    """
+    if all(layer.built for layer in model._flatten_layers()):
+        return
+    from keras.src import backend  # compute_output_spec: what fit's own build uses
+
+    def spec(a):
+        a = np.asarray(a)
+        return keras.KerasTensor((None,) + a.shape[1:], dtype=keras.backend.standardize_dtype(a.dtype))
+
+    backend.compute_output_spec(model, keras.tree.map_structure(spec, x), training=False)
+
+
+def _rejected(model, x, error):
+    return ValueError(
+        "model %r rejected the probe data (%s): %s: %s. Pass probe_data "
+        "in the form and shape the model takes as input."
+        % (model.name, _describe(x), type(error).__name__, error)
+    )
 
 
 def activation_name(layer):
@@ -347,6 +386,10 @@ def _probe_inputs(probe_data, samples):
     if probe_data is None:
         raise ValueError("probe_data is None; pass a fixed batch of model inputs")
     return keras.tree.map_structure(lambda a: np.asarray(a)[:samples], probe_data)
+
+
+def _description(record):
+    return "%s output of layer `%s`" % (type(record.layer).__name__, record.path)
 
 
 def _describe(x):

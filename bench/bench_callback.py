@@ -1,0 +1,106 @@
+"""Fit-time overhead of InternalsCallback on the reference CNN.
+
+Reference: 28x28x1 input, conv32-conv64-dense128, 6000 samples, batch 64,
+3 epochs (synthetic data with a learnable label). Three configurations, each
+a fresh model with the same seed, fitted in one process, interleaved so that
+machine drift hits them alike:
+
+* baseline: no callback;
+* internals: `InternalsCallback` at its defaults (every layer, every epoch,
+  16 probe samples, q8);
+* keras_tb: `keras.callbacks.TensorBoard(histogram_freq=1)`.
+
+Reports median fit seconds and the ratio to the baseline median.
+
+    python bench/bench_callback.py [--repeats 3]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+
+
+def reference_data(samples=6000, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((samples, 28, 28, 1), dtype=np.float32)
+    # A learnable label: which quadrant is brightest.
+    quadrants = [x[:, :14, :14], x[:, :14, 14:], x[:, 14:, :14], x[:, 14:, 14:]]
+    y = np.argmax(np.stack([q.mean(axis=(1, 2, 3)) for q in quadrants], axis=1), axis=1)
+    return x, y.astype("int32")
+
+
+def reference_model(seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(32, 3, activation="relu"),
+            keras.layers.Conv2D(64, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def timed_fit(config, x, y, logdir):
+    import keras
+
+    from tb_plugin.keras import InternalsCallback
+
+    model = reference_model()
+    callbacks = {
+        "baseline": [],
+        "internals": [InternalsCallback(logdir, x[:16])],
+        "keras_tb": [keras.callbacks.TensorBoard(logdir, histogram_freq=1)],
+    }[config]
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=callbacks)
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    x, y = reference_data()
+    configs = ("baseline", "internals", "keras_tb")
+    times = {c: [] for c in configs}
+    with tempfile.TemporaryDirectory() as root:
+        timed_fit("baseline", x, y, os.path.join(root, "warmup"))  # warm-up, not counted
+        for repeat in range(args.repeats):
+            order = configs[repeat % 3:] + configs[:repeat % 3]
+            for config in order:
+                seconds = timed_fit(config, x, y, os.path.join(root, "%s_%d" % (config, repeat)))
+                times[config].append(seconds)
+                print("%-10s run %d: %.2f s" % (config, repeat, seconds), file=sys.stderr)
+    base = statistics.median(times["baseline"])
+    rows = []
+    print("| configuration | median fit (s) | runs (s) | ratio to no callback |")
+    print("|---|---|---|---|")
+    for config in configs:
+        median = statistics.median(times[config])
+        rows.append({"config": config, "median_s": median, "runs_s": times[config], "ratio": median / base})
+        print(
+            "| %s | %.2f | %s | %.3f |"
+            % (config, median, ", ".join("%.2f" % t for t in times[config]), median / base)
+        )
+    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
+    with open(os.path.join(os.path.dirname(__file__), "results", "callback.json"), "w") as f:
+        json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    main()
