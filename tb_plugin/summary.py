@@ -4,7 +4,8 @@
   `tf.summary` writer, returns a bool like the `tf.summary` ops, and works
   eagerly and inside `tf.function`. It imports TensorFlow when called.
 * `Writer(logdir)` is TF-free: numpy arrays in, event files out through
-  TensorBoard's own record writer, for PyTorch, JAX or plain numpy code.
+  TensorBoard's event protos in TFRecord files (`tfrecord.py`, with a fast
+  numpy CRC), for PyTorch, JAX or plain numpy code.
 
 Both doors store byte-identical summaries for the same array: the payload
 comes from `encoding.encode` and the metadata from `metadata.py`.
@@ -31,11 +32,10 @@ import time
 import numpy as np
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
-from tensorboard.summary.writer.record_writer import RecordWriter
 from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
-from tb_plugin import metadata, stats
+from tb_plugin import metadata, stats, tfrecord
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
 DEFAULT_MAX_VALUES = encoding_lib.DEFAULT_MAX_VALUES
@@ -142,7 +142,7 @@ class Writer:
         )
         self.path = os.path.join(logdir, name)
         self._lock = threading.Lock()
-        self._records = RecordWriter(open(self.path, "wb"))
+        self._file = open(self.path, "wb")
         self._write_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     def activations(
@@ -220,22 +220,24 @@ class Writer:
     def _write_event(self, event):
         data = event.SerializeToString()
         with self._lock:
-            if self._records.closed:
+            if self._file.closed:
                 raise ValueError("this Writer is closed; open a new one")
-            self._records.write(data)
-            self._records.flush()
+            # One write per record: a crash leaves at most a truncated last
+            # record, which TensorBoard's readers skip.
+            self._file.write(tfrecord.encode_record(data))
+            self._file.flush()
 
     def flush(self):
         """Flushes written events to disk (writes already flush; kept for symmetry)."""
         with self._lock:
-            if not self._records.closed:
-                self._records.flush()
+            if not self._file.closed:
+                self._file.flush()
 
     def close(self):
         """Closes the event file. Further writes raise ValueError."""
         with self._lock:
-            if not self._records.closed:
-                self._records.close()
+            if not self._file.closed:
+                self._file.close()
 
     def __enter__(self):
         return self
