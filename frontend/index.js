@@ -1,1 +1,32 @@
-export function render() { document.body.textContent = "Internals"; }
+/**
+ * Entry point: TensorBoard's plugin page imports this module (served at
+ * ./static/index.js under the base href plugin/internals/) and calls render().
+ */
+
+import { Api } from "./api.js";
+import { App } from "./app.js";
+import { connectHost } from "./host.js";
+import { applyTheme, ThemeWatcher } from "./theme.js";
+
+/** Adds style.css (next to this module) and resolves once it applied. */
+function loadStylesheet() {
+  const link = document.createElement("link");
+  link.rel = "stylesheet";
+  link.href = new URL("./style.css", import.meta.url).href;
+  const loaded = new Promise((resolve) => {
+    link.addEventListener("load", resolve, { once: true });
+    link.addEventListener("error", resolve, { once: true }); // unstyled beats blank
+  });
+  document.head.append(link);
+  return loaded;
+}
+
+export async function render() {
+  document.documentElement.lang = "en";
+  document.title = "Internals";
+  new ThemeWatcher(applyTheme).start();
+  await loadStylesheet();
+  const app = new App(document.body, { api: new Api() });
+  connectHost({ onDataReloaded: () => app.refresh() });
+  await app.start();
+}

@@ -1,0 +1,169 @@
+/**
+ * The backend's routes, relative to the document base (`plugin/internals/`),
+ * with errors surfaced as `ApiError` carrying the server's `error` message.
+ * Decoded steps are cached per (run, tag, step) in a small LRU shared by
+ * every view that uses this `Api`, so scrubbing back is instant.
+ */
+
+import { LruCache } from "./cache.js";
+import { decodePayload } from "./decode.js";
+import { computeStats } from "./stats.js";
+
+/**
+ * @typedef {Object} TagInfo
+ * @property {string} [kind]
+ * @property {number[]} [shape]
+ * @property {string} [dtype]
+ * @property {string} [encoding]
+ * @property {string} [description]
+ * @property {number} [max_step]
+ * @property {number} [version]
+ * @property {string} [error] set when this release cannot read the tag's metadata
+ */
+
+/** @typedef {Object<string, Object<string, TagInfo>>} TagListing */
+
+/**
+ * @typedef {Object} Tensor
+ * @property {string} run
+ * @property {string} tag
+ * @property {number} step
+ * @property {number[]} shape
+ * @property {Float32Array} values
+ * @property {string} encoding
+ * @property {import("./stats.js").TensorStats} stats
+ */
+
+/** A failed request, with a message fit for the user. */
+export class ApiError extends Error {
+  /**
+   * @param {string} message
+   * @param {{status?: number, route?: string}} [details]
+   */
+  constructor(message, { status = 0, route = "" } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.route = route;
+  }
+}
+
+export class Api {
+  /**
+   * @param {{fetch?: typeof fetch, cacheEntries?: number, cacheBytes?: number}} [options]
+   */
+  constructor({ fetch: fetchImpl, cacheEntries = 64, cacheBytes = 256 << 20 } = {}) {
+    /** @private */
+    this._fetch = fetchImpl || window.fetch.bind(window);
+    /** @private @type {LruCache<Promise<Tensor>>} */
+    this._cache = new LruCache({ maxEntries: cacheEntries, maxCost: cacheBytes });
+  }
+
+  /**
+   * @private
+   * @param {string} route e.g. "tags"
+   * @param {Object<string, string|number>} [params]
+   * @returns {Promise<Response>}
+   */
+  async _get(route, params) {
+    const query = params ? "?" + new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])) : "";
+    let response;
+    try {
+      response = await this._fetch(`./${route}${query}`, { credentials: "same-origin" });
+    } catch (e) {
+      throw new ApiError(`Could not reach TensorBoard (${e instanceof Error ? e.message : e}). Is it still running?`, {
+        route,
+      });
+    }
+    if (!response.ok) {
+      let message = `TensorBoard answered ${response.status} ${response.statusText}`.trim();
+      try {
+        const text = (await response.text()).trim();
+        let body = null;
+        try {
+          body = JSON.parse(text);
+        } catch (_) {
+          // Not JSON (e.g. TensorBoard's own text/plain errors): show the text.
+        }
+        if (body && typeof body.error === "string") message = body.error;
+        else if (text && !/^\s*</.test(text)) message = `${message}: ${text.slice(0, 500)}`;
+      } catch (_) {
+        // No readable body: keep the status line.
+      }
+      throw new ApiError(message, { status: response.status, route });
+    }
+    return response;
+  }
+
+  /** @private */
+  async _json(route, params) {
+    const response = await this._get(route, params);
+    try {
+      return await response.json();
+    } catch (e) {
+      throw new ApiError(`TensorBoard sent an unreadable answer for /${route}`, { route });
+    }
+  }
+
+  /** `{run: {tag: info}}` @returns {Promise<TagListing>} */
+  async tags() {
+    const listing = await this._json("tags");
+    if (!listing || typeof listing !== "object" || Array.isArray(listing)) {
+      throw new ApiError("TensorBoard sent an unexpected tag listing", { route: "tags" });
+    }
+    return listing;
+  }
+
+  /**
+   * @param {string} run
+   * @param {string} tag
+   * @returns {Promise<{steps: number[], wall_times: number[]}>}
+   */
+  async steps(run, tag) {
+    const answer = await this._json("steps", { run, tag });
+    if (!answer || !Array.isArray(answer.steps)) {
+      throw new ApiError("TensorBoard sent an unexpected step list", { route: "steps" });
+    }
+    return { steps: answer.steps, wall_times: answer.wall_times || [] };
+  }
+
+  /**
+   * One step decoded, with its statistics; cached.
+   * @param {string} run
+   * @param {string} tag
+   * @param {number} step
+   * @returns {Promise<Tensor>}
+   */
+  tensor(run, tag, step) {
+    const key = JSON.stringify([run, tag, step]);
+    const cached = this._cache.get(key);
+    if (cached) return cached;
+    const pending = this._load(run, tag, step);
+    this._cache.set(key, pending, 0);
+    pending.then(
+      (tensor) => this._cache.setCost(key, tensor.values.byteLength),
+      () => this._cache.delete(key) // retry failures next time
+    );
+    return pending;
+  }
+
+  /** @private */
+  async _load(run, tag, step) {
+    const response = await this._get("data", { run, tag, step });
+    const decoded = await decodePayload(await response.arrayBuffer());
+    return {
+      run,
+      tag,
+      step,
+      shape: decoded.shape,
+      values: decoded.values,
+      encoding: decoded.header.encoding,
+      stats: computeStats(decoded.values, decoded.shape),
+    };
+  }
+
+  /** Forgets cached steps (e.g. after a reload rewrote a step). */
+  clearCache() {
+    this._cache.clear();
+  }
+}

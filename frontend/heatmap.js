@@ -1,0 +1,204 @@
+/**
+ * Canvas heatmaps: values painted one canvas pixel per value (native
+ * resolution), upscaled by CSS with `image-rendering: pixelated`, plus
+ * hover hit-testing from pointer position back to (row, col) and the flat
+ * index into the tensor.
+ */
+
+import { el } from "./dom.js";
+
+/**
+ * Where the pixel (row, col) of a heatmap reads from, as strides into the
+ * tensor's flat C-order values, and which colour-scale channel it uses.
+ * @typedef {Object} Grid
+ * @property {number} rows
+ * @property {number} cols
+ * @property {number} offset flat index of pixel (0, 0)
+ * @property {number} rowStride
+ * @property {number} colStride
+ * @property {number} [channelOffset] colour-scale channel of pixel (0, 0) (default 0)
+ * @property {number} [channelRowStride] (default 0)
+ * @property {number} [channelColStride] (default 0)
+ */
+
+/**
+ * Per-channel colour ranges: channel c maps [lo[c], hi[c]] onto the map.
+ * @typedef {{lo: ArrayLike<number>, hi: ArrayLike<number>}} Scale
+ */
+
+/**
+ * @typedef {Object} Hit
+ * @property {number} row
+ * @property {number} col
+ * @property {number} index flat index into the tensor
+ * @property {number} channel colour-scale channel
+ */
+
+/** @param {Grid} grid @param {number} row @param {number} col */
+export function gridIndex(grid, row, col) {
+  return grid.offset + row * grid.rowStride + col * grid.colStride;
+}
+
+/** @param {Grid} grid @param {number} row @param {number} col */
+export function gridChannel(grid, row, col) {
+  return (grid.channelOffset || 0) + row * (grid.channelRowStride || 0) + col * (grid.channelColStride || 0);
+}
+
+/**
+ * Paints `grid` of `values` into `ctx` at native resolution.
+ * @param {CanvasRenderingContext2D} ctx
+ * @param {Float32Array} values
+ * @param {Grid} grid
+ * @param {Scale} scale
+ * @param {import("./colormap.js").Colormap} colormap
+ */
+export function paintGrid(ctx, values, grid, scale, colormap) {
+  const { rows, cols, rowStride, colStride } = grid;
+  if (rows === 0 || cols === 0) return;
+  const image = ctx.createImageData(cols, rows);
+  const out = image.data;
+  const lut = colormap.lut;
+  const last = lut.length / 4 - 1;
+  const nan = colormap.nan;
+  const posInf = colormap.posInf;
+  const negInf = colormap.negInf;
+  const chRow = grid.channelRowStride || 0;
+  const chCol = grid.channelColStride || 0;
+  let p = 0;
+  for (let r = 0; r < rows; r++) {
+    let index = grid.offset + r * rowStride;
+    let channel = (grid.channelOffset || 0) + r * chRow;
+    for (let c = 0; c < cols; c++, index += colStride, channel += chCol, p += 4) {
+      const v = values[index];
+      /** @type {ArrayLike<number>} */
+      let rgb;
+      let o = 0;
+      if (v !== v) rgb = nan;
+      else if (v === Infinity) rgb = posInf;
+      else if (v === -Infinity) rgb = negInf;
+      else {
+        const lo = scale.lo[channel];
+        const hi = scale.hi[channel];
+        let k = hi > lo ? Math.round(((v - lo) / (hi - lo)) * last) : last >> 1;
+        k = k < 0 ? 0 : k > last ? last : k;
+        rgb = lut;
+        o = k * 4;
+      }
+      out[p] = rgb[o];
+      out[p + 1] = rgb[o + 1];
+      out[p + 2] = rgb[o + 2];
+      out[p + 3] = 255;
+    }
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+/** One heatmap: a canvas in a figure with an optional caption. */
+export class Heatmap {
+  /**
+   * @param {{grid: Grid, cellWidth: number, cellHeight: number, caption?: string,
+   *          label?: string, className?: string}} options
+   *   cell sizes are CSS pixels per value; `label` is the canvas's accessible name.
+   */
+  constructor({ grid, cellWidth, cellHeight, caption, label, className }) {
+    this.grid = grid;
+    this.canvas = el("canvas", {
+      class: "hm-canvas",
+      width: grid.cols,
+      height: grid.rows,
+      role: "img",
+      "aria-label": label || caption || "heatmap",
+    });
+    this.canvas.style.width = `${grid.cols * cellWidth}px`;
+    this.canvas.style.height = `${grid.rows * cellHeight}px`;
+    this.caption = caption === undefined ? null : el("figcaption", { class: "hm-caption", text: caption });
+    /** @private */
+    this._cellWidth = cellWidth;
+    /** @private */
+    this._cellHeight = cellHeight;
+    /** @private */
+    this._marker = el("div", { class: "hm-marker", hidden: true, "aria-hidden": "true" });
+    /** @private the hovered cell's outline */
+    this._cursor = el("div", { class: "hm-cursor", hidden: true, "aria-hidden": "true" });
+    this._cursor.style.width = `${cellWidth}px`;
+    this._cursor.style.height = `${cellHeight}px`;
+    this.frame = el("div", { class: "hm-frame" }, [this.canvas, this._marker, this._cursor]);
+    this.element = el("figure", { class: className ? `hm ${className}` : "hm" }, [this.frame, this.caption]);
+    /** @private */
+    this._ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext("2d", { alpha: false }));
+    /** @private @type {((hit: Hit|null) => void)|null} */
+    this._onHover = null;
+    /** @private */
+    this._listeners = [
+      ["pointermove", (/** @type {PointerEvent} */ e) => this._hover(this.hitTest(e.clientX, e.clientY))],
+      ["pointerleave", () => this._hover(null)],
+    ];
+    for (const [type, fn] of this._listeners) this.canvas.addEventListener(type, fn);
+  }
+
+  /**
+   * @param {Float32Array} values
+   * @param {Scale} scale
+   * @param {import("./colormap.js").Colormap} colormap
+   */
+  paint(values, scale, colormap) {
+    paintGrid(this._ctx, values, this.grid, scale, colormap);
+  }
+
+  /** @private @param {Hit|null} hit */
+  _hover(hit) {
+    // Outline the cell when cells are big enough to see one.
+    const show = hit !== null && this._cellWidth >= 4 && this._cellHeight >= 4;
+    this._cursor.hidden = !show;
+    if (show && hit) {
+      this._cursor.style.left = `${hit.col * this._cellWidth}px`;
+      this._cursor.style.top = `${hit.row * this._cellHeight}px`;
+    }
+    if (this._onHover) this._onHover(hit);
+  }
+
+  /** @param {((hit: Hit|null) => void)|null} callback */
+  onHover(callback) {
+    this._onHover = callback;
+  }
+
+  /**
+   * The value under a viewport point, or null outside the canvas.
+   * @param {number} clientX
+   * @param {number} clientY
+   * @returns {Hit|null}
+   */
+  hitTest(clientX, clientY) {
+    const rect = this.canvas.getBoundingClientRect();
+    const { rows, cols } = this.grid;
+    if (!rect.width || !rect.height) return null;
+    const col = Math.floor(((clientX - rect.left) / rect.width) * cols);
+    const row = Math.floor(((clientY - rect.top) / rect.height) * rows);
+    if (row < 0 || col < 0 || row >= rows || col >= cols) return null;
+    return { row, col, index: gridIndex(this.grid, row, col), channel: gridChannel(this.grid, row, col) };
+  }
+
+  /**
+   * Outlines one column (e.g. the chosen sample), or none.
+   * @param {number|null} col
+   */
+  markColumn(col) {
+    const show = col !== null && col >= 0 && col < this.grid.cols;
+    this._marker.hidden = !show;
+    if (show) {
+      this._marker.style.left = `${col * this._cellWidth}px`;
+      this._marker.style.width = `${this._cellWidth}px`;
+    }
+  }
+
+  /** @param {boolean} on */
+  setHighlighted(on) {
+    this.element.classList.toggle("hm-active", on);
+  }
+
+  destroy() {
+    for (const [type, fn] of this._listeners) this.canvas.removeEventListener(type, fn);
+    this._onHover = null;
+    this.element.remove();
+  }
+}

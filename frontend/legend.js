@@ -1,0 +1,72 @@
+/**
+ * The colour legend: the map as a bar with its value range, and swatches
+ * for NaN, +Inf and -Inf (colours outside the map) with their counts.
+ */
+
+import { cssColour, LUT_SIZE } from "./colormap.js";
+import { el } from "./dom.js";
+import { formatCount, formatTick } from "./format.js";
+
+export class Legend {
+  /** @param {import("./colormap.js").Colormap} colormap */
+  constructor(colormap) {
+    this.colormap = colormap;
+    const bar = el("canvas", { class: "legend-bar", width: LUT_SIZE, height: 1, "aria-hidden": "true" });
+    const ctx = /** @type {CanvasRenderingContext2D} */ (bar.getContext("2d"));
+    const image = ctx.createImageData(LUT_SIZE, 1);
+    image.data.set(colormap.lut);
+    ctx.putImageData(image, 0, 0);
+    this._lo = el("span", { class: "legend-tick legend-lo" });
+    this._mid = el("span", { class: "legend-tick legend-mid" });
+    this._hi = el("span", { class: "legend-tick legend-hi" });
+    this._mode = el("div", { class: "legend-mode" });
+    /** @type {Object<string, HTMLElement>} */
+    this._counts = {};
+    const specials = [
+      ["nan", "NaN", colormap.nan],
+      ["posInf", "+Inf", colormap.posInf],
+      ["negInf", "-Inf", colormap.negInf],
+    ].map(([key, name, rgb]) => {
+      const count = el("span", { class: "legend-count", text: "0" });
+      this._counts[/** @type {string} */ (key)] = count;
+      return el("span", { class: "legend-special", dataset: { kind: key } }, [
+        el("span", { class: "swatch", style: { background: cssColour(/** @type {any} */ (rgb)) } }),
+        el("span", { class: "legend-special-name", text: name }),
+        count,
+      ]);
+    });
+    this.element = el("div", { class: "legend", role: "group", "aria-label": "colour legend" }, [
+      el("div", { class: "legend-scale" }, [
+        el("div", { class: "legend-bar-wrap" }, [bar, el("div", { class: "legend-ticks" }, [this._lo, this._mid, this._hi])]),
+        this._mode,
+      ]),
+      el("div", { class: "legend-specials", title: "Non-finite values, painted in colours outside the map" }, specials),
+    ]);
+  }
+
+  /**
+   * @param {{mode: "layer"|"channel", lo: number, hi: number,
+   *          nan: number, posInf: number, negInf: number, channels: number, noun?: string}} state
+   *   lo/hi: the shared range (layer mode) or the range over all channels.
+   */
+  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels" }) {
+    if (mode === "layer") {
+      this._lo.textContent = formatTick(lo);
+      this._mid.textContent = hi > lo ? formatTick((lo + hi) / 2) : "";
+      this._hi.textContent = formatTick(hi);
+      this._mode.textContent = hi > lo ? "Colour range shared across the layer (all samples)" : "All values equal";
+    } else {
+      this._lo.textContent = "own min";
+      this._mid.textContent = "";
+      this._hi.textContent = "own max";
+      this._mode.textContent =
+        channels > 1
+          ? `Each of ${channels} ${noun} scaled to its own range (layer: ${formatTick(lo)} … ${formatTick(hi)})`
+          : `One range: ${formatTick(lo)} … ${formatTick(hi)}`;
+    }
+    for (const [key, n] of Object.entries({ nan, posInf, negInf })) {
+      this._counts[key].textContent = formatCount(n);
+      /** @type {HTMLElement} */ (this._counts[key].parentElement).classList.toggle("legend-zero", n === 0);
+    }
+  }
+}

@@ -1,0 +1,315 @@
+/**
+ * The activations view of one (run, tag): heatmaps of the chosen step and
+ * sample, a colour legend and a hover read-out. It holds no global state:
+ * instantiate one per run (side-by-side comparison puts several in a row)
+ * and drive them with setStep / setSample / setColourScale.
+ */
+
+import { SEQUENTIAL } from "../colormap.js";
+import { el, clear } from "../dom.js";
+import { formatShape, formatTick, formatValue } from "../format.js";
+import { Heatmap } from "../heatmap.js";
+import { Legend } from "../legend.js";
+import { planLayout, unravel } from "./layout.js";
+
+/** @typedef {"layer"|"channel"} ColourScale */
+
+/**
+ * @typedef {Object} ViewOptions
+ * @property {import("../api.js").Api} api
+ * @property {string} run
+ * @property {string} tag
+ * @property {import("../api.js").TagInfo} [info] the tag's listing entry
+ * @property {ColourScale} [colourScale] default "layer"
+ * @property {number} [sample] default 0
+ * @property {import("../colormap.js").Colormap} [colormap] default SEQUENTIAL
+ * @property {(tensor: import("../api.js").Tensor, plan: import("./layout.js").Plan) => void} [onLoad]
+ *   called after each step is shown
+ */
+
+export class ActivationsView {
+  /**
+   * @param {HTMLElement} container the view appends its root element here
+   * @param {ViewOptions} options
+   */
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, colormap = SEQUENTIAL, onLoad }) {
+    this.api = api;
+    this.run = run;
+    this.tag = tag;
+    this.info = info;
+    /** @private */ this._colourScale = colourScale;
+    /** @private */ this._sample = sample;
+    /** @private */ this._colormap = colormap;
+    /** @private */ this._onLoad = onLoad || null;
+    /** @private @type {number|null} the step asked for last */
+    this._wantedStep = null;
+    /** @private @type {number|null} */
+    this._loadedStep = null;
+    /** @private @type {Promise<void>|null} */
+    this._loading = null;
+    /** @private @type {import("../api.js").Tensor|null} */
+    this._tensor = null;
+    /** @private @type {import("./layout.js").Plan|null} */
+    this._plan = null;
+    /** @private @type {Array<{panel: import("./layout.js").Panel, heatmap: Heatmap}>} */
+    this._panels = [];
+    /** @private @type {{heatmap: Heatmap, hit: import("../heatmap.js").Hit}|null} */
+    this._hover = null;
+    /** @private */ this._destroyed = false;
+    /** @private @type {number|undefined} */
+    this._spinnerTimer = undefined;
+
+    this._stepLabel = el("span", { class: "step-label", text: "step –" });
+    this._status = el("span", { class: "view-status", role: "status" });
+    this._summary = el("span", { class: "view-summary" });
+    this._legend = new Legend(colormap);
+    this._readoutValue = el("span", { class: "readout-value", text: "–" });
+    this._readoutWhere = el("span", { class: "readout-where", text: "Hover a cell to read its exact value" });
+    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
+    this._sticky = el("div", { class: "view-sticky", hidden: true }, [
+      this._legend.element,
+      el("div", { class: "readout", "aria-live": "off" }, [this._readoutValue, this._readoutWhere]),
+    ]);
+    this._body = el("div", { class: "view-body" });
+    const description = info.description ? el("p", { class: "view-desc", text: info.description }) : null;
+    this.element = el("section", { class: "view", "aria-label": `activations of ${tag} in run ${run}` }, [
+      el("header", { class: "view-head" }, [
+        el("div", { class: "view-title" }, [
+          el("span", { class: "run-chip", title: "run", text: run }),
+          el("h2", { class: "tag-name", text: tag }),
+          el("span", { class: "shape-chip", title: "logged shape", text: formatShape(info.shape || []) }),
+        ]),
+        description,
+        el("div", { class: "view-meta" }, [this._stepLabel, this._summary, this._status]),
+      ]),
+      this._sticky,
+      this._message,
+      this._body,
+    ]);
+    container.append(this.element);
+  }
+
+  /** The step on screen, or null before the first one loaded. */
+  get shownStep() {
+    return this._tensor ? this._tensor.step : null;
+  }
+
+  /** The samples to choose from (known once a step loaded). */
+  get sampleCount() {
+    return this._plan ? this._plan.batch : 0;
+  }
+
+  /**
+   * Shows `step`. Only the newest request is shown: answers for steps asked
+   * for in between are dropped, and at most one request runs at a time, so
+   * scrubbing and playback never pile up fetches.
+   * @param {number} step
+   * @returns {Promise<void>} settles once the newest step is shown (or failed)
+   */
+  setStep(step) {
+    this._wantedStep = step;
+    // Asking again for a step that is not on screen (e.g. it failed) retries it.
+    if (this.shownStep !== step) this._loadedStep = null;
+    if (!this._loading) {
+      this._loading = this._pump().finally(() => {
+        this._loading = null;
+      });
+    }
+    return this._loading;
+  }
+
+  /** @private */
+  async _pump() {
+    while (!this._destroyed && this._wantedStep !== null && this._wantedStep !== this._loadedStep) {
+      const step = this._wantedStep;
+      this._setBusy(true);
+      try {
+        const tensor = await this.api.tensor(this.run, this.tag, step);
+        if (this._destroyed) return;
+        this._loadedStep = step;
+        if (step !== this._wantedStep) continue; // stale: a newer step was asked for
+        this._tensor = tensor;
+        this.showMessage(null);
+        this._render();
+        if (this._onLoad && this._plan) this._onLoad(tensor, this._plan);
+      } catch (e) {
+        if (this._destroyed) return;
+        this._loadedStep = step;
+        if (step !== this._wantedStep) continue;
+        this._tensor = null;
+        this._stepLabel.textContent = `step ${step}`;
+        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+      } finally {
+        this._setBusy(false);
+      }
+    }
+  }
+
+  /**
+   * @param {number} sample index along the batch axis
+   */
+  setSample(sample) {
+    if (sample === this._sample) return;
+    this._sample = sample;
+    if (this._tensor) this._render();
+  }
+
+  /** @param {ColourScale} mode "layer" (shared, default) or "channel" */
+  setColourScale(mode) {
+    if (mode === this._colourScale) return;
+    this._colourScale = mode;
+    if (this._tensor) this._render();
+  }
+
+  destroy() {
+    this._destroyed = true;
+    window.clearTimeout(this._spinnerTimer);
+    for (const { heatmap } of this._panels) heatmap.destroy();
+    this._panels = [];
+    this.element.remove();
+  }
+
+  /** @private @param {boolean} busy */
+  _setBusy(busy) {
+    window.clearTimeout(this._spinnerTimer);
+    if (busy) {
+      // Only show "loading" when it takes long enough to notice.
+      this._spinnerTimer = window.setTimeout(() => {
+        this._status.textContent = "Loading…";
+      }, 200);
+    } else this._status.textContent = "";
+  }
+
+  /** Replaces the picture with a message (null: shows the picture again). @param {string|null} text */
+  showMessage(text) {
+    this._message.hidden = text === null;
+    this._message.textContent = text || "";
+    this._body.hidden = text !== null;
+    this._sticky.hidden = text !== null || this._tensor === null;
+  }
+
+  /** @private */
+  _render() {
+    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const plan = planLayout(tensor.shape);
+    if (!this._plan || this._plan.signature !== plan.signature) this._build(plan);
+    this._plan = plan;
+    const sample = Math.min(Math.max(0, this._sample), plan.batch - 1);
+    const { stats } = tensor;
+    const scale =
+      this._colourScale === "channel"
+        ? { lo: stats.channelMin, hi: stats.channelMax }
+        : { lo: new Float64Array(stats.channels).fill(stats.min), hi: new Float64Array(stats.channels).fill(stats.max) };
+    for (const { panel, heatmap } of this._panels) {
+      heatmap.grid = panel.grid(sample);
+      heatmap.paint(tensor.values, scale, this._colormap);
+      if (panel.samplesAcross) heatmap.markColumn(sample);
+      if (plan.kind === "dense" && panel.group === "strip" && heatmap.caption) {
+        heatmap.caption.textContent = `sample ${sample}\n${panel.caption}`;
+      }
+      if (panel.group === "map" && heatmap.caption) {
+        const c = /** @type {number} */ (heatmap.grid.channelOffset);
+        const lo = stats.channelMin[c];
+        const hi = stats.channelMax[c];
+        heatmap.caption.textContent =
+          this._colourScale === "channel" && !(hi > lo) ? `${panel.caption} · const ${formatTick(lo)}` : panel.caption;
+        heatmap.element.title = `channel ${c}: ${formatTick(lo)} … ${formatTick(hi)}`;
+      }
+    }
+    this._stepLabel.textContent = `step ${tensor.step}`;
+    this._summary.textContent =
+      plan.kind === "empty"
+        ? `empty tensor (shape ${formatShape(tensor.shape)})`
+        : `${plan.summary}${plan.batch > 1 ? ` · sample ${sample} of ${plan.batch}` : ""} · ${tensor.encoding}`;
+    this._summary.title =
+      tensor.encoding === "q8"
+        ? "q8: 8-bit per-channel quantisation; each value within 1/510 of its channel's range of the logged one"
+        : "f32: lossless float32";
+    this._legend.update({
+      mode: this._colourScale,
+      lo: stats.min,
+      hi: stats.max,
+      nan: stats.nan,
+      posInf: stats.posInf,
+      negInf: stats.negInf,
+      channels: stats.channels,
+      noun: plan.channelNoun,
+    });
+    if (plan.kind === "empty") this.showMessage(`This tensor holds no values (shape ${formatShape(tensor.shape)}).`);
+    this._updateReadout();
+  }
+
+  /** @private @param {import("./layout.js").Plan} plan */
+  _build(plan) {
+    for (const { heatmap } of this._panels) heatmap.destroy();
+    this._panels = [];
+    this._hover = null;
+    clear(this._body);
+    this._body.dataset.kind = plan.kind;
+    /** @type {Object<string, HTMLElement>} */
+    const groups = {};
+    for (const panel of plan.panels) {
+      const heatmap = new Heatmap({
+        grid: panel.grid(0),
+        cellWidth: panel.cellWidth,
+        cellHeight: panel.cellHeight,
+        caption: panel.caption,
+        label: panel.label,
+        className: `hm-${panel.group}`,
+      });
+      heatmap.element.dataset.panel = panel.key;
+      heatmap.onHover((hit) => {
+        this._hover = hit ? { heatmap, hit } : null;
+        // Outline the hovered feature map, so its channel is easy to spot.
+        for (const p of this._panels) {
+          p.heatmap.setHighlighted(p.heatmap === heatmap && hit !== null && p.panel.group === "map");
+        }
+        this._updateReadout();
+      });
+      const group = panel.group || "map";
+      if (!groups[group]) {
+        groups[group] = el("div", { class: `panel-group group-${group}` });
+        this._body.append(groups[group]);
+      }
+      groups[group].append(heatmap.element);
+      this._panels.push({ panel, heatmap });
+    }
+  }
+
+  /** @private Writes the hovered value (or the hint) into the read-out. */
+  _updateReadout() {
+    const tensor = this._tensor;
+    const plan = this._plan;
+    if (!this._hover || !tensor || !plan) {
+      this._readoutValue.textContent = "–";
+      this._readoutWhere.textContent = "Hover a cell to read its exact value";
+      return;
+    }
+    const { hit } = this._hover;
+    const value = tensor.values[hit.index];
+    const index = unravel(hit.index, tensor.shape);
+    const parts = [];
+    if (plan.kind === "maps") {
+      parts.push(`channel ${index[index.length - 1]}`);
+      parts.push(`row ${hit.row}, col ${hit.col}`);
+      if (tensor.shape.length > 4) {
+        parts.push(`(${plan.axisNames.slice(1, -2).map((n, i) => `${n} = ${index[i + 1]}`).join(", ")})`);
+      }
+      parts.push(`sample ${index[0]}`);
+    } else if (plan.kind === "dense") {
+      parts.push(`unit ${index[1]}`, `sample ${index[0]}`);
+    } else if (plan.kind === "sequence") {
+      parts.push(`position ${index[1]}, feature ${index[2]}`, `sample ${index[0]}`);
+    } else if (tensor.shape.length === 1) {
+      parts.push(`unit ${index[0]}`);
+    }
+    parts.push(`step ${tensor.step}`);
+    parts.push(`index [${index.join(", ")}]`);
+    if (this._colourScale === "channel" && Number.isFinite(value)) {
+      const c = hit.channel;
+      parts.push(`channel range ${formatTick(tensor.stats.channelMin[c])} … ${formatTick(tensor.stats.channelMax[c])}`);
+    }
+    this._readoutValue.textContent = formatValue(value);
+    this._readoutWhere.textContent = parts.join(" · ");
+  }
+}
