@@ -85,7 +85,9 @@ def read_payload(data_provider, ctx, experiment_id, run, tag, step):
         matches = [d for d in datums if d.step == step]
     if not matches or not matches[-1].values:
         raise NotFound("no step %s for tag %r in run %r" % (step, tag, run))
-    # A step logged twice (e.g. a restarted run) keeps its latest write.
+    # A step logged twice (e.g. a restarted run): the Rust data server keeps
+    # the latest write (and drops the steps logged after the earlier one);
+    # TensorBoard's Python provider (--load_fast=false) serves the first.
     return data_provider.read_blob(ctx, blob_key=matches[-1].values[0].blob_key)
 
 

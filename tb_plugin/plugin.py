@@ -22,7 +22,7 @@ import os
 from werkzeug import security, wrappers
 from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
-from tensorboard import plugin_util
+from tensorboard import errors, plugin_util
 
 from tb_plugin import data_access, metadata, stats
 
@@ -71,6 +71,10 @@ def _route(handler):
             return _error(request, 400, str(e))
         except data_access.NotFound as e:
             return _error(request, 404, str(e))
+        except errors.PublicError as e:
+            # Raised by the data provider (e.g. the Rust data server cannot
+            # make a blob key for some run names); keep the JSON shape.
+            return _error(request, e.http_code, "TensorBoard's data provider: %s" % e)
 
     return app
 
@@ -151,8 +155,9 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
 def _query_run_tag(request):
     run, tag = request.args.get("run"), request.args.get("tag")
-    if run is None or tag is None:
-        raise _BadRequest("missing query parameter %r" % ("run" if run is None else "tag"))
+    if not run or not tag:
+        # No run or tag is ever named "" (the logdir's own run is ".").
+        raise _BadRequest("missing or empty query parameter %r" % ("tag" if run else "run"))
     return run, tag
 
 

@@ -133,7 +133,9 @@ class Writer:
         os.makedirs(logdir, exist_ok=True)
         with Writer._uid_lock:
             uid, Writer._uid = Writer._uid, Writer._uid + 1
-        name = "events.out.tfevents.%010d.%s.%d.%d.internals%s" % (
+        # The zero-padded uid keeps a process's files in creation order when
+        # sorted by name (as TensorBoard loads them) within the same second.
+        name = "events.out.tfevents.%010d.%s.%d.%08d.internals%s" % (
             time.time(),
             socket.gethostname(),
             os.getpid(),
