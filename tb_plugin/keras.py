@@ -114,6 +114,10 @@ class InternalsCallback(keras.callbacks.Callback):
         self._writer = None
         self._pending_initial = None
         self._batches_seen = 0
+        if batch_freq:
+            # Only then: a batch hook makes Keras fetch the logs after every
+            # batch (no async dispatch), which costs time in epoch mode.
+            self.on_train_batch_end = self._on_train_batch_end
 
     # Keras hooks -----------------------------------------------------------
 
@@ -139,7 +143,7 @@ class InternalsCallback(keras.callbacks.Callback):
         if not self.batch_freq and self.epoch_freq and (epoch + 1) % self.epoch_freq == 0:
             self._capture_and_log(epoch + 1)
 
-    def on_train_batch_end(self, batch, logs=None):
+    def _on_train_batch_end(self, batch, logs=None):
         self._batches_seen += 1
         if self.batch_freq and self._batches_seen % self.batch_freq == 0:
             self._capture_and_log(self._batches_seen)

@@ -133,8 +133,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_stats(self, request):
         run = request.args.get("run")
-        if run is None:
-            raise _BadRequest("missing query parameter 'run'")
+        if not run:
+            raise _BadRequest("missing or empty query parameter 'run'")
         ctx, experiment = self._request_scope(request)
         series = data_access.read_stats(self._data_provider, ctx, experiment, run, request.args.get("tag"))
         return http_util.Respond(request, {tag: stats.series_json(datums) for tag, datums in series.items()}, "application/json")
