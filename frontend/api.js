@@ -19,6 +19,9 @@ import { computeStats } from "./stats.js";
  * @property {number} [max_step]
  * @property {number} [version]
  * @property {string} [error] set when this release cannot read the tag's metadata
+ * @property {string} [source_tag] statistics tags: the activations tag they describe
+ * @property {string|null} [activation] statistics tags: the layer's activation ("relu", ...)
+ * @property {number} [units] statistics tags: units (entries of the last axis)
  */
 
 /** @typedef {Object<string, Object<string, TagInfo>>} TagListing */
@@ -32,6 +35,29 @@ import { computeStats } from "./stats.js";
  * @property {Float32Array} values
  * @property {string} encoding
  * @property {import("./stats.js").TensorStats} stats
+ */
+
+/**
+ * The activation statistics of one statistics tag, one entry per step
+ * (ascending); null where a value does not apply (e.g. dead units of a
+ * layer that is not ReLU-like). See tb_plugin/stats.py.
+ * @typedef {Object} StatsSeries
+ * @property {number[]} steps
+ * @property {number[]} wall_times
+ * @property {Array<number|null>} mean
+ * @property {Array<number|null>} std
+ * @property {Array<number|null>} min
+ * @property {Array<number|null>} max
+ * @property {Array<number|null>} zero_fraction
+ * @property {Array<number|null>} nonfinite_count
+ * @property {Array<number|null>} units
+ * @property {Array<number|null>} dead_units
+ * @property {Array<number|null>} dead_fraction
+ * @property {Array<number|null>} saturated_units
+ * @property {Array<number|null>} saturated_fraction
+ * @property {Array<{edges: number[], counts: number[]}>} histograms
+ * @property {number[][]} dead_unit_indices
+ * @property {number[][]} saturated_unit_indices
  */
 
 /** A failed request, with a message fit for the user. */
@@ -57,6 +83,8 @@ export class Api {
     this._fetch = fetchImpl || window.fetch.bind(window);
     /** @private @type {LruCache<Promise<Tensor>>} */
     this._cache = new LruCache({ maxEntries: cacheEntries, maxCost: cacheBytes });
+    /** @private @type {Map<string, Promise<Object<string, StatsSeries>>>} per run */
+    this._stats = new Map();
   }
 
   /**
@@ -160,6 +188,39 @@ export class Api {
       encoding: decoded.header.encoding,
       stats: computeStats(decoded.values, decoded.shape),
     };
+  }
+
+  /**
+   * Every statistics series of `run` (`{stats tag: series}`), in one
+   * request; cached per run until `forgetStats`.
+   * @param {string} run
+   * @returns {Promise<Object<string, StatsSeries>>}
+   */
+  stats(run) {
+    const cached = this._stats.get(run);
+    if (cached) return cached;
+    const pending = this._json("stats", { run }).then((answer) => {
+      if (!answer || typeof answer !== "object" || Array.isArray(answer)) {
+        throw new ApiError("TensorBoard sent unexpected statistics", { route: "stats" });
+      }
+      for (const series of Object.values(answer)) {
+        if (!series || !Array.isArray(series.steps)) {
+          throw new ApiError("TensorBoard sent unexpected statistics", { route: "stats" });
+        }
+      }
+      return /** @type {Object<string, StatsSeries>} */ (answer);
+    });
+    this._stats.set(run, pending);
+    pending.catch(() => {
+      if (this._stats.get(run) === pending) this._stats.delete(run); // retry failures next time
+    });
+    return pending;
+  }
+
+  /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
+  forgetStats(run) {
+    if (run === undefined) this._stats.clear();
+    else this._stats.delete(run);
   }
 
   /** Forgets cached steps (e.g. after a reload rewrote a step). */

@@ -1,16 +1,20 @@
 /**
- * The Internals tab: sidebar (run and layer picker, sample, colour scale),
- * a step toolbar with playback, and the activations view of the chosen
- * run/tag. The app owns the shared selection (step, sample, scale) and
- * forwards it to its views; today it composes one view, and side-by-side
- * comparison will add one ActivationsView per run next to it.
+ * The Internals tab: sidebar (run and layer picker with trouble badges,
+ * sample, colour scale), a step toolbar with playback, and for the chosen
+ * run/tag a column with the activations view and, when the run logged
+ * statistics, the statistics panel beside it. The app owns the shared
+ * selection (step, sample, scale) and forwards it to its views; today it
+ * composes one column, and side-by-side comparison will add one column
+ * (ActivationsView + StatsView) per run next to it.
  */
 
 import { ApiError } from "./api.js";
 import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
 import { el, clear } from "./dom.js";
+import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND } from "./layerstats.js";
 import { ActivationsView } from "./views/activations.js";
 import { emptyState, notice } from "./views/empty.js";
+import { StatsView } from "./views/stats.js";
 
 /** Pause between frames while playing, after each frame has been drawn. */
 const FRAME_MS = 700;
@@ -44,6 +48,10 @@ export class App {
     this.playing = false;
     /** @type {ActivationsView|null} */
     this.view = null;
+    /** @type {StatsView|null} the statistics panel, when the run logged statistics for the layer */
+    this.statsView = null;
+    /** @private @type {Map<string, string>} per run: what its statistics looked like at the last listing */
+    this._statsSignatures = new Map();
     this._selectToken = 0;
     this._playToken = 0;
     this._refreshing = false;
@@ -117,6 +125,7 @@ export class App {
         return;
       }
       this.listing = listing;
+      const statsChanged = this._noteStatsChanges(listing);
       if (Object.keys(listing).length === 0) {
         this._destroyView();
         this.run = this.tag = null;
@@ -126,15 +135,66 @@ export class App {
       const first = this.page.firstChild !== this.shell;
       if (first) this._showPage(this.shell);
       const before = { run: this.run, tag: this.tag };
-      const { run, tag } = this.picker.setListing(listing, this.run, this.tag);
+      const { run, tag } = this.picker.setListing(layerListing(listing), this.run, this.tag);
       if (run !== null && tag !== null && (first || run !== before.run || tag !== before.tag)) {
         await this.select(run, tag);
       } else if (run !== null && tag !== null) {
+        if (statsChanged.has(run)) {
+          this._loadBadges(run);
+          if (this.statsView) {
+            await this.statsView.reload();
+            if (this.view) this.view.refreshMarks();
+          }
+        }
         await this._refreshSteps();
       }
     } finally {
       this._refreshing = false;
     }
+  }
+
+  /**
+   * @private
+   * Forgets the cached statistics of every run whose statistics tags
+   * changed since the last listing (new steps or tags).
+   * @param {import("./api.js").TagListing} listing
+   * @returns {Set<string>} those runs
+   */
+  _noteStatsChanges(listing) {
+    const changed = new Set();
+    for (const [run, infos] of Object.entries(listing)) {
+      const signature = statsSignature(infos);
+      const before = this._statsSignatures.get(run);
+      if (before !== undefined && before !== signature) {
+        this.api.forgetStats(run);
+        changed.add(run);
+      }
+      this._statsSignatures.set(run, signature);
+    }
+    return changed;
+  }
+
+  /**
+   * @private
+   * Puts trouble badges on the layers of `run`, from the run's statistics
+   * (one request for all layers, shared with the statistics panel).
+   * @param {string} run
+   */
+  _loadBadges(run) {
+    const infos = this.listing[run] || {};
+    if (!hasStats(infos)) {
+      this.picker.setBadges(run, {});
+      return;
+    }
+    this.api.stats(run).then(
+      (series) => {
+        // Drop answers overtaken by a reload that changed the run's statistics.
+        if (statsSignature(this.listing[run]) === statsSignature(infos)) {
+          this.picker.setBadges(run, badgesByLayer(this.listing[run], series));
+        }
+      },
+      () => {} // no badges; the statistics panel says what failed
+    );
   }
 
   /** @private @param {Node} content */
@@ -147,8 +207,22 @@ export class App {
   /** @private */
   _destroyView() {
     if (this.view) this.view.destroy();
+    if (this.statsView) this.statsView.destroy();
     this.view = null;
+    this.statsView = null;
     clear(this.viewsArea);
+  }
+
+  /**
+   * Shows the logged step nearest to `step` (a step picked on a chart).
+   * @param {number} step
+   */
+  jumpToStep(step) {
+    const i = nearestIndex(this.steps, step);
+    if (i < 0) return;
+    this.pause();
+    this.wantedStep = step;
+    this.showIndex(i);
   }
 
   /**
@@ -162,7 +236,9 @@ export class App {
     this.tag = tag;
     this.picker.select(run, tag);
     this._destroyView();
-    const info = (this.listing[run] || {})[tag] || {};
+    this._loadBadges(run);
+    const infos = this.listing[run] || {};
+    const info = infos[tag] || {};
     if (info.error) {
       this.steps = [];
       this.stepControl.setSteps([]);
@@ -173,7 +249,15 @@ export class App {
       );
       return;
     }
-    this.view = new ActivationsView(this.viewsArea, {
+    // One column per run: the activations, and the statistics beside them.
+    const body = el("div", { class: "run-body" });
+    this.viewsArea.append(el("div", { class: "run-column" }, [body]));
+    const statsRef = statsTagFor(infos, tag);
+    if (info.kind === STATS_KIND) {
+      await this._selectStatsOnly(run, tag, body, token);
+      return;
+    }
+    this.view = new ActivationsView(body, {
       api: this.api,
       run,
       tag,
@@ -181,7 +265,9 @@ export class App {
       colourScale: this.colourScale,
       sample: this.sample,
       onLoad: (_tensor, plan) => this._onViewLoad(plan.batch),
+      unitMarks: (step) => (this.statsView ? this.statsView.unitMarksAt(step) : null),
     });
+    if (statsRef) this.statsView = this._makeStatsView(body, run, statsRef, info.shape);
     let steps;
     try {
       ({ steps } = await this.api.steps(run, tag));
@@ -202,6 +288,54 @@ export class App {
     await this.showIndex(nearestIndex(steps, wanted));
   }
 
+  /**
+   * @private
+   * @param {HTMLElement} container
+   * @param {string} run
+   * @param {{tag: string, info: import("./api.js").TagInfo}} ref the statistics tag
+   * @param {number[]} [layerShape]
+   */
+  _makeStatsView(container, run, ref, layerShape) {
+    const statsView = new StatsView(container, {
+      api: this.api,
+      run,
+      tag: ref.tag,
+      info: ref.info,
+      layerShape,
+      onStep: (step) => this.jumpToStep(step),
+      onLoad: () => {
+        if (this.view && this.statsView === statsView) this.view.refreshMarks();
+      },
+    });
+    return statsView;
+  }
+
+  /**
+   * @private
+   * A statistics tag listed on its own: its layer's activations were not
+   * logged (e.g. too large), so only the statistics panel shows; its steps
+   * come from the statistics.
+   */
+  async _selectStatsOnly(run, tag, body, token) {
+    body.append(
+      el("div", { class: "stats-only" }, [
+        notice(
+          "Only statistics were logged for this layer",
+          "Its activations are not in this run (for example, the layer output was larger than max_values), so there " +
+            "is no picture of them; the statistics below were computed from the full output.",
+          "info"
+        ),
+      ])
+    );
+    this.statsView = this._makeStatsView(body, run, { tag, info: (this.listing[run] || {})[tag] || {} });
+    const series = await this.statsView.ready;
+    if (token !== this._selectToken) return;
+    this._setSteps(series ? series.steps : []);
+    if (this.steps.length === 0) return;
+    const wanted = this.wantedStep === null ? this.steps[this.steps.length - 1] : this.wantedStep;
+    await this.showIndex(nearestIndex(this.steps, wanted));
+  }
+
   /** @private @param {number[]} steps */
   _setSteps(steps) {
     this.steps = steps.slice().sort((a, b) => a - b);
@@ -210,13 +344,19 @@ export class App {
 
   /** @private Picks up new steps of the current tag after a reload. */
   async _refreshSteps() {
-    if (this.run === null || this.tag === null || !this.view) return;
+    if (this.run === null || this.tag === null || !(this.view || this.statsView)) return;
     const { run, tag } = this;
     let steps;
-    try {
-      ({ steps } = await this.api.steps(run, tag));
-    } catch (_) {
-      return; // keep showing what we have
+    if (this.view) {
+      try {
+        ({ steps } = await this.api.steps(run, tag));
+      } catch (_) {
+        return; // keep showing what we have
+      }
+    } else {
+      const series = /** @type {StatsView} */ (this.statsView).series;
+      if (!series) return;
+      steps = series.steps;
     }
     if (run !== this.run || tag !== this.tag) return;
     const atEnd = this.index === this.steps.length - 1;
@@ -237,6 +377,7 @@ export class App {
     if (i < 0 || i >= this.steps.length) return;
     this.index = i;
     this.stepControl.setIndex(i, this.wantedStep);
+    if (this.statsView) this.statsView.setStep(this.steps[i]);
     if (this.view) await this.view.setStep(this.steps[i]);
   }
 

@@ -35,6 +35,8 @@ export class RunTagPicker {
     this.run = null;
     /** @type {string|null} */
     this.tag = null;
+    /** @type {Map<string, Object<string, import("./layerstats.js").Badge[]>>} badges per run, by tag */
+    this._badges = new Map();
     const runId = uid("run");
     const filterId = uid("filter");
     this._radioName = uid("tag");
@@ -61,6 +63,36 @@ export class RunTagPicker {
         this._none,
       ]),
     ]);
+  }
+
+  /**
+   * Shows trouble badges ("43% dead", "NaN") on the layers of `run`,
+   * replacing the run's previous ones.
+   * @param {string} run
+   * @param {Object<string, import("./layerstats.js").Badge[]>} byTag
+   */
+  setBadges(run, byTag) {
+    this._badges.set(run, byTag);
+    if (run !== this.run) return;
+    for (const item of /** @type {HTMLElement[]} */ (Array.from(this._list.children))) {
+      const holder = item.querySelector(".tag-badges");
+      if (holder) this._fillBadges(/** @type {HTMLElement} */ (holder), byTag[item.dataset.tag || ""] || []);
+    }
+  }
+
+  /** @private @param {HTMLElement} holder @param {import("./layerstats.js").Badge[]} badges */
+  _fillBadges(holder, badges) {
+    clear(holder);
+    for (const badge of badges) {
+      holder.append(
+        el("span", {
+          class: `tag-badge badge-${badge.kind}${badge.strong ? " badge-strong" : ""}`,
+          title: badge.title,
+          text: badge.text,
+        })
+      );
+    }
+    holder.hidden = badges.length === 0;
   }
 
   /** Focuses the layer filter box. */
@@ -155,11 +187,15 @@ export class RunTagPicker {
       });
       const detail = info.error
         ? el("span", { class: "tag-warning", text: "unreadable", title: info.error })
-        : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
+        : info.kind === "activation_stats"
+          ? el("span", { class: "tag-shape", text: "statistics only" })
+          : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
+      const badges = el("span", { class: "tag-badges" });
+      this._fillBadges(badges, (this._badges.get(this.run) || {})[tag] || []);
       const item = el("label", { class: "tag-item", dataset: { tag } }, [
         radio,
-        el("span", { class: "tag-label", text: tag }),
-        detail,
+        el("span", { class: "tag-main" }, [el("span", { class: "tag-label", text: tag }), detail]),
+        badges,
       ]);
       if (info.description) item.title = info.description;
       this._list.append(item);

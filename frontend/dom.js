@@ -44,3 +44,33 @@ export function el(tag, props = {}, children = []) {
 export function clear(node) {
   while (node.firstChild) node.removeChild(node.firstChild);
 }
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+/**
+ * Creates an SVG element (createElementNS; never parsed from a string).
+ * Props as `el`, except that every other key is an attribute as given
+ * (camelCase SVG attributes such as `viewBox` keep their case).
+ * @param {string} tag e.g. "svg", "path", "rect"
+ * @param {Props} [props]
+ * @param {Array<Node|string|null|undefined|false>} [children]
+ * @returns {SVGElement}
+ */
+export function svg(tag, props = {}, children = []) {
+  const node = /** @type {SVGElement} */ (document.createElementNS(SVG_NS, tag));
+  for (const [key, value] of Object.entries(props)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.setAttribute("class", value);
+    else if (key === "text") node.textContent = String(value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) {
+      if (typeof value !== "function") throw new TypeError(`${key} must be a function`);
+      node.addEventListener(key.slice(2), value);
+    } else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child);
+  }
+  return node;
+}

@@ -5,7 +5,7 @@
  * index into the tensor.
  */
 
-import { el } from "./dom.js";
+import { el, clear } from "./dom.js";
 
 /**
  * Where the pixel (row, col) of a heatmap reads from, as strides into the
@@ -128,6 +128,8 @@ export class Heatmap {
     this._ctx = /** @type {CanvasRenderingContext2D} */ (this.canvas.getContext("2d", { alpha: false }));
     /** @private @type {((hit: Hit|null) => void)|null} */
     this._onHover = null;
+    /** @private @type {HTMLElement|null} gutter of row marks, made on first use */
+    this._rowMarks = null;
     /** @private */
     this._listeners = [
       ["pointermove", (/** @type {PointerEvent} */ e) => this._hover(this.hitTest(e.clientX, e.clientY))],
@@ -189,6 +191,38 @@ export class Heatmap {
       this._marker.style.left = `${col * this._cellWidth}px`;
       this._marker.style.width = `${this._cellWidth}px`;
     }
+  }
+
+  /**
+   * Flags the whole heatmap (e.g. the feature map of a dead channel), or clears the flag.
+   * @param {"dead"|"saturated"|null} kind
+   */
+  setFlag(kind) {
+    this.element.classList.toggle("hm-flag-dead", kind === "dead");
+    this.element.classList.toggle("hm-flag-saturated", kind === "saturated");
+  }
+
+  /**
+   * Ticks in a gutter beside the given rows (e.g. dead units of a dense
+   * layer), on the left or right edge; an empty list removes them.
+   * @param {Array<{row: number, kind: string}>} rows
+   * @param {"left"|"right"} [side]
+   */
+  markRows(rows, side = "left") {
+    if (!this._rowMarks) {
+      this._rowMarks = el("div", { class: `hm-rowmarks hm-rowmarks-${side}`, "aria-hidden": "true" });
+      this.frame.append(this._rowMarks);
+    }
+    clear(this._rowMarks);
+    const h = this._cellHeight;
+    for (const { row, kind } of rows) {
+      if (row < 0 || row >= this.grid.rows) continue;
+      const tick = el("div", { class: `hm-rowmark hm-rowmark-${kind}` });
+      tick.style.top = `${row * h}px`;
+      tick.style.height = `${h >= 4 ? h - 1 : Math.max(1, h)}px`;
+      this._rowMarks.append(tick);
+    }
+    this._rowMarks.hidden = rows.length === 0;
   }
 
   /** @param {boolean} on */

@@ -12,7 +12,8 @@ import os
 import shutil
 
 # Learning rate per run name; Adam.
-RUNS = {"lr_0.001": 0.001, "lr_0.01": 0.01, "lr_0.3_dead_units": 0.3}
+# 0.03 is high enough to kill many ReLU units while the net still learns.
+RUNS = {"lr_0.001": 0.001, "lr_0.01": 0.01, "lr_0.03_dead_units": 0.03}
 PROBE_SAMPLES = 16
 
 

@@ -25,6 +25,8 @@ import { planLayout, unravel } from "./layout.js";
  * @property {import("../colormap.js").Colormap} [colormap] default SEQUENTIAL
  * @property {(tensor: import("../api.js").Tensor, plan: import("./layout.js").Plan) => void} [onLoad]
  *   called after each step is shown
+ * @property {(step: number) => (import("../layerstats.js").UnitMarks|null)} [unitMarks]
+ *   the flagged (dead, saturated) units at a step: marked on feature maps and dense rows
  */
 
 export class ActivationsView {
@@ -32,7 +34,10 @@ export class ActivationsView {
    * @param {HTMLElement} container the view appends its root element here
    * @param {ViewOptions} options
    */
-  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, colormap = SEQUENTIAL, onLoad }) {
+  constructor(
+    container,
+    { api, run, tag, info = {}, colourScale = "layer", sample = 0, colormap = SEQUENTIAL, onLoad, unitMarks }
+  ) {
     this.api = api;
     this.run = run;
     this.tag = tag;
@@ -41,6 +46,9 @@ export class ActivationsView {
     /** @private */ this._sample = sample;
     /** @private */ this._colormap = colormap;
     /** @private */ this._onLoad = onLoad || null;
+    /** @private */ this._unitMarks = unitMarks || null;
+    /** @private @type {import("../layerstats.js").UnitMarks|null} the marks drawn */
+    this._marks = null;
     /** @private @type {number|null} the step asked for last */
     this._wantedStep = null;
     /** @private @type {number|null} */
@@ -161,6 +169,14 @@ export class ActivationsView {
     if (this._tensor) this._render();
   }
 
+  /** Redraws the unit marks (call when the `unitMarks` source has new data). */
+  refreshMarks() {
+    if (this._tensor && this._plan) {
+      this._applyMarks();
+      this._updateReadout();
+    }
+  }
+
   destroy() {
     this._destroyed = true;
     window.clearTimeout(this._spinnerTimer);
@@ -213,7 +229,8 @@ export class ActivationsView {
         const hi = stats.channelMax[c];
         heatmap.caption.textContent =
           this._colourScale === "channel" && !(hi > lo) ? `${panel.caption} · const ${formatTick(lo)}` : panel.caption;
-        heatmap.element.title = `channel ${c}: ${formatTick(lo)} … ${formatTick(hi)}`;
+        heatmap.element.dataset.range = `channel ${c}: ${formatTick(lo)} … ${formatTick(hi)}`;
+        heatmap.element.title = heatmap.element.dataset.range;
       }
     }
     this._stepLabel.textContent = `step ${tensor.step}`;
@@ -236,7 +253,52 @@ export class ActivationsView {
       noun: plan.channelNoun,
     });
     if (plan.kind === "empty") this.showMessage(`This tensor holds no values (shape ${formatShape(tensor.shape)}).`);
+    this._applyMarks();
     this._updateReadout();
+  }
+
+  /**
+   * @private
+   * Marks the flagged units of the shown step: the feature map of a dead
+   * (saturated) channel gets a dashed outline and a "dead" tag in its
+   * caption; dead units of a dense layer get ticks beside their rows.
+   */
+  _applyMarks() {
+    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const plan = /** @type {import("./layout.js").Plan} */ (this._plan);
+    const marks = this._unitMarks && (plan.kind === "maps" || plan.kind === "dense") ? this._unitMarks(tensor.step) : null;
+    this._marks = marks && marks.step === tensor.step ? marks : null;
+    const kindOf = (/** @type {number} */ unit) =>
+      !this._marks ? null : this._marks.dead.has(unit) ? "dead" : this._marks.saturated.has(unit) ? "saturated" : null;
+    for (const { panel, heatmap } of this._panels) {
+      if (panel.group === "map") {
+        const c = /** @type {number} */ (heatmap.grid.channelOffset);
+        const kind = kindOf(c);
+        heatmap.setFlag(kind);
+        const caption = heatmap.caption;
+        if (!caption) continue;
+        const old = caption.querySelector(".unit-flag");
+        if (old) old.remove();
+        const range = heatmap.element.dataset.range || "";
+        heatmap.element.title = kind ? `${range} · ${kind} at step ${tensor.step}` : range;
+        if (kind) caption.append(el("span", { class: `unit-flag unit-flag-${kind}`, text: kind }));
+      } else if (plan.kind === "dense" && (panel.group === "strip" || panel.group === "matrix")) {
+        const rows = [];
+        for (let unit = 0; unit < heatmap.grid.rows; unit++) {
+          const kind = kindOf(unit);
+          if (kind) rows.push({ row: unit, kind });
+        }
+        heatmap.markRows(rows, panel.group === "strip" ? "left" : "right");
+        if (panel.group === "strip" && heatmap.caption) {
+          const old = heatmap.caption.querySelector(".unit-flag");
+          if (old) old.remove();
+          const dead = rows.filter((r) => r.kind === "dead").length;
+          const saturated = rows.length - dead;
+          const text = [dead ? `${dead} dead` : "", saturated ? `${saturated} saturated` : ""].filter(Boolean).join(", ");
+          if (text) heatmap.caption.append(el("span", { class: `unit-flag unit-flag-${dead ? "dead" : "saturated"}`, text: `◂ ${text}` }));
+        }
+      }
+    }
   }
 
   /** @private @param {import("./layout.js").Plan} plan */
@@ -302,6 +364,12 @@ export class ActivationsView {
       parts.push(`position ${index[1]}, feature ${index[2]}`, `sample ${index[0]}`);
     } else if (tensor.shape.length === 1) {
       parts.push(`unit ${index[0]}`);
+    }
+    const unit = index[index.length - 1];
+    if (this._marks && (plan.kind === "maps" || plan.kind === "dense")) {
+      const noun = plan.kind === "maps" ? "channel" : "unit";
+      if (this._marks.dead.has(unit)) parts.push(`dead ${noun}`);
+      else if (this._marks.saturated.has(unit)) parts.push(`saturated ${noun}`);
     }
     parts.push(`step ${tensor.step}`);
     parts.push(`index [${index.join(", ")}]`);
