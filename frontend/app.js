@@ -12,7 +12,7 @@ import { ApiError } from "./api.js";
 import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
 import { el, clear } from "./dom.js";
 import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND } from "./layerstats.js";
-import { ActivationsView } from "./views/activations.js";
+import { viewFor } from "./views/registry.js";
 import { emptyState, notice } from "./views/empty.js";
 import { StatsView } from "./views/stats.js";
 
@@ -46,7 +46,7 @@ export class App {
     /** @type {"layer"|"channel"} */
     this.colourScale = "layer";
     this.playing = false;
-    /** @type {ActivationsView|null} */
+    /** @type {any} the view of the shown tag (see views/registry.js) */
     this.view = null;
     /** @type {StatsView|null} the statistics panel, when the run logged statistics for the layer */
     this.statsView = null;
@@ -257,7 +257,8 @@ export class App {
       await this._selectStatsOnly(run, tag, body, token);
       return;
     }
-    this.view = new ActivationsView(body, {
+    const View = viewFor(info.kind);
+    this.view = new View(body, {
       api: this.api,
       run,
       tag,
@@ -266,6 +267,7 @@ export class App {
       sample: this.sample,
       onLoad: (_tensor, plan) => this._onViewLoad(plan.batch),
       unitMarks: (step) => (this.statsView ? this.statsView.unitMarksAt(step) : null),
+      navigate: (/** @type {string} */ toRun, /** @type {string} */ toTag) => this.select(toRun, toTag),
     });
     if (statsRef) this.statsView = this._makeStatsView(body, run, statsRef, info.shape);
     let steps;

@@ -1,0 +1,24 @@
+/**
+ * Which view shows a tag, by the `kind` its listing entry has.
+ *
+ * Every view class is instantiated per run and per tag, as
+ * `new View(container, options)`, with the options App passes (api, run,
+ * tag, info, colourScale, sample, onLoad, unitMarks, navigate) and exposes
+ * `setStep(step)`, `setSample(i)`, `setColourScale(scale)`,
+ * `showMessage(text)`, `refreshMarks()` and `destroy()`. Views ignore the
+ * options they do not need. A new summary kind adds its view here.
+ */
+
+import { ActivationsView } from "./activations.js";
+
+/** @type {Map<string, any>} kind -> view class */
+const VIEWS = new Map([["activations", ActivationsView]]);
+
+/**
+ * The view class for a summary kind (activations for unknown kinds, which
+ * the listing marks with an error before they get here).
+ * @param {string|undefined} kind
+ */
+export function viewFor(kind) {
+  return (kind && VIEWS.get(kind)) || ActivationsView;
+}
