@@ -21,13 +21,17 @@ PLUGIN_NAME = "internals"
 
 # Schema version of the metadata content written by this release.
 # History:
-#   1: kind, shape, dtype, encoding (first release).
+#   1: kind, shape, dtype, encoding, plus kind-specific fields (first release).
 SCHEMA_VERSION = 1
 
 # Summary kinds this release can show.
 KIND_ACTIVATIONS = "activations"  # blob sequence: encoded arrays
 KIND_ACTIVATION_STATS = "activation_stats"  # tensor: stats vectors (stats.py)
-KINDS = (KIND_ACTIVATIONS, KIND_ACTIVATION_STATS)
+KIND_WEIGHTS = "weights"  # blob sequence: encoded arrays (variables)
+KIND_ATTENTION = "attention"  # blob sequence: encoded attention scores
+KIND_MODEL_SUMMARY = "model_summary"  # blob sequence: a UTF-8 JSON document
+ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION)
+KINDS = ARRAY_KINDS + (KIND_ACTIVATION_STATS, KIND_MODEL_SUMMARY)
 
 
 class UnsupportedMetadataError(ValueError):
@@ -35,32 +39,48 @@ class UnsupportedMetadataError(ValueError):
 
 
 def create_summary_metadata(
-    kind, shape, dtype, encoding, description=None, display_name=None
+    kind, shape, dtype, encoding, description=None, display_name=None, extra=None
 ):
-    """Builds the `SummaryMetadata` proto for one internals summary.
+    """Builds the `SummaryMetadata` proto for one encoded-array summary.
 
     Args:
-      kind: one of `KINDS`.
+      kind: one of `ARRAY_KINDS`.
       shape: the logged array's shape (list of ints).
       dtype: the logged array's dtype name before encoding (e.g. "float32").
       encoding: the payload encoding name (see `encoding.ENCODINGS`).
       description: optional Markdown description shown with the tag.
       display_name: optional display name.
+      extra: optional dict of JSON-serialisable, kind-specific fields (e.g.
+        the layer a weight belongs to, or attention token labels).
 
     Returns:
       A `summary_pb2.SummaryMetadata` with `data_class` set.
     """
-    if kind not in KINDS:
-        raise ValueError("unknown summary kind %r; expected one of %s" % (kind, KINDS))
-    content = {
-        "version": SCHEMA_VERSION,
-        "kind": kind,
-        "shape": [int(d) for d in shape],
-        "dtype": str(dtype),
-        "encoding": str(encoding),
-    }
+    if kind not in ARRAY_KINDS:
+        raise ValueError("unknown array summary kind %r; expected one of %s" % (kind, ARRAY_KINDS))
+    content = dict(extra or {})
+    content.update(
+        version=SCHEMA_VERSION,
+        kind=kind,
+        shape=[int(d) for d in shape],
+        dtype=str(dtype),
+        encoding=str(encoding),
+    )
     return summary_pb2.SummaryMetadata(
         display_name=display_name or "",
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )
+
+
+def create_model_summary_metadata(description=None):
+    """Builds the `SummaryMetadata` of a model summary (a JSON document blob)."""
+    content = {"version": SCHEMA_VERSION, "kind": KIND_MODEL_SUMMARY, "encoding": "json"}
+    return summary_pb2.SummaryMetadata(
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
             plugin_name=PLUGIN_NAME,

@@ -23,6 +23,7 @@ Example (TensorFlow)::
         summary.activations("conv1", conv1_output)
 """
 
+import json
 import numbers
 import os
 import socket
@@ -46,10 +47,11 @@ def _check_name(name):
         raise ValueError("summary name must be a non-empty string, got %r" % (name,))
 
 
-def _activations_metadata(shape, dtype_name, encoding, description):
-    return metadata.create_summary_metadata(
-        metadata.KIND_ACTIVATIONS, shape, dtype_name, encoding, description=description
-    )
+def _check_encoding(encoding):
+    if encoding not in encoding_lib.ENCODINGS:
+        raise ValueError(
+            "unknown encoding %r; use one of %s" % (encoding, ", ".join(encoding_lib.ENCODINGS))
+        )
 
 
 def activations(
@@ -81,15 +83,37 @@ def activations(
     Raises:
       ValueError: unknown encoding, non-real data, or too many values.
     """
+    return write_array_tf(metadata.KIND_ACTIVATIONS, name, data, step, description, encoding, max_values)
+
+
+def weights(
+    name,
+    data,
+    step=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+    layer=None,
+    layer_class=None,
+):
+    """Writes a variable (conv kernel `[kh, kw, in, out]`, dense kernel
+    `[in, out]`, bias, ...) to the default `tf.summary` writer.
+
+    Arguments as `activations`, plus `layer` (the layer path the variable
+    belongs to) and `layer_class` (e.g. "Conv2D"), shown by the tab.
+    """
+    extra = {"layer": layer, "layer_class": layer_class}
+    return write_array_tf(metadata.KIND_WEIGHTS, name, data, step, description, encoding, max_values, extra)
+
+
+def write_array_tf(kind, name, data, step, description, encoding, max_values, extra=None):
+    """The tf.summary door for every encoded-array kind (see `activations`)."""
     import tensorflow as tf  # The TF-free paths never reach this import.
 
     _check_name(name)
-    if encoding not in encoding_lib.ENCODINGS:
-        raise ValueError(
-            "unknown encoding %r; use one of %s" % (encoding, ", ".join(encoding_lib.ENCODINGS))
-        )
+    _check_encoding(encoding)
     summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
-    with summary_scope(name, "internals_activations", values=[data, step]) as (tag, _):
+    with summary_scope(name, "internals_" + kind, values=[data, step]) as (tag, _):
         data = tf.convert_to_tensor(data)
         if not (data.dtype.is_floating or data.dtype.is_integer or data.dtype.is_bool):
             raise ValueError(
@@ -100,7 +124,9 @@ def activations(
             # Fail at trace time, before any step is spent, when the static
             # shape is already too large.
             encoding_lib.check_size(shape, max_values, name)
-        summary_metadata = _activations_metadata(shape, data.dtype.name, encoding, description)
+        summary_metadata = metadata.create_summary_metadata(
+            kind, shape, data.dtype.name, encoding, description=description, extra=extra
+        )
 
         def encode_payload(array):
             return np.array([encoding_lib.encode(array, encoding, max_values)], dtype=object)
@@ -165,13 +191,47 @@ class Writer:
         Raises:
           ValueError: bad name, step, encoding or data, or too many values.
         """
+        self.write_array(metadata.KIND_ACTIVATIONS, name, data, step, description, encoding, max_values)
+
+    def weights(
+        self,
+        name,
+        data,
+        step,
+        description=None,
+        encoding=DEFAULT_ENCODING,
+        max_values=DEFAULT_MAX_VALUES,
+        layer=None,
+        layer_class=None,
+    ):
+        """Writes a variable at `step`; arguments as `tb_plugin.summary.weights`."""
+        extra = {"layer": layer, "layer_class": layer_class}
+        self.write_array(metadata.KIND_WEIGHTS, name, data, step, description, encoding, max_values, extra)
+
+    def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
+        """The TF-free door for every encoded-array kind (see `activations`)."""
         _check_name(name)
         step = _check_step(step)
+        _check_encoding(encoding)
         array = np.asarray(data)
         payload = encoding_lib.encode(array, encoding, max_values)
         value = summary_pb2.Summary.Value(
             tag=name,
-            metadata=_activations_metadata(array.shape, array.dtype.name, encoding, description),
+            metadata=metadata.create_summary_metadata(
+                kind, array.shape, array.dtype.name, encoding, description=description, extra=extra
+            ),
+            tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
+        )
+        self._write_value(value, step)
+
+    def model_summary(self, name, document, step=0, description=None):
+        """Writes a JSON-serialisable model description (layer list) at `step`."""
+        _check_name(name)
+        step = _check_step(step)
+        payload = json.dumps(document, sort_keys=True).encode("utf-8")
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_model_summary_metadata(description),
             tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
         )
         self._write_value(value, step)

@@ -93,7 +93,7 @@ def test_garbage_content_is_unsupported_with_a_message(content):
     assert str(raised.value)
 
 
-@pytest.mark.parametrize("kind", ["attention", "", None, 7])
+@pytest.mark.parametrize("kind", ["saliency_v9", "", None, 7])
 def test_unknown_kind_asks_for_an_upgrade(kind):
     with pytest.raises(metadata.UnsupportedMetadataError) as raised:
         metadata.parse_plugin_metadata(content_of(version=1, kind=kind, shape=[1], dtype="float32", encoding="q8"))
