@@ -9,6 +9,10 @@
  */
 
 import { ApiError } from "./api.js";
+import { DIVERGING } from "./colormap.js";
+import { differenceTensor, nearestStep, RunChecklist, runColourClass, sharedRange, unionSteps } from "./compare.js";
+import { CompareCharts } from "./compare_charts.js";
+import { UrlState } from "./urlstate.js";
 import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
 import { el, clear } from "./dom.js";
 import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND } from "./layerstats.js";
@@ -29,10 +33,28 @@ function isTextEntry(target) {
 export class App {
   /**
    * @param {HTMLElement} root
-   * @param {{api: import("./api.js").Api}} options
+   * @param {{api: import("./api.js").Api, host?: import("./host.js").Host}} options
    */
-  constructor(root, { api }) {
+  constructor(root, { api, host }) {
     this.api = api;
+    /** @type {string[]} the compared runs (runs[0] is the picker's run, "A" of a difference) */
+    this.runs = [];
+    /** @type {"side"|"diff-runs"|"diff-step"} */
+    this.mode = "side";
+    /** @type {number|null} the reference step of "diff-step" */
+    this.refStep = null;
+    /** one colour range across compared panels (else each panel its own) */
+    this.sharedScale = true;
+    /** @type {string[]|null} TensorBoard's runs (host message GetRuns / RunsChanged); null: no host */
+    this.hostRuns = null;
+    /**
+     * @type {Array<{run: string, view: any, statsView: StatsView|null, steps: number[],
+     *   note: HTMLElement, load: ((step: number) => Promise<any>)|null}>}
+     */
+    this.columns = [];
+    /** @type {CompareCharts|null} */
+    this.compareCharts = null;
+    this.urlState = new UrlState({ host, onPop: (state) => this._applyUrl(state, true) });
     this.root = root;
     /** @type {import("./api.js").TagListing} */
     this.listing = {};
@@ -53,6 +75,8 @@ export class App {
     /** @private @type {Map<string, string>} per run: what its statistics looked like at the last listing */
     this._statsSignatures = new Map();
     this._selectToken = 0;
+    this._showToken = 0;
+    this._restoring = false;
     this._playToken = 0;
     this._refreshing = false;
 
@@ -72,11 +96,36 @@ export class App {
       onChange: (v) => this.setColourScale(v === "channel" ? "channel" : "layer"),
       hint: "Shared keeps channels comparable; per channel reveals detail in quiet channels.",
     });
+    this.checklist = new RunChecklist({ onChange: (runs) => this.setRuns(runs) });
+    this.modeSelect = labelledSelect({
+      label: "Compare as",
+      options: [
+        ["side", "Side by side"],
+        ["diff-runs", "Difference: run A − run B"],
+        ["diff-step", "Difference: step − reference step"],
+      ],
+      value: "side",
+      onChange: (v) => this.setMode(/** @type {any} */ (v)),
+      hint: "A and B are the first two ticked runs.",
+    });
+    this.refSelect = labelledSelect({
+      label: "Reference step",
+      options: [],
+      onChange: (v) => this.setRefStep(Number(v)),
+    });
+    this.refSelect.element.hidden = true;
+    this.sharedBox = el("input", {
+      type: "checkbox",
+      class: "shared-scale",
+      checked: true,
+      onchange: () => this.setSharedScale(this.sharedBox.checked),
+    });
+    this.sharedControl = el("label", { class: "control-check" }, [this.sharedBox, "One colour range across compared panels"]);
     this.stepControl = new StepControl({
       onIndex: (i) => {
         this.pause();
         this.wantedStep = this.steps[i];
-        this.showIndex(i);
+        this.showIndex(i).then(() => this._saveUrl());
       },
       onTogglePlay: () => this.togglePlay(),
     });
@@ -87,8 +136,12 @@ export class App {
         el("div", { class: "brand-sub", text: "Layer activations over training" }),
       ]),
       this.picker.element,
+      this.checklist.element,
+      this.modeSelect.element,
+      this.refSelect.element,
       this.sampleSelect.element,
       this.scaleSelect.element,
+      this.sharedControl,
       el("div", { class: "keys", "aria-label": "Keyboard shortcuts" }, [
         el("div", { class: "control-label", text: "Keyboard" }),
         keyLine(["Space", "k"], "play / pause"),
@@ -104,9 +157,113 @@ export class App {
     document.addEventListener("keydown", (e) => this._onKey(e));
   }
 
-  /** Loads the tag listing and shows the first layer (or the empty state). */
+  /** Loads the tag listing and shows the first layer (or the empty state), as the URL says. */
   async start() {
+    const state = await this.urlState.read();
+    this._applyUrl(state, false);
     await this.refresh();
+  }
+
+  /**
+   * Takes the state of a URL (at start, or back/forward).
+   * @param {import("./urlstate.js").UrlState} state
+   * @param {boolean} show whether to show it now (else the first refresh does)
+   */
+  _applyUrl(state, show) {
+    this.pause();
+    if (state.runs && state.runs.length) this.runs = state.runs.slice();
+    if (state.tag) this.tag = state.tag;
+    if (this.runs.length) this.run = this.runs[0];
+    if (typeof state.step === "number") this.wantedStep = state.step;
+    if (typeof state.sample === "number") this.sample = state.sample;
+    if (state.mode) this.mode = /** @type {any} */ (state.mode);
+    this.refStep = typeof state.ref === "number" ? state.ref : null;
+    if (state.scale) this.colourScale = /** @type {any} */ (state.scale);
+    if (typeof state.shared === "boolean") this.sharedScale = state.shared;
+    this.modeSelect.select.value = this.mode;
+    this.scaleSelect.select.value = this.colourScale;
+    this.sharedBox.checked = this.sharedScale;
+    if (show && this.run !== null && this.tag !== null && this.listing[this.run]) {
+      this._restoring = true;
+      this.select(this.run, this.tag).finally(() => {
+        this._restoring = false;
+      });
+    }
+  }
+
+  /** @private Writes the view state into the URL. @param {boolean} [replace] */
+  _saveUrl(replace = false) {
+    if (this._restoring || this.run === null || this.tag === null) return;
+    const step = this.steps[this.index];
+    this.urlState.write(
+      {
+        runs: this.runs,
+        tag: this.tag,
+        step: typeof step === "number" ? (this.wantedStep ?? step) : undefined,
+        sample: this.sample,
+        mode: this.mode,
+        ref: this.mode === "diff-step" && this.refStep !== null ? this.refStep : undefined,
+        scale: this.colourScale,
+        shared: this.sharedScale,
+      },
+      { replace: replace || this.playing }
+    );
+  }
+
+  /**
+   * TensorBoard's run list changed (host message): offer only its runs.
+   * @param {string[]|null} runs
+   */
+  setHostRuns(runs) {
+    this.hostRuns = runs;
+    this._updateChecklist();
+  }
+
+  /** @private */
+  _updateChecklist() {
+    const all = Object.keys(this.listing);
+    let offered = this.hostRuns ? all.filter((r) => this.hostRuns.includes(r)) : all;
+    if (offered.length === 0) offered = all; // an older host that lists nothing: keep ours
+    this.checklist.setRuns(offered, all, this.runs);
+  }
+
+  /**
+   * Compares `runs` (the first is the picker's run).
+   * @param {string[]} runs
+   */
+  async setRuns(runs) {
+    if (runs.length === 0 || this.tag === null) return;
+    this.runs = runs.slice();
+    await this.select(runs[0], this.tag, { keepRuns: true });
+    this._saveUrl();
+  }
+
+  /** @param {"side"|"diff-runs"|"diff-step"} mode */
+  async setMode(mode) {
+    this.mode = mode;
+    this.modeSelect.select.value = mode;
+    if (this.run !== null && this.tag !== null) await this.select(this.run, this.tag, { keepRuns: true });
+    this._saveUrl();
+  }
+
+  /** @param {number} step */
+  async setRefStep(step) {
+    this.refStep = step;
+    if (this.run !== null && this.tag !== null) await this.select(this.run, this.tag, { keepRuns: true });
+    this._saveUrl();
+  }
+
+  /** @param {boolean} on */
+  async setSharedScale(on) {
+    this.sharedScale = on;
+    this.sharedBox.checked = on;
+    if (this.index >= 0) await this.showIndex(this.index);
+    this._saveUrl();
+  }
+
+  /** Whether more than one panel shows (then compare controls apply). */
+  get comparing() {
+    return this.columns.length > 1;
   }
 
   /**
@@ -135,7 +292,9 @@ export class App {
       const first = this.page.firstChild !== this.shell;
       if (first) this._showPage(this.shell);
       const before = { run: this.run, tag: this.tag };
-      const { run, tag } = this.picker.setListing(layerListing(listing), this.run, this.tag);
+      // A run's landing page is its architecture overview, until the user picks a layer.
+      const landing = this.tag === null && this.run === null ? landingTag(listing) : null;
+      const { run, tag } = this.picker.setListing(layerListing(listing), landing ? landing.run : this.run, landing ? landing.tag : this.tag);
       if (run !== null && tag !== null && (first || run !== before.run || tag !== before.tag)) {
         await this.select(run, tag);
       } else if (run !== null && tag !== null) {
@@ -206,10 +365,18 @@ export class App {
 
   /** @private */
   _destroyView() {
-    if (this.view) this.view.destroy();
-    if (this.statsView) this.statsView.destroy();
+    for (const col of this.columns) {
+      col.view.destroy();
+      if (col.statsView) col.statsView.destroy();
+    }
+    if (this.view && !this.columns.some((c) => c.view === this.view)) this.view.destroy();
+    if (this.statsView && !this.columns.some((c) => c.statsView === this.statsView)) this.statsView.destroy();
+    if (this.compareCharts) this.compareCharts.destroy();
+    this.columns = [];
+    this.compareCharts = null;
     this.view = null;
     this.statsView = null;
+    this.viewsArea.classList.remove("views-compare");
     clear(this.viewsArea);
   }
 
@@ -222,19 +389,26 @@ export class App {
     if (i < 0) return;
     this.pause();
     this.wantedStep = step;
-    this.showIndex(i);
+    this.showIndex(i).then(() => this._saveUrl());
   }
 
   /**
-   * Shows `tag` of `run`, at the available step nearest the user's step.
+   * Shows `tag` of `run` (and of the other compared runs), at the available
+   * step nearest the user's step.
    * @param {string} run
    * @param {string} tag
+   * @param {{keepRuns?: boolean}} [options] keepRuns: `run` is already runs[0]
    */
-  async select(run, tag) {
+  async select(run, tag, { keepRuns = false } = {}) {
     const token = ++this._selectToken;
+    const userPick = !keepRuns && !this._restoring;
+    if (!keepRuns) this.runs = [run, ...this.runs.filter((r) => r !== run && r !== this.run)];
+    this.runs = this.runs.filter((r, i) => this.listing[r] && this.runs.indexOf(r) === i);
+    if (!this.runs.includes(run)) this.runs.unshift(run);
     this.run = run;
     this.tag = tag;
     this.picker.select(run, tag);
+    this._updateChecklist();
     this._destroyView();
     this._loadBadges(run);
     const infos = this.listing[run] || {};
@@ -249,45 +423,141 @@ export class App {
       );
       return;
     }
-    // One column per run: the activations, and the statistics beside them.
-    const body = el("div", { class: "run-body" });
-    this.viewsArea.append(el("div", { class: "run-column" }, [body]));
-    const statsRef = statsTagFor(infos, tag);
     if (info.kind === STATS_KIND) {
+      // One column per run: the activations, and the statistics beside them.
+      const body = el("div", { class: "run-body" });
+      this.viewsArea.append(el("div", { class: "run-column" }, [body]));
       await this._selectStatsOnly(run, tag, body, token);
       return;
     }
-    const View = viewFor(info.kind);
-    this.view = new View(body, {
-      api: this.api,
-      run,
-      tag,
-      info,
-      colourScale: this.colourScale,
-      sample: this.sample,
-      onLoad: (_tensor, plan) => this._onViewLoad(plan.batch),
-      unitMarks: (step) => (this.statsView ? this.statsView.unitMarksAt(step) : null),
-      navigate: (/** @type {string} */ toRun, /** @type {string} */ toTag) => this.select(toRun, toTag),
-    });
-    if (statsRef) this.statsView = this._makeStatsView(body, run, statsRef, info.shape);
-    let steps;
-    try {
-      ({ steps } = await this.api.steps(run, tag));
-    } catch (e) {
-      if (token !== this._selectToken) return;
-      this.steps = [];
-      this.stepControl.setSteps([]);
-      if (this.view) this.view.showMessage(`Could not list the steps of ${tag}: ${errorText(e)}`);
-      return;
+    const mode = this.runs.length < 2 && this.mode === "diff-runs" ? "side" : this.mode;
+    const compare = this.runs.length > 1 || mode !== "side";
+    this.refSelect.element.hidden = mode !== "diff-step";
+    this.sharedControl.hidden = !compare;
+    this.viewsArea.classList.toggle("views-compare", compare);
+    const allRuns = Object.keys(this.listing);
+    /** @type {Array<{run: string, label: string, load: ((step: number) => Promise<any>)|null, runSteps: string[]}>} */
+    let specs;
+    if (mode === "diff-runs") {
+      const [a, b] = this.runs;
+      specs = [{ run: a, label: `${a} − ${b}`, load: null, runSteps: [a, b] }];
+    } else {
+      specs = this.runs.map((r) => ({ run: r, label: mode === "diff-step" ? `${r}: step − reference` : r, load: null, runSteps: [r] }));
     }
+    // Step lists of every run involved.
+    /** @type {Map<string, number[]>} */
+    const stepsOf = new Map();
+    const wantedRuns = Array.from(new Set(specs.flatMap((sp) => sp.runSteps)));
+    const answers = await Promise.all(
+      wantedRuns.map((r) =>
+        (this.listing[r] || {})[tag]
+          ? this.api.steps(r, tag).then(
+              (a) => ({ run: r, steps: a.steps.slice().sort((x, y) => x - y), error: null }),
+              (e) => ({ run: r, steps: [], error: errorText(e) })
+            )
+          : Promise.resolve({ run: r, steps: [], error: `Run ${r} has no layer ${tag}.` })
+      )
+    );
     if (token !== this._selectToken) return;
-    this._setSteps(steps);
-    if (steps.length === 0) {
-      if (this.view) this.view.showMessage("No steps logged for this layer yet.");
+    for (const a of answers) stepsOf.set(a.run, a.steps);
+    const errors = new Map(answers.filter((a) => a.error).map((a) => [a.run, a.error]));
+    for (const sp of specs) {
+      const column = el("div", { class: "run-column" });
+      const note = el("div", { class: "column-note", "aria-live": "off" });
+      const body = el("div", { class: "run-body" });
+      if (compare) {
+        column.append(
+          el("div", { class: "column-head" }, [el("span", { class: `run-swatch ${runColourClass(sp.run, allRuns)}`, "aria-hidden": "true" }), note])
+        );
+      }
+      column.append(body);
+      this.viewsArea.append(column);
+      const colInfo = (this.listing[sp.run] || {})[tag] || info;
+      const View = viewFor(colInfo.kind);
+      let steps = stepsOf.get(sp.run) || [];
+      /** @type {((step: number) => Promise<any>)|null} */
+      let load = null;
+      /** @type {((step: number) => string)|null} what the panel shows at a step */
+      let describe = null;
+      if (mode === "diff-runs") {
+        const [a, b] = sp.runSteps;
+        const stepsA = steps;
+        const stepsB = stepsOf.get(b) || [];
+        steps = unionSteps([stepsA, stepsB]);
+        const mark = (/** @type {number|null} */ s, /** @type {number} */ step) => (s === step ? `step ${s}` : `step ${s} (nearest to ${step})`);
+        describe = (step) => `${a} ${mark(nearestStep(stepsA, step), step)} − ${b} ${mark(nearestStep(stepsB, step), step)}`;
+        load = memo(async (step) => {
+          const sa = nearestStep(stepsA, step);
+          const sb = nearestStep(stepsB, step);
+          if (sa === null || sb === null) throw new Error("no steps to subtract");
+          const [ta, tb] = await Promise.all([this.api.tensor(a, tag, sa), this.api.tensor(b, tag, sb)]);
+          return differenceTensor(ta, tb, { run: `${a} − ${b}`, step });
+        });
+      } else if (mode === "diff-step") {
+        const r = sp.run;
+        const runSteps = steps;
+        describe = (step) => {
+          const own = nearestStep(runSteps, step);
+          const ref = nearestStep(runSteps, this.refStep ?? runSteps[0]);
+          return `step ${own}${own === step ? "" : ` (nearest to ${step})`} − reference step ${ref}`;
+        };
+        load = memo(async (step) => {
+          const ref = nearestStep(steps, this.refStep ?? steps[0]);
+          if (ref === null) throw new Error("no steps");
+          const [ta, tb] = await Promise.all([this.api.tensor(r, tag, step), this.api.tensor(r, tag, ref)]);
+          return differenceTensor(ta, tb, { run: `${r} − step ${ref}`, step });
+        });
+      }
+      const diff = load !== null;
+      const view = new View(body, {
+        api: this.api,
+        run: sp.run,
+        tag,
+        info: colInfo,
+        colourScale: this.colourScale,
+        sample: this.sample,
+        onLoad: (/** @type {any} */ _tensor, /** @type {any} */ plan) => this._onViewLoad(plan.batch),
+        unitMarks: (/** @type {number} */ step) => (column.statsView ? column.statsView.unitMarksAt(step) : null),
+        navigate: (/** @type {string} */ toRun, /** @type {string} */ toTag) => this.select(toRun, toTag),
+        ...(diff ? { load, colormap: DIVERGING, symmetric: true, title: sp.label } : {}),
+      });
+      /** @type {any} */
+      const col = { run: sp.run, view, statsView: null, steps, note, describe, load: load || ((step) => this.api.tensor(sp.run, tag, step)), element: column };
+      column.statsView = null;
+      const ref = !compare ? statsTagFor(this.listing[sp.run] || {}, tag) : null;
+      if (ref) {
+        col.statsView = this._makeStatsView(body, sp.run, ref, colInfo.shape);
+        column.statsView = col.statsView;
+      }
+      this.columns.push(col);
+      if (errors.has(sp.run) || sp.runSteps.some((r) => errors.has(r))) {
+        const which = sp.runSteps.find((r) => errors.has(r));
+        view.showMessage(`Could not list the steps of ${tag} in ${which}: ${errors.get(which)}`);
+      } else if (mode === "diff-runs" && !(this.listing[sp.runSteps[1]] || {})[tag]) {
+        view.showMessage(`Run ${sp.runSteps[1]} has no layer ${tag}.`);
+      }
+    }
+    this.view = this.columns.length ? this.columns[0].view : null;
+    this.statsView = this.columns.length ? this.columns[0].statsView : null;
+    if (compare && this.runs.length > 1) {
+      this.compareCharts = new CompareCharts(this.viewsArea, { api: this.api, onStep: (step) => this.jumpToStep(step) });
+      this.compareCharts.element.classList.add("compare-charts-row");
+      this.compareCharts.setRuns(this.runs, tag, this.listing, (r) => runColourClass(r, allRuns));
+    }
+    const union = unionSteps(wantedRuns.map((r) => stepsOf.get(r) || []));
+    this._setSteps(union);
+    if (mode === "diff-step") {
+      const first = stepsOf.get(this.runs[0]) || union;
+      if (this.refStep === null && first.length) this.refStep = first[0];
+      this.refSelect.setOptions(union.map((st) => [String(st), `Step ${st}`]), String(this.refStep));
+    }
+    if (union.length === 0) {
+      if (this.view && !errors.size) this.view.showMessage("No steps logged for this layer yet.");
       return;
     }
-    const wanted = this.wantedStep === null ? steps[steps.length - 1] : this.wantedStep;
-    await this.showIndex(nearestIndex(steps, wanted));
+    const wanted = this.wantedStep === null ? union[union.length - 1] : this.wantedStep;
+    await this.showIndex(nearestIndex(union, wanted));
+    if (userPick) this._saveUrl();
   }
 
   /**
@@ -348,6 +618,13 @@ export class App {
   async _refreshSteps() {
     if (this.run === null || this.tag === null || !(this.view || this.statsView)) return;
     const { run, tag } = this;
+    if (this.columns.length > 1 || this.mode !== "side") {
+      // Comparing: rebuild the panels with every run's new steps.
+      const atEnd = this.index === this.steps.length - 1;
+      if (atEnd && !this.playing) this.wantedStep = null;
+      await this.select(run, tag, { keepRuns: true });
+      return;
+    }
     let steps;
     if (this.view) {
       try {
@@ -364,6 +641,7 @@ export class App {
     const atEnd = this.index === this.steps.length - 1;
     const previousStep = this.steps[this.index];
     this._setSteps(steps);
+    if (this.columns.length === 1) this.columns[0].steps = this.steps;
     if (this.steps.length === 0) return;
     // Follow new steps when the user was watching the latest one.
     if (atEnd && !this.playing) this.wantedStep = this.steps[this.steps.length - 1];
@@ -372,15 +650,48 @@ export class App {
   }
 
   /**
-   * Moves to step index `i` of the current tag and waits until it is drawn.
+   * Moves to step index `i` of the current tag (every compared panel to its
+   * nearest step) and waits until all are drawn; then fires the document
+   * event "internals-shown" ({detail: {step}}), e.g. for the benchmark.
    * @param {number} i
    */
   async showIndex(i) {
     if (i < 0 || i >= this.steps.length) return;
     this.index = i;
+    const step = this.steps[i];
     this.stepControl.setIndex(i, this.wantedStep);
-    if (this.statsView) this.statsView.setStep(this.steps[i]);
-    if (this.view) await this.view.setStep(this.steps[i]);
+    const token = ++this._showToken;
+    if (this.compareCharts) this.compareCharts.setStep(step);
+    const cols = this.columns;
+    if (cols.length === 0 && this.statsView) this.statsView.setStep(step); // statistics only
+    const shown = cols.map((col) => {
+      const own = nearestStep(col.steps, step);
+      col.shownStep = own;
+      if (col.note) {
+        col.note.textContent =
+          own === null ? "no steps" : col.describe ? col.describe(step) : own === step ? `step ${own}` : `step ${own} (nearest to ${step})`;
+        col.note.classList.toggle("column-note-nearest", own !== null && col.note.textContent.includes("nearest"));
+      }
+      return own;
+    });
+    if (cols.length > 1 && this.sharedScale) {
+      // One colour range: load every panel's tensor first (cached), then paint each once.
+      const tensors = await Promise.all(
+        cols.map((col, k) => (shown[k] === null || !col.view.setScaleRange ? null : col.load(/** @type {number} */ (shown[k])).catch(() => null)))
+      );
+      if (token !== this._showToken) return;
+      const range = sharedRange(tensors.filter(Boolean).map((t) => t.stats));
+      for (const col of cols) if (col.view.setScaleRange) col.view.setScaleRange(range);
+    } else {
+      for (const col of cols) if (col.view.setScaleRange) col.view.setScaleRange(null);
+    }
+    await Promise.all(
+      cols.map((col, k) => {
+        if (col.statsView && shown[k] !== null) col.statsView.setStep(/** @type {number} */ (shown[k]));
+        return shown[k] === null ? null : col.view.setStep(shown[k]);
+      })
+    );
+    if (token === this._showToken) document.dispatchEvent(new CustomEvent("internals-shown", { detail: { step } }));
   }
 
   /** @private @param {number} batch */
@@ -397,14 +708,18 @@ export class App {
   setSample(sample) {
     this.sample = sample;
     this.sampleSelect.select.value = String(sample);
-    if (this.view) this.view.setSample(sample);
+    for (const col of this.columns) col.view.setSample(sample);
+    if (!this.columns.length && this.view) this.view.setSample(sample);
+    this._saveUrl();
   }
 
   /** @param {"layer"|"channel"} mode */
   setColourScale(mode) {
     this.colourScale = mode;
     this.scaleSelect.select.value = mode;
-    if (this.view) this.view.setColourScale(mode);
+    for (const col of this.columns) col.view.setColourScale(mode);
+    if (!this.columns.length && this.view) this.view.setColourScale(mode);
+    this._saveUrl();
   }
 
   togglePlay() {
@@ -456,13 +771,46 @@ export class App {
       if (i >= 0 && i < this.steps.length) {
         this.pause();
         this.wantedStep = this.steps[i];
-        this.showIndex(i);
+        this.showIndex(i).then(() => this._saveUrl());
       }
     } else if (e.key === "/") {
       e.preventDefault();
       this.picker.focusFilter();
     }
   }
+}
+
+/**
+ * The model summary of the run the picker opens first (runs sorted as the picker sorts them), or null.
+ * @param {import("./api.js").TagListing} listing
+ */
+function landingTag(listing) {
+  const runs = Object.keys(listing).sort(new Intl.Collator("en", { numeric: true, sensitivity: "base" }).compare);
+  if (!runs.length) return null;
+  const tag = Object.keys(listing[runs[0]]).find((t) => listing[runs[0]][t].kind === "model_summary");
+  return tag ? { run: runs[0], tag } : null;
+}
+
+/**
+ * `load` remembering its last few answers (difference tensors are computed,
+ * not cached by the Api).
+ * @template T
+ * @param {(step: number) => Promise<T>} load
+ * @returns {(step: number) => Promise<T>}
+ */
+function memo(load) {
+  /** @type {Map<number, Promise<T>>} */
+  const cache = new Map();
+  return (step) => {
+    let p = cache.get(step);
+    if (!p) {
+      p = load(step);
+      cache.set(step, p);
+      p.catch(() => cache.delete(step));
+      if (cache.size > 4) cache.delete(/** @type {number} */ (cache.keys().next().value));
+    }
+    return p;
+  };
 }
 
 /** @param {string[]} keys @param {string} what */

@@ -78,6 +78,8 @@ const plotLeft = (labels) => Math.min(64, Math.max(40, Math.max(...labels.map((t
  * @property {string} name e.g. "mean"
  * @property {string} cls CSS class giving its colour
  * @property {Array<number|null>} values one per step
+ * @property {number[]} [steps] the line's own steps (ascending; overlays of runs
+ *   logged at different steps); default: the chart's steps
  */
 
 /**
@@ -216,6 +218,15 @@ export class LineChart {
       }
     };
     for (const line of lines) line.values.forEach(take);
+    // x range: the chart's steps and every line's own steps
+    let sMin = steps.length ? steps[0] : Infinity;
+    let sMax = steps.length ? steps[steps.length - 1] : -Infinity;
+    for (const line of lines) {
+      if (line.steps && line.steps.length) {
+        sMin = Math.min(sMin, line.steps[0]);
+        sMax = Math.max(sMax, line.steps[line.steps.length - 1]);
+      }
+    }
     if (band) {
       band.lo.forEach(take);
       band.hi.forEach(take);
@@ -239,10 +250,11 @@ export class LineChart {
     const right = width - MARGIN.right;
     const top = MARGIN.top;
     const bottom = HEIGHT - MARGIN.bottom;
-    const s0 = n ? steps[0] : 0;
-    const s1 = n > 1 ? steps[n - 1] : s0 + 1;
+    const s0 = Number.isFinite(sMin) ? sMin : 0;
+    const s1 = sMax > s0 ? sMax : s0 + 1;
+    const single = !(sMax > sMin);
     const span = s1 - s0 || 1;
-    const x = (/** @type {number} */ s) => (n === 1 ? (left + right) / 2 : left + ((s - s0) / span) * (right - left));
+    const x = (/** @type {number} */ s) => (single ? (left + right) / 2 : left + ((s - s0) / span) * (right - left));
     const y = (/** @type {number} */ v) => bottom - ((v - y0) / (y1 - y0 || 1)) * (bottom - top);
     this._scale = { x, y, left, right };
 
@@ -254,7 +266,7 @@ export class LineChart {
       );
     });
     if (n) {
-      const xTicks = n === 1 ? [s0] : niceTicks(s0, s1, Math.max(2, Math.floor(width / 60)), true).filter((s) => s >= s0 && s <= s1);
+      const xTicks = single ? [s0] : niceTicks(s0, s1, Math.max(2, Math.floor(width / 60)), true).filter((s) => s >= s0 && s <= s1);
       for (const s of xTicks) {
         grid.append(svg("text", { class: "chart-tick", x: px(x(s)), y: HEIGHT - 4, "text-anchor": "middle", text: String(s) }));
       }
@@ -274,19 +286,20 @@ export class LineChart {
     }
     lines.forEach((line, k) => {
       const g = svg("g", { class: `chart-series ${line.cls}`, dataset: { series: line.name } });
-      for (const [a, b] of segments(n, (i) => finite(line.values[i]))) {
+      const ls = line.steps || steps;
+      for (const [a, b] of segments(ls.length, (i) => finite(line.values[i]))) {
         const points = [];
-        for (let i = a; i < b; i++) points.push(`${px(x(steps[i]))},${px(y(/** @type {number} */ (line.values[i])))}`);
+        for (let i = a; i < b; i++) points.push(`${px(x(ls[i]))},${px(y(/** @type {number} */ (line.values[i])))}`);
         if (b - a === 1) {
           g.append(svg("circle", { class: "chart-lone", cx: points[0].split(",")[0], cy: points[0].split(",")[1], r: 2.5 }));
         }
         g.append(svg("polyline", { class: "chart-line", points: points.join(" ") }));
       }
-      if (k === 0 && n <= MAX_DOTS) {
-        for (let i = 0; i < n; i++) {
+      if ((k === 0 || line.steps) && ls.length <= MAX_DOTS) {
+        for (let i = 0; i < ls.length; i++) {
           const v = line.values[i];
           if (!finite(v)) continue;
-          g.append(svg("circle", { class: "chart-pt", cx: px(x(steps[i])), cy: px(y(/** @type {number} */ (v))), r: 2, dataset: { step: steps[i] } }));
+          g.append(svg("circle", { class: "chart-pt", cx: px(x(ls[i])), cy: px(y(/** @type {number} */ (v))), r: 2, dataset: { step: ls[i] } }));
         }
       }
       svgEl.append(g);
@@ -317,9 +330,11 @@ export class LineChart {
     const { x, y } = this._scale;
     const xs = px(Math.min(this._scale.right, Math.max(this._scale.left, x(s))));
     layer.append(svg("line", { class: cls, x1: xs, x2: xs, y1: MARGIN.top - 3, y2: HEIGHT - MARGIN.bottom }));
-    if (this.steps[i] !== s) return;
     for (const line of this.lines) {
-      const v = line.values[i];
+      // A line's value at s, when s was logged for it.
+      const j = line.steps ? line.steps.indexOf(s) : this.steps[i] === s ? i : -1;
+      if (j < 0) continue;
+      const v = line.values[j];
       if (finite(v)) layer.append(svg("circle", { class: `${cls}-pt ${line.cls}`, cx: xs, cy: px(y(/** @type {number} */ (v))), r: 3.5 }));
     }
   }

@@ -1,19 +1,50 @@
 /**
- * TensorBoard's plugin host messages (components/experimental/plugin_lib):
- * the iframe hands the host a MessagePort with the "experimental.bootstrap"
- * message; the host then sends JSON strings {type, id, payload, error,
- * isReply} over it and waits for a reply to each. We only listen for
- * "experimental.DataReloaded" (TensorBoard finished a reload) to refresh.
+ * The plugin host (TensorBoard's webapp around our iframe). The entry page
+ * hands the host a MessagePort with the "experimental.bootstrap" message;
+ * both sides then send JSON strings {type, id, payload, error, isReply}
+ * over it, and each side replies to every request.
+ *
+ * TensorBoard 2.21 (webfiles.zip, index.js) offers exactly:
+ * - "experimental.GetRuns"          -> the run names TensorBoard lists
+ * - "experimental.RunsChanged"      (host -> us) the run names, when they change
+ * - "experimental.GetURLPluginData" payload {pluginName} -> the parent URL's
+ *                                   `p.<pluginName>.<key>` hash entries as {key: value}
+ * - "experimental.DataReloaded"     (host -> us) TensorBoard finished a reload
+ * There is no message to *write* the parent's URL (see urlstate.js).
+ */
+
+const REPLY_TIMEOUT_MS = 3000;
+
+/**
+ * @typedef {Object} Host
+ * @property {(type: string, payload?: any) => Promise<any>} request a reply's payload (rejects on error / timeout / no host)
+ * @property {() => void} disconnect
+ * @property {boolean} connected
  */
 
 /**
- * @param {{onDataReloaded?: () => void}} handlers
- * @returns {() => void} disconnects
+ * @param {{onDataReloaded?: () => void, onRunsChanged?: (runs: string[]) => void}} handlers
+ * @returns {Host}
  */
-export function connectHost({ onDataReloaded }) {
-  if (window.parent === window) return () => {};
-  /** @type {Object<string, (() => void)|undefined>} */
-  const listeners = { "experimental.DataReloaded": onDataReloaded };
+export function connectHost({ onDataReloaded, onRunsChanged } = {}) {
+  const none = {
+    connected: false,
+    request: () => Promise.reject(new Error("no plugin host")),
+    disconnect: () => {},
+  };
+  if (window.parent === window) return none;
+  /** @type {Object<string, ((payload: any) => void)|undefined>} */
+  const listeners = {
+    "experimental.DataReloaded": onDataReloaded ? () => onDataReloaded() : undefined,
+    "experimental.RunsChanged": onRunsChanged
+      ? (payload) => {
+          if (Array.isArray(payload)) onRunsChanged(payload.map(String));
+        }
+      : undefined,
+  };
+  /** @type {Map<number, {resolve: (v: any) => void, reject: (e: Error) => void, timer: number}>} */
+  const waiting = new Map();
+  let nextId = 1;
   let channel;
   try {
     channel = new MessageChannel();
@@ -24,18 +55,41 @@ export function connectHost({ onDataReloaded }) {
       } catch (_) {
         return;
       }
-      if (!message || message.isReply) return;
+      if (!message) return;
+      if (message.isReply) {
+        const wait = waiting.get(message.id);
+        if (!wait) return;
+        waiting.delete(message.id);
+        window.clearTimeout(wait.timer);
+        if (message.error) wait.reject(new Error(String(message.error)));
+        else wait.resolve(message.payload);
+        return;
+      }
       const listener = listeners[message.type];
       // Reply to everything, so the host never waits on us.
       channel.port1.postMessage(
         JSON.stringify({ type: message.type, id: message.id, payload: null, error: null, isReply: true })
       );
-      if (listener) listener();
+      if (listener) listener(message.payload);
     });
     channel.port1.start();
     window.parent.postMessage("experimental.bootstrap", window.location.origin, [channel.port2]);
   } catch (_) {
-    return () => {};
+    return none;
   }
-  return () => channel.port1.close();
+  return {
+    connected: true,
+    request(type, payload) {
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = window.setTimeout(() => {
+          waiting.delete(id);
+          reject(new Error(`no answer to ${type}`));
+        }, REPLY_TIMEOUT_MS);
+        waiting.set(id, { resolve, reject, timer });
+        channel.port1.postMessage(JSON.stringify({ type, id, payload: payload ?? null, error: null, isReply: false }));
+      });
+    },
+    disconnect: () => channel.port1.close(),
+  };
 }

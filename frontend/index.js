@@ -26,7 +26,19 @@ export async function render() {
   document.title = "Internals";
   new ThemeWatcher(applyTheme).start();
   await loadStylesheet();
-  const app = new App(document.body, { api: new Api() });
-  connectHost({ onDataReloaded: () => app.refresh() });
+  /** @type {App|null} */
+  let app = null;
+  const host = connectHost({
+    onDataReloaded: () => app && app.refresh(),
+    onRunsChanged: (runs) => app && app.setHostRuns(runs),
+  });
+  app = new App(document.body, { api: new Api(), host });
+  if (host.connected) {
+    // TensorBoard's run list (the compare checklist follows it); an older host may not answer.
+    host.request("experimental.GetRuns").then(
+      (runs) => Array.isArray(runs) && app && app.setHostRuns(runs.map(String)),
+      () => {}
+    );
+  }
   await app.start();
 }

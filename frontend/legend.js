@@ -46,22 +46,25 @@ export class Legend {
 
   /**
    * @param {{mode: "layer"|"channel", lo: number, hi: number,
-   *          nan: number, posInf: number, negInf: number, channels: number, noun?: string}} state
+   *          nan: number, posInf: number, negInf: number, channels: number, noun?: string,
+   *          shared?: boolean, symmetric?: boolean}} state
    *   lo/hi: the shared range (layer mode) or the range over all channels.
    */
-  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels" }) {
+  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels", shared = false, symmetric = false }) {
     if (mode === "layer") {
       this._lo.textContent = formatTick(lo);
       this._mid.textContent = hi > lo ? formatTick((lo + hi) / 2) : "";
       this._hi.textContent = formatTick(hi);
-      this._mode.textContent = hi > lo ? "Colour range shared across the layer (all samples)" : "All values equal";
+      const where = shared ? "shared across the compared panels" : "shared across the layer (all samples)";
+      this._mode.textContent =
+        hi > lo ? `Colour range ${where}${symmetric ? ", centred on zero" : ""}` : "All values equal";
     } else {
       this._lo.textContent = "own min";
       this._mid.textContent = "";
       this._hi.textContent = "own max";
       this._mode.textContent =
         channels > 1
-          ? `Each of ${channels} ${noun} scaled to its own range (layer: ${formatTick(lo)} … ${formatTick(hi)})`
+          ? `Each of ${channels} ${noun} scaled to its own range${shared ? " across the compared panels" : ""} (layer: ${formatTick(lo)} … ${formatTick(hi)})`
           : `One range: ${formatTick(lo)} … ${formatTick(hi)}`;
     }
     for (const [key, n] of Object.entries({ nan, posInf, negInf })) {

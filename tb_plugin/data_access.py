@@ -110,3 +110,34 @@ def read_stats(data_provider, ctx, experiment_id, run, tag=None):
     if not series:
         raise NotFound("no activation statistics %sin run %r" % ("" if tag is None else "%r " % tag, run))
     return {t: sorted(datums, key=lambda d: d.step) for t, datums in series.items()}
+
+
+class NoSuchBlob(NotFound):
+    """A known step that holds fewer blobs than asked for."""
+
+
+def read_blob_at(data_provider, ctx, experiment_id, run, tag, step, index):
+    """Returns blob `index` of the step (e.g. an attention summary's
+    per-step token labels or input image; see `tb_plugin.attention`).
+
+    Raises:
+      NotFound: unknown run, tag or step, or the step has no such blob.
+    """
+    datums = _read_references(data_provider, ctx, experiment_id, run, tag)
+    matches = [d for d in datums if d.step == step]
+    if not matches:
+        raise NotFound("no step %s for tag %r in run %r" % (step, tag, run))
+    values = matches[-1].values
+    if index >= len(values):
+        raise NoSuchBlob("step %s of tag %r in run %r has no blob %d" % (step, tag, run, index))
+    return data_provider.read_blob(ctx, blob_key=values[index].blob_key)
+
+
+def read_all_payloads(data_provider, ctx, experiment_id, run, tag):
+    """Returns `[(step, payload bytes)]` of every kept step, ascending.
+
+    Raises:
+      NotFound: unknown run or tag.
+    """
+    datums = sorted(_read_references(data_provider, ctx, experiment_id, run, tag), key=lambda d: d.step)
+    return [(d.step, data_provider.read_blob(ctx, blob_key=d.values[0].blob_key)) for d in datums if d.values]

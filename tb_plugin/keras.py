@@ -23,10 +23,12 @@ import numpy as np
 
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import stats, summary
+from tb_plugin import weights as weights_lib
 
 ACTIVATIONS_PREFIX = "activations/"
 STATS_PREFIX = "activation_stats/"
 SCALARS_PREFIX = "internals/"
+ATTENTION_PREFIX = "attention/"
 # Stats mirrored into the Scalars dashboard when `scalars=True`.
 SCALAR_FIELDS = ("mean", "std", "zero_fraction", "dead_fraction", "saturated_fraction")
 
@@ -71,6 +73,26 @@ class InternalsCallback(keras.callbacks.Callback):
         fraction, dead and saturated fraction) as scalar summaries
         `internals/<path>/<stat>` for the built-in Scalars dashboard.
       strict: raise on a logging failure instead of warning and going on.
+      attention_fn: for custom attention layers: a function
+        `attention_fn(layer, outputs)` called on every layer call of the
+        probe pass, returning that call's attention scores (`[batch, heads,
+        q, k]` or `[heads, q, k]`, e.g. kept by the layer on `self`) or None.
+        Every `keras.layers.MultiHeadAttention` is captured without it (it
+        is called with `return_attention_scores=True` and its masks on the
+        probe pass only). Scores are logged as `attention/<layer path>` at
+        the steps of the activations.
+      attention_tokens: token labels of the probe samples for the attention
+        views: one list of strings per probe sample (or one list shared by
+        all), used for every self-attention whose length matches.
+      weights_freq: also log every trainable variable (tag
+        `weights/<layer path>/<variable name>`, e.g. `weights/conv1/kernel`)
+        at the logged steps that are multiples of this (epoch mode: every N
+        epochs, step 0 included); 0 logs no weights.
+      weights_encoding: encoding of the variables: "f32" (default; lossless,
+        so the tab shows the exact values) or "q8".
+      log_model_summary: log the model's layer list (class, output shape,
+        parameter count, nesting) once, as tag `model_summary`, at the start
+        of training; the tab opens a run on it.
 
     Raises (at `on_train_begin`, before an epoch is spent):
       ValueError: the model rejects the probe data, a name in `layers`
@@ -91,6 +113,11 @@ class InternalsCallback(keras.callbacks.Callback):
         max_values=summary.DEFAULT_MAX_VALUES,
         scalars=False,
         strict=False,
+        attention_fn=None,
+        attention_tokens=None,
+        weights_freq=1,
+        weights_encoding="f32",
+        log_model_summary=True,
     ):
         super().__init__()
         if encoding not in encoding_lib.ENCODINGS:
@@ -111,6 +138,18 @@ class InternalsCallback(keras.callbacks.Callback):
         self.max_values = max_values
         self.scalars = scalars
         self.strict = strict
+        if attention_fn is not None and not callable(attention_fn):
+            raise ValueError("attention_fn must be callable(layer, outputs), got %r" % (attention_fn,))
+        self.attention_fn = attention_fn
+        self.attention_tokens = _probe_tokens(attention_tokens, probe_samples)
+        if not isinstance(weights_freq, int) or weights_freq < 0:
+            raise ValueError("weights_freq must be an int >= 0, got %r" % (weights_freq,))
+        if weights_encoding not in encoding_lib.ENCODINGS:
+            raise ValueError("unknown weights_encoding %r; use 'f32' or 'q8'" % (weights_encoding,))
+        self.weights_freq = weights_freq
+        self.weights_encoding = weights_encoding
+        self.log_model_summary = log_model_summary
+        self._summary_logged = False
         self._writer = None
         self._pending_initial = None
         self._batches_seen = 0
@@ -122,10 +161,22 @@ class InternalsCallback(keras.callbacks.Callback):
     # Keras hooks -----------------------------------------------------------
 
     def on_train_begin(self, logs=None):
-        records = capture(self.model, self.probe_x)
+        records = capture(self.model, self.probe_x, attention_fn=self.attention_fn)
         selected = self._select(records)
         if self._writer is None:
             self._writer = summary.Writer(self.log_dir)
+        if self.log_model_summary and not self._summary_logged:
+            self._summary_logged = True
+            try:
+                shapes = {r.path: r.value.shape for r in records}
+                self._writer.model_summary(
+                    weights_lib.MODEL_SUMMARY_TAG,
+                    weights_lib.model_summary(self.model, shapes),
+                    step=0,
+                    description="Layers of model %s" % self.model.name,
+                )
+            except Exception as e:
+                self._fail("the model summary", e)
         if self.log_initial:
             if self.batch_freq:
                 self._log(selected, self._batches_seen)
@@ -188,14 +239,22 @@ class InternalsCallback(keras.callbacks.Callback):
 
     def _capture_and_log(self, step):
         try:
-            records = capture(self.model, self.probe_x)
+            records = capture(self.model, self.probe_x, attention_fn=self.attention_fn)
         except Exception as e:  # A logging failure must not stop training.
             self._fail("the probe pass", e)
             return
         self._log([r for r in records if self._is_selected(r)], step)
 
     def _log(self, records, step):
+        if self.weights_freq and step % self.weights_freq == 0:
+            self._write_weights(step)
         for record in records:
+            if record.kind == "attention":
+                try:
+                    self._write_attention(record, step)
+                except Exception as e:
+                    self._fail("attention of layer %r" % record.path, e)
+                continue
             # Statistics and activations fail apart: an oversized layer
             # output still gets its statistics.
             for write in (self._write_stats, self._write_activations):
@@ -207,6 +266,43 @@ class InternalsCallback(keras.callbacks.Callback):
             self._writer.flush()
         except Exception as e:
             self._fail("flushing the event file", e)
+
+    def _write_weights(self, step):
+        for path, name, layer, variable in weights_lib.trainable_variables(self.model):
+            try:
+                self._writer.weights(
+                    weights_lib.WEIGHTS_PREFIX + path + "/" + name,
+                    np.asarray(keras.ops.convert_to_numpy(variable)),
+                    step,
+                    description="`%s` of %s layer `%s`" % (name, type(layer).__name__, path),
+                    encoding=self.weights_encoding,
+                    max_values=self.max_values,
+                    layer=path,
+                    layer_class=type(layer).__name__,
+                )
+            except Exception as e:
+                self._fail("variable %s/%s" % (path, name), e)
+
+    def _write_attention(self, record, step):
+        scores = record.value
+        tokens = self.attention_tokens
+        q, k = scores.shape[-2], scores.shape[-1]
+        if tokens is not None:
+            per_sample = bool(tokens) and isinstance(tokens[0], list)
+            lengths = {len(t) for t in tokens} if per_sample else {len(tokens)}
+            if lengths != {q} or q != k or (per_sample and (scores.ndim != 4 or len(tokens) != scores.shape[0])):
+                tokens = None  # not this layer's sequence (e.g. cross attention)
+        sums = np.asarray(scores, np.float64).sum(axis=-1)
+        self._writer.attention(
+            ATTENTION_PREFIX + record.path,
+            scores,
+            step,
+            tokens=tokens,
+            normalized=bool(np.all(np.abs(sums[np.isfinite(sums)] - 1) < 1e-3)),
+            description="attention scores of %s layer `%s`" % (type(record.layer).__name__, record.path),
+            encoding=self.encoding,
+            max_values=self.max_values,
+        )
 
     def _write_activations(self, record, step):
         self._writer.activations(
@@ -243,10 +339,12 @@ class InternalsCallback(keras.callbacks.Callback):
 class LayerOutput:
     """One output of one layer call on the probe pass, as a numpy array."""
 
-    def __init__(self, path, layer, value):
+    def __init__(self, path, layer, value, kind="activations"):
         self.path = path
         self.layer = layer
         self.value = value
+        # "activations", or "attention" for a layer call's attention scores.
+        self.kind = kind
 
     @property
     def is_real(self):
@@ -257,8 +355,15 @@ class LayerOutput:
         return activation_name(self.layer)
 
 
-def capture(model, x):
+def capture(model, x, attention_fn=None):
     """Runs `x` through `model` in inference mode, recording every layer call.
+
+    Every `keras.layers.MultiHeadAttention` call is made with
+    `return_attention_scores=True` (its other arguments, masks included, as
+    given) and its scores recorded too, as a `LayerOutput` of kind
+    "attention" just before the layer's outputs; the model sees the outputs
+    it asked for. `attention_fn(layer, outputs)` may return the scores of
+    other layers' calls (None: none).
 
     Returns:
       A list of `LayerOutput` in call order.
@@ -278,8 +383,17 @@ def capture(model, x):
         def recording_call(*args, **kwargs):
             path = "/".join(stack + [layer.name])
             stack.append(layer.name)
+            scores = None
             try:
-                outputs = original(*args, **kwargs)
+                if isinstance(layer, keras.layers.MultiHeadAttention) and not kwargs.get("return_attention_scores"):
+                    # Scores only on the probe pass (they disable fused attention).
+                    outputs, scores = original(*args, **dict(kwargs, return_attention_scores=True))
+                else:
+                    outputs = original(*args, **kwargs)
+                    if attention_fn is not None:
+                        scores = attention_fn(layer, outputs)
+                    elif isinstance(layer, keras.layers.MultiHeadAttention):
+                        scores = outputs[1]
             finally:
                 stack.pop()
             flat = [o for o in keras.tree.flatten(outputs) if hasattr(o, "shape")]
@@ -291,6 +405,8 @@ def capture(model, x):
                 return outputs
             calls[path] += 1
             key = path if calls[path] == 1 else "%s [call %d]" % (path, calls[path])
+            if scores is not None:
+                records.append(LayerOutput(key, layer, np.asarray(keras.ops.convert_to_numpy(scores)), "attention"))
             for i, array in enumerate(arrays):
                 records.append(LayerOutput(key if len(arrays) == 1 else "%s:%d" % (key, i), layer, array))
             return outputs
@@ -390,6 +506,18 @@ def _probe_inputs(probe_data, samples):
     if probe_data is None:
         raise ValueError("probe_data is None; pass a fixed batch of model inputs")
     return keras.tree.map_structure(lambda a: np.asarray(a)[:samples], probe_data)
+
+
+def _probe_tokens(tokens, samples):
+    """`attention_tokens` as lists of strings: one per sample (first N), or one shared."""
+    if tokens is None:
+        return None
+    tokens = list(tokens)
+    if tokens and all(isinstance(t, (list, tuple, np.ndarray)) for t in tokens):
+        return [[str(s) for s in t] for t in tokens[:samples]]
+    if any(isinstance(t, (list, tuple, np.ndarray)) for t in tokens):
+        raise ValueError("attention_tokens must be a list of strings or one list of strings per probe sample")
+    return [str(s) for s in tokens]
 
 
 def _description(record):

@@ -9,6 +9,11 @@ Routes, under `/data/plugin/internals`:
   the frontend decodes (`frontend/decode.js`).
 * `GET /stats?run=R[&tag=T]`: activation statistics series of a run (all
   its statistics tags, or one), as `stats.series_json` lays them out.
+* `GET /attention_blob?run=R&tag=T&step=S&index=I`: blob I of an
+  attention step (1: per-step token labels, JSON; 2: input image payload); empty
+  when the step has no such blob.
+* `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
+  step (`tb_plugin.attention.entropy_series`).
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters answer 400 and unknown runs, tags or steps 404, each
@@ -94,6 +99,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/steps": self._serve_steps,
             "/data": self._serve_data,
             "/stats": self._serve_stats,
+            "/attention_blob": self._serve_attention_blob,
+            "/attention_summary": self._serve_attention_summary,
             "/static/*": self._serve_static,
         }
 
@@ -138,6 +145,35 @@ class InternalsPlugin(base_plugin.TBPlugin):
         ctx, experiment = self._request_scope(request)
         series = data_access.read_stats(self._data_provider, ctx, experiment, run, request.args.get("tag"))
         return http_util.Respond(request, {tag: stats.series_json(datums) for tag, datums in series.items()}, "application/json")
+
+    @_route
+    def _serve_attention_blob(self, request):
+        """Blob `index` of an attention step: 1 token labels (JSON), 2 image payload."""
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        raw = request.args.get("index", "")
+        if raw not in ("1", "2"):
+            raise _BadRequest("index must be 1 (token labels) or 2 (input image), got %r" % raw[:20])
+        ctx, experiment = self._request_scope(request)
+        try:
+            blob = data_access.read_blob_at(self._data_provider, ctx, experiment, run, tag, step, int(raw))
+        except data_access.NoSuchBlob:
+            blob = b""  # Not logged at this step (labels unchanged, no image): empty, not an error.
+        return http_util.Respond(request, blob, "application/json" if raw == "1" else "application/octet-stream")
+
+    @_route
+    def _serve_attention_summary(self, request):
+        """Mean attention entropy per head and step of one attention tag."""
+        from tb_plugin import attention, encoding  # numpy only
+
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        payloads = data_access.read_all_payloads(self._data_provider, ctx, experiment, run, tag)
+        try:
+            series = attention.entropy_series((step, encoding.decode(p)) for step, p in payloads)
+        except encoding.DecodeError as e:
+            raise _BadRequest("tag %r does not hold readable attention scores: %s" % (tag, e))
+        return http_util.Respond(request, series, "application/json")
 
     @_route
     def _serve_static(self, request):

@@ -208,6 +208,13 @@ class Writer:
         extra = {"layer": layer, "layer_class": layer_class}
         self.write_array(metadata.KIND_WEIGHTS, name, data, step, description, encoding, max_values, extra)
 
+    def attention(self, name, scores, step, **kwargs):
+        """Writes attention scores at `step`; arguments as
+        `tb_plugin.summary.attention` (keyword-only after `step`). Token
+        labels go in the tag's metadata once, and with a step only when
+        they differ from the tag's first ones."""
+        _writer_attention(self, name, scores, step, **kwargs)
+
     def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
         """The TF-free door for every encoded-array kind (see `activations`)."""
         _check_name(name)
@@ -312,3 +319,146 @@ def _check_step(step):
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise ValueError("step must be an integer, got %r" % (step,))
     return int(step)
+
+
+# ---- attention (kind "attention"; layout of blobs and metadata in attention.py) ----
+
+
+def attention(
+    name,
+    scores,
+    step=None,
+    *,
+    tokens=None,
+    query_tokens=None,
+    key_tokens=None,
+    normalized=True,
+    patch_grid=None,
+    prefix_tokens=0,
+    image=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+):
+    """Writes attention scores to the default `tf.summary` writer.
+
+    Args:
+      name: tag, e.g. "attention/encoder/mha". Name scopes prefix it.
+      scores: `[heads, q, k]` or `[batch, heads, q, k]` attention weights.
+      step: as `activations`.
+      tokens: labels of a self-attention's tokens (queries and keys alike):
+        a list of strings, or one list per sample for batched scores.
+      query_tokens, key_tokens: labels of queries and keys apart (cross
+        attention); not together with `tokens`.
+      normalized: the rows sum to 1 (softmax weights), checked; pass False
+        for raw scores or logits.
+      patch_grid: `(rows, cols)` when the keys are the image patches of a
+        vision transformer (row-major, after `prefix_tokens` keys such as a
+        class token); the tab then maps a query's attention onto `image`.
+      prefix_tokens: keys before the patches (e.g. 1 for a class token).
+      image: the input image `[h, w]`, `[h, w, c]` or `[batch, h, w, c]`
+        (c = 1, 3 or 4, values in [0, 1] or [0, 255]); needs `patch_grid`.
+      description, encoding, max_values: as `activations`.
+
+    This door stores the token labels in the metadata and, as TensorBoard
+    keeps only a tag's first metadata, also with every step (the `Writer`
+    stores them per step only when they change).
+
+    Returns:
+      True on success, False if no default writer was available.
+
+    Raises:
+      ValueError: bad shape, label counts, patch grid, or (when the values
+        are known) rows that do not sum to 1 while `normalized`.
+    """
+    import tensorflow as tf  # The TF-free paths never reach this import.
+
+    from tb_plugin import attention as attention_lib
+
+    _check_name(name)
+    _check_encoding(encoding)
+    scores = tf.convert_to_tensor(scores)
+    if not scores.shape.is_fully_defined():
+        raise ValueError("%s: attention scores need a fully known shape, got %s" % (name, scores.shape))
+    shape = scores.shape.as_list()
+    # Shape, labels and patch grid now, at trace time; row sums when the values are there.
+    dummy = np.full(shape, 1.0 / shape[-1] if shape and shape[-1] else 0.0, np.float32)
+    _, extra, image_array = attention_lib.validate(
+        name, dummy, tokens, query_tokens, key_tokens, False, patch_grid, prefix_tokens,
+        None if image is None else np.zeros(tf.convert_to_tensor(image).shape.as_list() or [1], np.float32),
+    )
+    extra["normalized"] = bool(normalized)
+    encoding_lib.check_size(shape, max_values, name)
+    tokens_json = b""
+    if extra["query_tokens"] is not None or extra["key_tokens"] is not None:
+        tokens_json = json.dumps(
+            {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}, sort_keys=True
+        ).encode("utf-8")
+    summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    with summary_scope(name, "internals_attention", values=[scores, step]) as (tag, _):
+        summary_metadata = metadata.create_summary_metadata(
+            metadata.KIND_ATTENTION, shape, scores.dtype.name, encoding, description=description, extra=extra
+        )
+        inputs = [scores] if image is None else [scores, tf.convert_to_tensor(image)]
+
+        def encode_payload(values, *rest):
+            attention_lib.validate(name, values, normalized=normalized)
+            blobs = [encoding_lib.encode(values, encoding, max_values), tokens_json]
+            if rest:
+                blobs.append(encoding_lib.encode(np.asarray(rest[0]), "f32", max_values))
+            elif not tokens_json:
+                blobs.pop()
+            return np.array(blobs, dtype=object)
+
+        def payload():
+            with tf.device("cpu:0"):
+                return tf.numpy_function(encode_payload, inputs, tf.string, stateful=False)
+
+        return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
+
+
+def _writer_attention(
+    writer,
+    name,
+    scores,
+    step,
+    *,
+    tokens=None,
+    query_tokens=None,
+    key_tokens=None,
+    normalized=True,
+    patch_grid=None,
+    prefix_tokens=0,
+    image=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+):
+    from tb_plugin import attention as attention_lib
+
+    _check_name(name)
+    step = _check_step(step)
+    _check_encoding(encoding)
+    array, extra, image = attention_lib.validate(
+        name, scores, tokens, query_tokens, key_tokens, normalized, patch_grid, prefix_tokens, image
+    )
+    labels = {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}
+    with writer._lock:
+        first_labels = writer.__dict__.setdefault("_attention_labels", {})
+        first = first_labels.setdefault(name, labels)
+    # The metadata always carries the tag's first labels (TensorBoard keeps
+    # the first event's); a step whose labels differ carries its own.
+    extra.update(first)
+    blobs = [encoding_lib.encode(array, encoding, max_values), attention_lib.tokens_blob(labels, first)]
+    if image is not None:
+        blobs.append(encoding_lib.encode(image, "f32", max_values))
+    elif not blobs[1]:
+        blobs.pop()
+    value = summary_pb2.Summary.Value(
+        tag=name,
+        metadata=metadata.create_summary_metadata(
+            metadata.KIND_ATTENTION, array.shape, array.dtype.name, encoding, description=description, extra=extra
+        ),
+        tensor=tensor_util.make_tensor_proto(np.array(blobs, dtype=object)),
+    )
+    writer._write_value(value, step)

@@ -27,6 +27,21 @@ import { planLayout, unravel } from "./layout.js";
  *   called after each step is shown
  * @property {(step: number) => (import("../layerstats.js").UnitMarks|null)} [unitMarks]
  *   the flagged (dead, saturated) units at a step: marked on feature maps and dense rows
+ * @property {(step: number) => Promise<import("../api.js").Tensor>} [load]
+ *   where a step's tensor comes from (default: api.tensor(run, tag, step)); a
+ *   difference view passes one that subtracts two tensors
+ * @property {boolean} [symmetric] colour range symmetric about zero (differences, with DIVERGING)
+ * @property {string} [title] the run chip's text (default: the run)
+ */
+
+/**
+ * A colour range imposed from outside (e.g. shared across compared runs):
+ * used instead of the shown tensor's own range.
+ * @typedef {Object} SharedRange
+ * @property {number} min
+ * @property {number} max
+ * @property {Float64Array|null} channelMin null when the compared tensors' channels differ
+ * @property {Float64Array|null} channelMax
  */
 
 export class ActivationsView {
@@ -36,7 +51,7 @@ export class ActivationsView {
    */
   constructor(
     container,
-    { api, run, tag, info = {}, colourScale = "layer", sample = 0, colormap = SEQUENTIAL, onLoad, unitMarks }
+    { api, run, tag, info = {}, colourScale = "layer", sample = 0, colormap = SEQUENTIAL, onLoad, unitMarks, load, symmetric = false, title }
   ) {
     this.api = api;
     this.run = run;
@@ -47,6 +62,9 @@ export class ActivationsView {
     /** @private */ this._colormap = colormap;
     /** @private */ this._onLoad = onLoad || null;
     /** @private */ this._unitMarks = unitMarks || null;
+    /** @private */ this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
+    /** @private */ this._symmetric = symmetric;
+    /** @private @type {SharedRange|null} */ this._range = null;
     /** @private @type {import("../layerstats.js").UnitMarks|null} the marks drawn */
     this._marks = null;
     /** @private @type {number|null} the step asked for last */
@@ -83,7 +101,7 @@ export class ActivationsView {
     this.element = el("section", { class: "view", "aria-label": `activations of ${tag} in run ${run}` }, [
       el("header", { class: "view-head" }, [
         el("div", { class: "view-title" }, [
-          el("span", { class: "run-chip", title: "run", text: run }),
+          el("span", { class: "run-chip", title: "run", text: title || run }),
           el("h2", { class: "tag-name", text: tag }),
           el("span", { class: "shape-chip", title: "logged shape", text: formatShape(info.shape || []) }),
         ]),
@@ -132,7 +150,7 @@ export class ActivationsView {
       const step = this._wantedStep;
       this._setBusy(true);
       try {
-        const tensor = await this.api.tensor(this.run, this.tag, step);
+        const tensor = await this._load(step);
         if (this._destroyed) return;
         this._loadedStep = step;
         if (step !== this._wantedStep) continue; // stale: a newer step was asked for
@@ -146,7 +164,8 @@ export class ActivationsView {
         if (step !== this._wantedStep) continue;
         this._tensor = null;
         this._stepLabel.textContent = `step ${step}`;
-        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+        const mismatch = e instanceof Error && e.name === "ShapeMismatch";
+        this.showMessage(mismatch ? e.message : `Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`, mismatch ? "info" : "error");
       } finally {
         this._setBusy(false);
       }
@@ -167,6 +186,17 @@ export class ActivationsView {
     if (mode === this._colourScale) return;
     this._colourScale = mode;
     if (this._tensor) this._render();
+  }
+
+  /**
+   * Uses `range` for the colours instead of the shown tensor's own range
+   * (null: back to the tensor's). Redraws the step on screen when it is the
+   * one wanted; call before setStep to paint a new step once.
+   * @param {SharedRange|null} range
+   */
+  setScaleRange(range) {
+    this._range = range;
+    if (this._tensor && this._tensor.step === this._wantedStep) this._render();
   }
 
   /** Redraws the unit marks (call when the `unitMarks` source has new data). */
@@ -196,9 +226,14 @@ export class ActivationsView {
     } else this._status.textContent = "";
   }
 
-  /** Replaces the picture with a message (null: shows the picture again). @param {string|null} text */
-  showMessage(text) {
+  /**
+   * Replaces the picture with a message (null: shows the picture again).
+   * @param {string|null} text
+   * @param {"error"|"info"} [tone]
+   */
+  showMessage(text, tone = "error") {
     this._message.hidden = text === null;
+    this._message.classList.toggle("view-message-info", tone === "info");
     this._message.textContent = text || "";
     this._body.hidden = text !== null;
     this._sticky.hidden = text !== null || this._tensor === null;
@@ -212,10 +247,29 @@ export class ActivationsView {
     this._plan = plan;
     const sample = Math.min(Math.max(0, this._sample), plan.batch - 1);
     const { stats } = tensor;
+    const shared = this._range;
+    let min = shared ? shared.min : stats.min;
+    let max = shared ? shared.max : stats.max;
+    let channelMin = shared && shared.channelMin && shared.channelMin.length === stats.channels ? shared.channelMin : stats.channelMin;
+    let channelMax = shared && shared.channelMax && shared.channelMax.length === stats.channels ? shared.channelMax : stats.channelMax;
+    if (this._symmetric) {
+      // Differences: zero sits in the middle of the (diverging) map.
+      const m = Math.max(Math.abs(min), Math.abs(max));
+      [min, max] = [-m, m];
+      const lo = new Float64Array(stats.channels);
+      const hi = new Float64Array(stats.channels);
+      for (let c = 0; c < stats.channels; c++) {
+        const mc = Math.max(Math.abs(channelMin[c]), Math.abs(channelMax[c]));
+        lo[c] = -mc;
+        hi[c] = mc;
+      }
+      channelMin = lo;
+      channelMax = hi;
+    }
     const scale =
       this._colourScale === "channel"
-        ? { lo: stats.channelMin, hi: stats.channelMax }
-        : { lo: new Float64Array(stats.channels).fill(stats.min), hi: new Float64Array(stats.channels).fill(stats.max) };
+        ? { lo: channelMin, hi: channelMax }
+        : { lo: new Float64Array(stats.channels).fill(min), hi: new Float64Array(stats.channels).fill(max) };
     for (const { panel, heatmap } of this._panels) {
       heatmap.grid = panel.grid(sample);
       heatmap.paint(tensor.values, scale, this._colormap);
@@ -244,8 +298,10 @@ export class ActivationsView {
         : "f32: lossless float32";
     this._legend.update({
       mode: this._colourScale,
-      lo: stats.min,
-      hi: stats.max,
+      lo: min,
+      hi: max,
+      shared: shared !== null,
+      symmetric: this._symmetric,
       nan: stats.nan,
       posInf: stats.posInf,
       negInf: stats.negInf,

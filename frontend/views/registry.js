@@ -10,9 +10,17 @@
  */
 
 import { ActivationsView } from "./activations.js";
+import { AttentionView } from "./attention.js";
+import { ArchitectureView } from "./architecture.js";
+import { WeightsView } from "./weights.js";
 
 /** @type {Map<string, any>} kind -> view class */
-const VIEWS = new Map([["activations", ActivationsView]]);
+const VIEWS = new Map([
+  ["activations", ActivationsView],
+  ["weights", WeightsView],
+  ["model_summary", ArchitectureView],
+  ["attention", AttentionView],
+]);
 
 /**
  * The view class for a summary kind (activations for unknown kinds, which

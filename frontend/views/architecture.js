@@ -1,0 +1,134 @@
+/**
+ * The architecture overview (kind "model_summary"): the model's layers with
+ * class, output shape and parameter count, nested layers indented, each row
+ * linking to the layer's activations, weights and statistics in the run.
+ * The run's landing page.
+ */
+
+import { el, clear } from "../dom.js";
+import { formatCount } from "../format.js";
+import { loadWeightsCss } from "./weights.js";
+
+/** @param {Array<number|null>|null} shape */
+function shapeText(shape) {
+  if (!shape) return "–";
+  return `(${shape.map((d) => (d === null || d < 0 ? "None" : String(d))).join(", ")})`;
+}
+
+export class ArchitectureView {
+  /**
+   * @param {HTMLElement} container
+   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function,
+   *          navigate?: (run: string, tag: string) => void}} options
+   */
+  constructor(container, { api, run, tag, info = {}, onLoad, navigate }) {
+    loadWeightsCss();
+    this.api = api;
+    this.run = run;
+    this.tag = tag;
+    /** @private */ this._onLoad = onLoad || null;
+    /** @private */ this._navigate = navigate || null;
+    /** @private */ this._destroyed = false;
+    /** @private @type {number|null} */ this._shown = null;
+    this._stepLabel = el("span", { class: "step-label", text: "step –" });
+    this._summary = el("span", { class: "view-summary" });
+    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
+    this._body = el("div", { class: "view-body arch-body" });
+    this.element = el("section", { class: "view arch-view", "aria-label": `architecture of run ${run}` }, [
+      el("header", { class: "view-head" }, [
+        el("div", { class: "view-title" }, [
+          el("span", { class: "run-chip", title: "run", text: run }),
+          el("h2", { class: "tag-name", text: tag }),
+        ]),
+        info.description ? el("p", { class: "view-desc", text: info.description }) : null,
+        el("div", { class: "view-meta" }, [this._stepLabel, this._summary]),
+      ]),
+      this._message,
+      this._body,
+    ]);
+    container.append(this.element);
+  }
+
+  /** @param {number} step */
+  async setStep(step) {
+    if (step === this._shown) return;
+    this._shown = step;
+    try {
+      const query = new URLSearchParams({ run: this.run, tag: this.tag, step: String(step) });
+      const [response, listing] = await Promise.all([
+        fetch(`./data?${query}`, { credentials: "same-origin" }),
+        this.api.tags().catch(() => ({})),
+      ]);
+      if (!response.ok) throw new Error(`TensorBoard answered ${response.status}`);
+      const doc = JSON.parse(await response.text());
+      if (this._destroyed || step !== this._shown) return;
+      this.showMessage(null);
+      this._render(doc, (listing && listing[this.run]) || {});
+      this._stepLabel.textContent = `step ${step}`;
+      if (this._onLoad) this._onLoad(null, { batch: 1 });
+    } catch (e) {
+      if (this._destroyed) return;
+      this._shown = null;
+      this.showMessage(`Could not load the model summary: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** @private */
+  _render(doc, infos) {
+    clear(this._body);
+    const layers = Array.isArray(doc.layers) ? doc.layers : [];
+    this._summary.textContent = `${String(doc.class || "Model")} ${String(doc.name || "")} · ${layers.length} layers · ${formatCount(
+      Number(doc.total_params) || 0
+    )} parameters (${formatCount(Number(doc.trainable_params) || 0)} trainable)`;
+    const tags = Object.keys(infos);
+    const link = (/** @type {string} */ text, /** @type {string|null} */ target, /** @type {string} */ kind) =>
+      target
+        ? el("button", {
+            type: "button",
+            class: `arch-link arch-link-${kind}`,
+            text,
+            title: target,
+            onclick: () => this._navigate && this._navigate(this.run, target),
+          })
+        : el("span", { class: "arch-link arch-link-none", text: "–" });
+    const head = el("tr", {}, ["Layer", "Class", "Output shape", "Parameters", "Show"].map((t) => el("th", { scope: "col", text: t })));
+    const rows = layers.map((/** @type {any} */ layer) => {
+      const path = String(layer.path);
+      const acts = infos[`activations/${path}`] ? `activations/${path}` : null;
+      const stats = infos[`activation_stats/${path}`] ? `activation_stats/${path}` : null;
+      const weightTags = tags.filter((t) => infos[t].kind === "weights" && infos[t].layer === path).sort((a, b) => (a.endsWith("/kernel") ? -1 : b.endsWith("/kernel") ? 1 : a < b ? -1 : 1));
+      const nameCell = el("td", { class: "arch-name" }, [el("span", { class: "arch-indent", style: { paddingLeft: `${Number(layer.depth || 0) * 18}px` } }), el("span", { text: String(layer.name) })]);
+      nameCell.title = path;
+      return el("tr", { class: "arch-row", dataset: { path, depth: String(layer.depth || 0) } }, [
+        nameCell,
+        el("td", { class: "arch-class", text: String(layer.class) }),
+        el("td", { class: "arch-shape", text: shapeText(layer.output_shape) }),
+        el("td", { class: "arch-params", text: formatCount(Number(layer.params) || 0) }),
+        el("td", { class: "arch-links" }, [
+          link("activations", acts, "activations"),
+          weightTags.length
+            ? el("span", { class: "arch-weights" }, weightTags.map((t) => link(t.split("/").pop() || t, t, "weights")))
+            : link("weights", null, "weights"),
+          link("statistics", stats, "stats"),
+        ]),
+      ]);
+    });
+    this._body.append(el("table", { class: "arch-table" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));
+  }
+
+  setSample() {}
+  setColourScale() {}
+  refreshMarks() {}
+
+  /** @param {string|null} text */
+  showMessage(text) {
+    this._message.hidden = text === null;
+    this._message.textContent = text || "";
+    this._body.hidden = text !== null;
+  }
+
+  destroy() {
+    this._destroyed = true;
+    this.element.remove();
+  }
+}

@@ -1,0 +1,686 @@
+/**
+ * The weights view of one (run, tag) of kind "weights": what a layer's
+ * variable holds at a step and how it changed.
+ *
+ * - the values (or the delta to the previous / first logged step): conv
+ *   kernels [kh, kw, in, out] as a grid of filters (an RGB composite for
+ *   3-channel inputs, else one input channel or the mean over them), other
+ *   variables as an [inputs, outputs] heatmap on a diverging map with a
+ *   range symmetric about zero; hover reads (input, output, value);
+ * - a magnitude-pruning slider: the pictures show what remains, with the
+ *   fractions of weights and of the norm kept;
+ * - the distribution (histogram) and sparsity (|w| below a threshold);
+ * - the relative change ||W_t - W_(t-1)|| / ||W_(t-1)|| over the steps;
+ * - PCA of the output units: explained-variance bars, top components drawn
+ *   as filters / rows;
+ * - a circuit diagram of dense kernels (top-k edges per output when large).
+ *
+ * Non-finite weights are painted in their own colours and flagged in a banner.
+ */
+
+import { DIVERGING, cssColour, symmetricRange } from "../colormap.js";
+import { HistogramChart, LineChart } from "../charts.js";
+import { el, svg, clear } from "../dom.js";
+import { formatCount, formatShape, formatTick, formatValue } from "../format.js";
+import { Heatmap } from "../heatmap.js";
+import { Legend } from "../legend.js";
+import { delta, histogram, matrixDims, pca, prune, relativeChange, sparsity } from "./weights_math.js";
+
+let cssLoaded = false;
+/** Loads weights.css once (a stylesheet link: CSP-safe). */
+export function loadWeightsCss() {
+  if (cssLoaded) return;
+  cssLoaded = true;
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("../weights.css", import.meta.url).href }));
+}
+
+/** Largest side drawn as a circuit; above DIAGRAM_TOPK_AT edges only the top-k per output are drawn. */
+const DIAGRAM_MAX_SIDE = 64;
+const DIAGRAM_TOPK_AT = 300;
+const DIAGRAM_TOPK = 3;
+/** Width the matrix heatmap aims at, in CSS px. */
+const MATRIX_WIDTH = 560;
+const MATRIX_HEIGHT = 640;
+
+/** @param {number} f */
+const pct = (f) => `${(100 * f).toFixed(1)}%`;
+
+export class WeightsView {
+  /**
+   * @param {HTMLElement} container
+   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any,
+   *          colourScale?: "layer"|"channel", onLoad?: Function}} options
+   */
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad }) {
+    loadWeightsCss();
+    this.api = api;
+    this.run = run;
+    this.tag = tag;
+    this.info = info;
+    /** @private */ this._colourScale = colourScale;
+    /** @private */ this._onLoad = onLoad || null;
+    /** @private @type {import("../api.js").Tensor|null} */ this._tensor = null;
+    /** @private @type {Float32Array|null} reference of the change mode */ this._reference = null;
+    /** @private @type {number|null} */ this._referenceStep = null;
+    /** @private @type {"values"|"previous"|"first"} */ this._mode = "values";
+    /** @private input channel of conv filters: "rgb", "mean" or an index */ this._channel = "mean";
+    /** @private */ this._prune = 0;
+    /** @private */ this._threshold = 0.01;
+    /** @private @type {number[]} */ this._steps = [];
+    /** @private @type {number|null} */ this._wantedStep = null;
+    /** @private @type {Promise<void>|null} */ this._loading = null;
+    /** @private */ this._destroyed = false;
+    /** @private @type {Heatmap[]} */ this._heatmaps = [];
+    /** @private series token */ this._seriesFor = "";
+
+    const shape = info.shape || [];
+    this._isConv = shape.length === 4;
+    this._isDense = shape.length === 2;
+    if (this._isConv) this._channel = shape[2] === 3 ? "rgb" : "mean";
+
+    this._stepLabel = el("span", { class: "step-label", text: "step –" });
+    this._summary = el("span", { class: "view-summary" });
+    this._status = el("span", { class: "view-status", role: "status" });
+    this._flag = el("div", { class: "weights-flag", role: "alert", hidden: true });
+    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
+    this._legend = new Legend(DIVERGING);
+    this._readoutValue = el("span", { class: "readout-value", text: "–" });
+    this._readoutWhere = el("span", { class: "readout-where", text: "Hover a cell to read its exact value" });
+
+    // Controls.
+    const modeOptions = [
+      ["values", "Values"],
+      ["previous", "Change since the previous step"],
+      ["first", "Change since the first step"],
+    ];
+    this._modeSelect = el(
+      "select",
+      { class: "weights-mode", "aria-label": "What to show", onchange: () => this._setMode(this._modeSelect.value) },
+      modeOptions.map(([v, t]) => el("option", { value: v, text: t }))
+    );
+    this._channelSelect = null;
+    if (this._isConv) {
+      const opts = [];
+      if (shape[2] === 3) opts.push(["rgb", "RGB composite"]);
+      opts.push(["mean", "Mean over input channels"]);
+      for (let c = 0; c < shape[2]; c++) opts.push([String(c), `Input channel ${c}`]);
+      this._channelSelect = el(
+        "select",
+        {
+          class: "weights-channel",
+          "aria-label": "Input channel",
+          onchange: () => {
+            const v = /** @type {HTMLSelectElement} */ (this._channelSelect).value;
+            this._channel = v === "rgb" || v === "mean" ? v : Number(v);
+            this._render();
+          },
+        },
+        opts.map(([v, t]) => el("option", { value: v, text: t }))
+      );
+      this._channelSelect.value = String(this._channel);
+    }
+    this._pruneSlider = el("input", {
+      type: "range",
+      class: "weights-prune",
+      min: "0",
+      max: "0.99",
+      step: "0.01",
+      value: "0",
+      "aria-label": "Fraction of weights pruned (smallest magnitude first)",
+      oninput: () => {
+        this._prune = Number(this._pruneSlider.value);
+        this._render();
+      },
+    });
+    this._pruneText = el("span", { class: "weights-prune-text", "aria-live": "polite" });
+    const controls = el("div", { class: "weights-controls" }, [
+      el("label", { class: "weights-control" }, [el("span", { class: "control-label", text: "Show" }), this._modeSelect]),
+      this._channelSelect
+        ? el("label", { class: "weights-control" }, [el("span", { class: "control-label", text: "Filters" }), this._channelSelect])
+        : null,
+      el("label", { class: "weights-control weights-prune-control" }, [
+        el("span", { class: "control-label", text: "Magnitude pruning" }),
+        this._pruneSlider,
+        this._pruneText,
+      ]),
+    ]);
+
+    this._picture = el("div", { class: "weights-picture" });
+    this._pictureNote = el("p", { class: "weights-note" });
+
+    // Side cards.
+    this._hist = new HistogramChart({ key: "weights-hist", title: "Histogram" });
+    this._thresholdInput = el("input", {
+      type: "number",
+      class: "weights-threshold",
+      value: String(this._threshold),
+      min: "0",
+      step: "any",
+      "aria-label": "Sparsity threshold",
+      onchange: () => {
+        const t = Number(this._thresholdInput.value);
+        if (Number.isFinite(t) && t >= 0) {
+          this._threshold = t;
+          this._render();
+        }
+      },
+    });
+    this._sparsityText = el("span", { class: "weights-sparsity" });
+    const sparsityRow = el("div", { class: "weights-sparsity-row" }, [
+      el("span", { text: "Sparsity: |w| <" }),
+      this._thresholdInput,
+      this._sparsityText,
+    ]);
+    this._changeChart = new LineChart({
+      key: "weights-change",
+      title: "Relative change ‖Wₜ − Wₜ₋₁‖ / ‖Wₜ₋₁‖",
+      legend: [
+        ["previous", "c-mean"],
+        ["first", "c-max"],
+      ],
+      label: "relative change of the weights over steps",
+      describe: (i) => this._describeChange(i),
+    });
+    /** @private @type {{previous: Array<number|null>, first: Array<number|null>}} */
+    this._change = { previous: [], first: [] };
+    this._pcaBox = el("div", { class: "weights-pca" });
+    this._circuitBox = el("div", { class: "weights-circuit" });
+
+    const cards = [
+      el("section", { class: "weights-card", dataset: { card: "distribution" } }, [
+        el("h3", { text: "Distribution" }),
+        this._hist.element,
+        sparsityRow,
+      ]),
+      el("section", { class: "weights-card", dataset: { card: "change" } }, [el("h3", { text: "Change over training" }), this._changeChart.element]),
+      el("section", { class: "weights-card", dataset: { card: "pca" } }, [el("h3", { text: "PCA of the output units" }), this._pcaBox]),
+      this._isDense
+        ? el("section", { class: "weights-card weights-card-wide", dataset: { card: "circuit" } }, [el("h3", { text: "Circuit" }), this._circuitBox])
+        : null,
+    ];
+
+    this._body = el("div", { class: "view-body weights-body" }, [
+      controls,
+      el("div", { class: "weights-sticky" }, [
+        this._legend.element,
+        el("div", { class: "readout", "aria-live": "off" }, [this._readoutValue, this._readoutWhere]),
+      ]),
+      this._pictureNote,
+      this._picture,
+      el("div", { class: "weights-cards" }, cards),
+    ]);
+    const layerText = info.layer ? `${info.layer_class || "layer"} ${info.layer}` : "";
+    this.element = el("section", { class: "view weights-view", "aria-label": `weights ${tag} in run ${run}` }, [
+      el("header", { class: "view-head" }, [
+        el("div", { class: "view-title" }, [
+          el("span", { class: "run-chip", title: "run", text: run }),
+          el("h2", { class: "tag-name", text: tag }),
+          el("span", { class: "shape-chip", title: "variable shape", text: formatShape(shape) }),
+          layerText ? el("span", { class: "shape-chip weights-layer-chip", title: "layer", text: layerText }) : null,
+        ]),
+        info.description ? el("p", { class: "view-desc", text: info.description }) : null,
+        el("div", { class: "view-meta" }, [this._stepLabel, this._summary, this._status]),
+      ]),
+      this._flag,
+      this._message,
+      this._body,
+    ]);
+    container.append(this.element);
+  }
+
+  /** @param {number} step */
+  setStep(step) {
+    this._wantedStep = step;
+    if (!this._loading) {
+      this._loading = this._pump().finally(() => {
+        this._loading = null;
+      });
+    }
+    return this._loading;
+  }
+
+  /** @private */
+  async _pump() {
+    let loaded = null;
+    while (!this._destroyed && this._wantedStep !== null && this._wantedStep !== loaded) {
+      const step = this._wantedStep;
+      loaded = step;
+      try {
+        if (this._steps.length === 0 || !this._steps.includes(step)) {
+          this._steps = (await this.api.steps(this.run, this.tag)).steps.slice().sort((a, b) => a - b);
+        }
+        const tensor = await this.api.tensor(this.run, this.tag, step);
+        const refStep = this._referenceStepFor(step);
+        const ref = refStep === null ? null : await this.api.tensor(this.run, this.tag, refStep);
+        if (this._destroyed || step !== this._wantedStep) continue;
+        this._tensor = tensor;
+        this._reference = ref ? ref.values : null;
+        this._referenceStep = refStep;
+        this.showMessage(null);
+        this._render();
+        if (this._onLoad) this._onLoad(tensor, { batch: 1 });
+        this._loadSeries();
+      } catch (e) {
+        if (this._destroyed || step !== this._wantedStep) continue;
+        this._tensor = null;
+        this._stepLabel.textContent = `step ${step}`;
+        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  }
+
+  /** @private @param {number} step */
+  _referenceStepFor(step) {
+    if (this._mode === "values") return null;
+    const i = this._steps.indexOf(step);
+    if (this._mode === "first") return this._steps.length ? this._steps[0] : null;
+    return i > 0 ? this._steps[i - 1] : null;
+  }
+
+  /** @private @param {string} mode */
+  async _setMode(mode) {
+    this._mode = mode === "previous" || mode === "first" ? mode : "values";
+    this._modeSelect.value = this._mode;
+    if (this._tensor) {
+      const step = this._tensor.step;
+      const refStep = this._referenceStepFor(step);
+      const ref = refStep === null ? null : await this.api.tensor(this.run, this.tag, refStep);
+      if (this._destroyed || !this._tensor || this._tensor.step !== step) return;
+      this._reference = ref ? ref.values : null;
+      this._referenceStep = refStep;
+      this._render();
+    }
+  }
+
+  setSample() {}
+
+  /** @param {"layer"|"channel"} mode */
+  setColourScale(mode) {
+    if (mode === this._colourScale) return;
+    this._colourScale = mode;
+    if (this._tensor) this._render();
+  }
+
+  refreshMarks() {}
+
+  /** @param {string|null} text */
+  showMessage(text) {
+    this._message.hidden = text === null;
+    this._message.textContent = text || "";
+    this._body.hidden = text !== null;
+  }
+
+  destroy() {
+    this._destroyed = true;
+    for (const h of this._heatmaps) h.destroy();
+    this.element.remove();
+  }
+
+  /** @private The array the pictures show: values or delta, then pruned. */
+  _shown() {
+    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    let values = tensor.values;
+    let note = "";
+    if (this._mode !== "values") {
+      if (this._reference && this._referenceStep !== null && this._referenceStep !== tensor.step) {
+        values = delta(values, this._reference);
+        note = `Change from step ${this._referenceStep} to step ${tensor.step}.`;
+      } else {
+        values = delta(values, values);
+        note = `Step ${tensor.step} is the first logged step: no change to show.`;
+      }
+    }
+    const pruned = prune(values, this._prune);
+    return { values: this._prune > 0 ? pruned.values : values, raw: values, pruned, note };
+  }
+
+  /** @private */
+  _render() {
+    if (!this._tensor) return;
+    const tensor = this._tensor;
+    const shape = tensor.shape;
+    const { values, raw, pruned, note } = this._shown();
+    for (const h of this._heatmaps) h.destroy();
+    this._heatmaps = [];
+    clear(this._picture);
+    this._hover(null);
+
+    // Non-finite weights: flagged, never hidden.
+    const s = tensor.stats;
+    const bad = s.nan + s.posInf + s.negInf;
+    this._flag.hidden = bad === 0;
+    this._flag.textContent = bad
+      ? `⚠ ${formatCount(bad)} non-finite weight${bad === 1 ? "" : "s"} at step ${tensor.step}: ` +
+        `${formatCount(s.nan)} NaN, ${formatCount(s.posInf)} +Inf, ${formatCount(s.negInf)} −Inf (painted in their own colours)`
+      : "";
+
+    let m = 0;
+    for (let i = 0; i < values.length; i++) {
+      const a = Math.abs(values[i]);
+      if (Number.isFinite(a) && a > m) m = a;
+    }
+    const [lo, hi] = symmetricRange(-m, m);
+    this._stepLabel.textContent = `step ${tensor.step}`;
+    this._summary.textContent = `${formatCount(values.length)} values · ${tensor.encoding}`;
+    this._legend.update({ mode: this._colourScale, lo, hi, nan: s.nan, posInf: s.posInf, negInf: s.negInf, channels: shape[shape.length - 1] || 1, noun: "output units" });
+
+    let kind = "matrix";
+    if (this._isConv && shape.length === 4) kind = "filters";
+    else if (shape.length !== 2 && shape.length !== 1 && shape.length !== 0) kind = "generic";
+    this._picture.dataset.kind = kind;
+    const notes = [note];
+    if (kind === "filters") this._renderFilters(values, shape, lo, hi);
+    else {
+      if (kind === "generic") notes.push(`Rank-${shape.length} variable shown as a ${formatShape(matrixDims(shape))} matrix: leading axes flattened into the rows, the last axis as columns.`);
+      this._renderMatrix(values, shape, lo, hi);
+    }
+    this._pictureNote.textContent = notes.filter(Boolean).join(" ");
+    this._pictureNote.hidden = !this._pictureNote.textContent;
+
+    this._pruneText.textContent =
+      `${pct(this._prune)} pruned · kept ${pct(pruned.weightsKept)} of weights, ${pct(pruned.normKept)} of the norm` +
+      (this._prune > 0 ? ` (|w| > ${formatTick(pruned.threshold)})` : "");
+    this._pruneText.dataset.weightsKept = String(pruned.weightsKept);
+    this._pruneText.dataset.normKept = String(pruned.normKept);
+
+    this._hist.setData(histogram(raw, 30), tensor.step);
+    const sp = sparsity(raw, this._threshold);
+    this._sparsityText.textContent = `${pct(sp)} of ${formatCount(raw.length)} weights`;
+    this._sparsityText.dataset.fraction = String(sp);
+    this._renderPca(raw, shape);
+    if (this._isDense) this._renderCircuit(values, shape, m);
+    this._drawChangeChart();
+  }
+
+  /** @private */
+  _scale(values, shape, lo, hi) {
+    const outputs = shape.length ? shape[shape.length - 1] : 1;
+    if (this._colourScale !== "channel" || shape.length === 0) {
+      return { lo: new Float64Array(Math.max(1, outputs)).fill(lo), hi: new Float64Array(Math.max(1, outputs)).fill(hi) };
+    }
+    const m = new Float64Array(outputs);
+    for (let i = 0; i < values.length; i++) {
+      const a = Math.abs(values[i]);
+      if (Number.isFinite(a) && a > m[i % outputs]) m[i % outputs] = a;
+    }
+    return { lo: m.map((v) => -v), hi: m };
+  }
+
+  /** @private */
+  _renderMatrix(values, shape, lo, hi) {
+    const [rows, cols] = matrixDims(shape);
+    const cellWidth = Math.max(1, Math.min(32, Math.floor(MATRIX_WIDTH / cols)));
+    const cellHeight = rows === 1 ? Math.max(12, Math.min(cellWidth, 32)) : Math.max(1, Math.min(cellWidth, Math.floor(MATRIX_HEIGHT / rows)));
+    const heatmap = new Heatmap({
+      grid: { rows, cols, offset: 0, rowStride: cols, colStride: 1, channelColStride: 1 },
+      cellWidth,
+      cellHeight,
+      caption: shape.length <= 1 ? `${cols} values` : `${rows} inputs (rows) × ${cols} outputs (columns)`,
+      label: `weights of ${this.tag}`,
+      className: "hm-weights",
+    });
+    heatmap.element.dataset.panel = "matrix";
+    heatmap.paint(values, this._scale(values, shape, lo, hi), DIVERGING);
+    heatmap.onHover((hit) =>
+      this._hover(hit && { value: values[hit.index], where: shape.length <= 1 ? `unit ${hit.col}` : `input ${hit.row}, output ${hit.col}` })
+    );
+    this._heatmaps.push(heatmap);
+    this._picture.append(heatmap.element);
+  }
+
+  /** @private */
+  _renderFilters(values, shape, lo, hi) {
+    const [kh, kw, inC, out] = shape;
+    const cell = Math.max(4, Math.min(16, Math.floor(64 / Math.max(kh, kw))));
+    const grid = el("div", { class: "weights-filters" });
+    const scale = this._scale(values, shape, lo, hi);
+    const channel = this._channel;
+    let shown = values;
+    let inStride = inC;
+    let cOffset = typeof channel === "number" ? channel : 0;
+    if (channel === "mean") {
+      shown = new Float32Array(kh * kw * out);
+      for (let p = 0; p < kh * kw; p++)
+        for (let o = 0; o < out; o++) {
+          let sum = 0;
+          for (let c = 0; c < inC; c++) sum += values[(p * inC + c) * out + o];
+          shown[p * out + o] = sum / inC;
+        }
+      inStride = 1;
+      cOffset = 0;
+    }
+    for (let o = 0; o < out; o++) {
+      const caption = `filter ${o}`;
+      if (channel === "rgb") {
+        const canvas = el("canvas", { class: "hm-canvas weights-rgb", width: kw, height: kh, role: "img", "aria-label": `filter ${o}, RGB composite` });
+        canvas.style.width = `${kw * cell}px`;
+        canvas.style.height = `${kh * cell}px`;
+        const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
+        const image = ctx.createImageData(kw, kh);
+        const mo = scale.hi[o];
+        for (let r = 0; r < kh; r++)
+          for (let k = 0; k < kw; k++) {
+            for (let c = 0; c < 3; c++) {
+              const v = values[((r * kw + k) * inC + c) * out + o];
+              image.data[(r * kw + k) * 4 + c] = rgbLevel(v, mo);
+            }
+            image.data[(r * kw + k) * 4 + 3] = 255;
+          }
+        ctx.putImageData(image, 0, 0);
+        canvas.addEventListener("pointermove", (e) => {
+          const rect = canvas.getBoundingClientRect();
+          const k = Math.min(kw - 1, Math.floor(((e.clientX - rect.left) / rect.width) * kw));
+          const r = Math.min(kh - 1, Math.floor(((e.clientY - rect.top) / rect.height) * kh));
+          const rgb = [0, 1, 2].map((c) => formatValue(values[((r * kw + k) * inC + c) * out + o]));
+          this._hover({ value: `R ${rgb[0]}, G ${rgb[1]}, B ${rgb[2]}`, where: `filter ${o}, row ${r}, col ${k}` });
+        });
+        canvas.addEventListener("pointerleave", () => this._hover(null));
+        const fig = el("figure", { class: "hm weights-filter", dataset: { panel: `filter-${o}` } }, [
+          el("div", { class: "hm-frame" }, [canvas]),
+          el("figcaption", { class: "hm-caption", text: caption }),
+        ]);
+        grid.append(fig);
+        continue;
+      }
+      const heatmap = new Heatmap({
+        grid: { rows: kh, cols: kw, offset: cOffset * (channel === "mean" ? 0 : out) + o, rowStride: kw * inStride * out, colStride: inStride * out, channelOffset: o },
+        cellWidth: cell,
+        cellHeight: cell,
+        caption,
+        label: `filter ${o}`,
+        className: "weights-filter",
+      });
+      heatmap.element.dataset.panel = `filter-${o}`;
+      heatmap.paint(shown, scale, DIVERGING);
+      const what = channel === "mean" ? "mean over input channels" : `input channel ${channel}`;
+      heatmap.onHover((hit) => this._hover(hit && { value: shown[hit.index], where: `filter ${o}, ${what}, row ${hit.row}, col ${hit.col}` }));
+      this._heatmaps.push(heatmap);
+      grid.append(heatmap.element);
+    }
+    this._picture.append(grid);
+  }
+
+  /** @private @param {{value: number|string, where: string}|null} hit */
+  _hover(hit) {
+    this._readoutValue.textContent = hit ? (typeof hit.value === "number" ? formatValue(hit.value) : hit.value) : "–";
+    this._readoutWhere.textContent = hit ? hit.where : "Hover a cell to read its exact value";
+  }
+
+  /** @private */
+  _renderPca(values, shape) {
+    clear(this._pcaBox);
+    if (shape.length < 2) {
+      this._pcaBox.append(el("p", { class: "weights-note", text: "PCA needs a matrix (at least two axes)." }));
+      return;
+    }
+    const result = pca(values, shape, 8);
+    if (!result) {
+      this._pcaBox.append(el("p", { class: "weights-note", text: "No PCA: too few output units, too large, or non-finite values." }));
+      return;
+    }
+    const w = 260;
+    const barH = 16;
+    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), role: "img", "aria-label": "explained variance per component" });
+    result.ratios.forEach((r, k) => {
+      const y = k * (barH + 4);
+      chart.append(
+        svg("text", { x: 0, y: y + barH - 4, class: "weights-pca-label", text: `PC${k + 1}` }),
+        svg("rect", { x: 34, y, width: Math.max(1, r * (w - 100)), height: barH, class: "weights-pca-bar" }),
+        svg("text", { x: 38 + r * (w - 100), y: y + barH - 4, class: "weights-pca-value", text: pct(r) })
+      );
+    });
+    const ratiosText = el("p", { class: "weights-pca-ratios", text: `Explained variance: ${result.ratios.map(pct).join(", ")}` });
+    ratiosText.dataset.ratios = JSON.stringify(result.ratios);
+    const comps = el("div", { class: "weights-pca-components" });
+    const topK = Math.min(3, result.axes.length);
+    for (let k = 0; k < topK; k++) {
+      const axis = Float32Array.from(result.axes[k]);
+      let m = 0;
+      for (const v of axis) m = Math.max(m, Math.abs(v));
+      const sc = { lo: [-m], hi: [m] };
+      let grid;
+      let cell;
+      let shown = axis;
+      if (shape.length === 4) {
+        // [kh, kw, in] as kh rows of kw*in: input channels side by side.
+        const [kh, kw, inC] = shape;
+        shown = new Float32Array(kh * kw * inC);
+        for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) for (let ch = 0; ch < inC; ch++) shown[r * kw * inC + ch * kw + c] = axis[(r * kw + c) * inC + ch];
+        grid = { rows: kh, cols: kw * inC, offset: 0, rowStride: kw * inC, colStride: 1 };
+        cell = Math.max(2, Math.min(10, Math.floor(240 / (kw * inC))));
+      } else {
+        grid = { rows: 1, cols: axis.length, offset: 0, rowStride: axis.length, colStride: 1 };
+        cell = Math.max(1, Math.min(12, Math.floor(240 / axis.length)));
+      }
+      const h = new Heatmap({
+        grid,
+        cellWidth: cell,
+        cellHeight: shape.length === 4 ? cell : Math.max(cell, 10),
+        caption: `PC${k + 1} · ${pct(result.ratios[k])}${shape.length === 4 ? ` · input channels side by side` : " · one cell per input"}`,
+        label: `principal component ${k + 1}`,
+        className: "weights-pc",
+      });
+      h.paint(shown, sc, DIVERGING);
+      h.onHover((hit) => this._hover(hit && { value: shown[hit.index], where: `PC${k + 1}, entry ${hit.index}` }));
+      this._heatmaps.push(h);
+      comps.append(h.element);
+    }
+    this._pcaBox.append(chart, ratiosText, comps);
+  }
+
+  /** @private */
+  _renderCircuit(values, shape, m) {
+    clear(this._circuitBox);
+    const [nIn, nOut] = shape;
+    if (nIn > DIAGRAM_MAX_SIDE * 4 || nOut > DIAGRAM_MAX_SIDE) {
+      this._circuitBox.append(el("p", { class: "weights-note", text: `Too large to draw (${nIn} × ${nOut}); the diagram draws layers up to ${DIAGRAM_MAX_SIDE * 4} inputs × ${DIAGRAM_MAX_SIDE} outputs.` }));
+      return;
+    }
+    const topk = nIn * nOut > DIAGRAM_TOPK_AT;
+    /** @type {Array<[number, number]>} */
+    const edges = [];
+    for (let o = 0; o < nOut; o++) {
+      const ins = [];
+      for (let i = 0; i < nIn; i++) if (values[i * nOut + o] !== 0 || Number.isNaN(values[i * nOut + o])) ins.push(i);
+      if (topk) ins.sort((a, b) => Math.abs(values[b * nOut + o]) - Math.abs(values[a * nOut + o]));
+      for (const i of topk ? ins.slice(0, DIAGRAM_TOPK) : ins) edges.push([i, o]);
+    }
+    const usedIn = topk ? [...new Set(edges.map(([i]) => i))].sort((a, b) => a - b) : Array.from({ length: nIn }, (_, i) => i);
+    const gap = 18;
+    const height = Math.max(usedIn.length, nOut) * gap + 20;
+    const width = 420;
+    const yIn = new Map(usedIn.map((i, k) => [i, 10 + (k + 0.5) * ((height - 20) / usedIn.length)]));
+    const yOut = (/** @type {number} */ o) => 10 + (o + 0.5) * ((height - 20) / nOut);
+    const xIn = 60;
+    const xOut = width - 60;
+    const diagram = svg("svg", { class: "weights-circuit-svg", width, height, role: "img", "aria-label": `circuit of ${this.tag}` });
+    for (const [i, o] of edges) {
+      const v = values[i * nOut + o];
+      const t = m > 0 && Number.isFinite(v) ? Math.abs(v) / m : 1;
+      const line = svg("line", {
+        x1: xIn,
+        y1: yIn.get(i),
+        x2: xOut,
+        y2: yOut(o),
+        class: Number.isFinite(v) ? (v >= 0 ? "edge edge-pos" : "edge edge-neg") : "edge edge-bad",
+        "stroke-width": (0.3 + 3.7 * t).toFixed(2),
+        "stroke-opacity": (0.25 + 0.75 * t).toFixed(2),
+        dataset: { input: String(i), output: String(o) },
+      });
+      line.addEventListener("pointerenter", () => this._hover({ value: v, where: `input ${i} → output ${o}` }));
+      line.addEventListener("pointerleave", () => this._hover(null));
+      diagram.append(line);
+    }
+    for (const i of usedIn) {
+      diagram.append(svg("circle", { cx: xIn, cy: yIn.get(i), r: 5, class: "neuron neuron-in" }));
+      if (usedIn.length <= 40) diagram.append(svg("text", { x: xIn - 10, y: /** @type {number} */ (yIn.get(i)) + 3, class: "neuron-label", "text-anchor": "end", text: `in ${i}` }));
+    }
+    for (let o = 0; o < nOut; o++) {
+      diagram.append(svg("circle", { cx: xOut, cy: yOut(o), r: 5, class: "neuron neuron-out" }));
+      diagram.append(svg("text", { x: xOut + 10, y: yOut(o) + 3, class: "neuron-label", text: `out ${o}` }));
+    }
+    const caption = topk
+      ? `Top ${DIAGRAM_TOPK} edges (largest |w|) per output; ${usedIn.length} of ${nIn} inputs drawn. `
+      : `All ${edges.length} non-zero edges. `;
+    this._circuitBox.append(
+      el("p", { class: "weights-note weights-circuit-caption", text: caption + "Thickness ∝ |w|; red positive, blue negative." }),
+      diagram
+    );
+    this._circuitBox.dataset.edges = String(edges.length);
+  }
+
+  /** @private Loads every step (cached) to chart the relative change. */
+  async _loadSeries() {
+    const key = this._steps.join(",");
+    if (key === this._seriesFor) return;
+    this._seriesFor = key;
+    const steps = this._steps.slice();
+    /** @type {Float32Array[]} */
+    const all = [];
+    try {
+      for (const step of steps) all.push((await this.api.tensor(this.run, this.tag, step)).values);
+    } catch (_) {
+      this._seriesFor = "";
+      return;
+    }
+    if (this._destroyed || key !== this._steps.join(",")) return;
+    this._change = {
+      previous: all.map((v, i) => (i === 0 ? null : relativeChange(all[i - 1], v))),
+      first: all.map((v, i) => (i === 0 ? null : relativeChange(all[0], v))),
+    };
+    this._changeSteps = steps;
+    this._changeChart.setData(steps, [
+      { name: "vs previous", cls: "c-mean", values: this._change.previous },
+      { name: "vs first", cls: "c-max", values: this._change.first },
+    ]);
+    this._drawChangeChart();
+  }
+
+  /** @private */
+  _drawChangeChart() {
+    if (!this._tensor || !this._changeSteps) return;
+    const i = this._changeSteps.indexOf(this._tensor.step);
+    this._changeChart.setCurrent(this._tensor.step, i);
+  }
+
+  /** @private @param {number} i */
+  _describeChange(i) {
+    const p = this._change.previous[i];
+    const f = this._change.first[i];
+    if (p === null || p === undefined) return "first step";
+    return `vs previous ${formatTick(p)} · vs first ${formatTick(/** @type {number} */ (f))}`;
+  }
+}
+
+/**
+ * An RGB channel level: 128 at zero, 0/255 at -m/+m.
+ * @param {number} v
+ * @param {number} m
+ */
+export function rgbLevel(v, m) {
+  if (!Number.isFinite(v)) return v > 0 ? 255 : 0;
+  if (!(m > 0)) return 128;
+  return Math.max(0, Math.min(255, Math.round(127.5 + 127.5 * (v / m))));
+}
+
+export { cssColour };

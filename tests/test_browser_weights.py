@@ -1,0 +1,286 @@
+"""The weights and architecture views, in a real browser and a real TensorBoard.
+
+A tiny Keras model (conv on 3-channel input, two dense layers) is logged
+with the real `InternalsCallback`; a second run, written with the TF-free
+Writer, holds non-finite weights, a conv kernel with 2 input channels and a
+rank-5 variable. The tab is checked against Keras' own values
+(`get_weights()`, `count_params()`) and numpy: the landing page's layer
+table, filter and matrix pixels, hover read-outs, sparsity, pruning kept
+fractions, PCA explained variance, relative change, the circuit's edges, the
+non-finite flag and the generic view. Screenshots go to tests/artifacts.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+from conftest import running_tensorboard, wait_for_steps
+from playwright.sync_api import sync_playwright
+from test_browser import Browser, canvas_pixel, cell_centre, select_tag, wait_step
+
+RUN, ODD = "keras", "odd"
+EPOCHS = 2
+
+# The diverging map's control points (frontend/colormap.js DIVERGING_SPEC), copied.
+STOPS = [(0.0, "#1d3f8f"), (0.25, "#5b8fd0"), (0.5, "#f5f5f5"), (0.75, "#e07a5f"), (1.0, "#9b1c1c")]
+
+
+def diverging(v, m):
+    """The colour of v on [-m, m]: nearest of 256 entries, linear in sRGB between the stops."""
+    t = round((v + m) / (2 * m) * 255) / 255
+    rgb = [tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for _, h in STOPS]
+    for k in range(1, len(STOPS)):
+        if t <= STOPS[k][0]:
+            f = (t - STOPS[k - 1][0]) / (STOPS[k][0] - STOPS[k - 1][0])
+            return [round(rgb[k - 1][j] + (rgb[k][j] - rgb[k - 1][j]) * f) for j in range(3)]
+    return list(rgb[-1])
+
+
+def close(a, b, tol=2):
+    return all(abs(int(x) - int(y)) <= tol for x, y in zip(a, b))
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    import keras
+
+    from tb_plugin.keras import InternalsCallback
+    from tb_plugin.summary import Writer
+
+    root = tmp_path_factory.mktemp("weights_logs")
+    keras.utils.set_random_seed(2)
+    model = keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            keras.layers.Conv2D(4, 3, activation="relu", name="conv1"),
+            keras.layers.Flatten(name="flat"),
+            keras.layers.Dense(6, activation="relu", name="hidden"),
+            keras.layers.Dense(3, name="out"),
+        ]
+    )
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (32, 6, 6, 3)).astype("float32")
+    y = rng.normal(size=(32, 3)).astype("float32")
+    truth = {}
+
+    class Truth(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            truth[0] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
+
+        def on_epoch_end(self, epoch, logs=None):
+            truth[epoch + 1] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
+
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    model.fit(x, y, epochs=EPOCHS, batch_size=16, verbose=0,
+              callbacks=[InternalsCallback(str(root / RUN), probe_data=x[:4]), Truth()])
+    odd = {}
+    bad = rng.normal(size=(5, 4)).astype("float32")
+    bad[1, 2], bad[3, 0], bad[4, 3] = np.nan, np.inf, -np.inf
+    odd["weights/bad/kernel"] = bad
+    odd["weights/c2/kernel"] = rng.normal(size=(3, 3, 2, 5)).astype("float32")
+    odd["weights/odd/w5"] = rng.normal(size=(2, 2, 2, 2, 3)).astype("float32")
+    with Writer(str(root / ODD)) as w:
+        for tag, value in odd.items():
+            w.weights(tag, value, step=0, encoding="f32", layer=tag.split("/")[1], layer_class="Custom")
+    counts = {l.name: l.count_params() for l in model.layers}
+    return str(root), truth, odd, counts
+
+
+@pytest.fixture(scope="module")
+def url(logs):
+    with running_tensorboard(logs[0], "true") as base:
+        wait_for_steps(base, RUN, "weights/out/kernel", EPOCHS + 1)
+        wait_for_steps(base, ODD, "weights/odd/w5", 1)
+        yield base
+
+
+@pytest.fixture
+def browser(chromium_path, url):
+    with sync_playwright() as p:
+        b = Browser(p, chromium_path, url)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def wait_weights(frame, tag, step):
+    frame.wait_for_function(
+        "tag => document.querySelector('.weights-view .tag-name')?.textContent === tag", arg=tag, timeout=15000
+    )
+    wait_step(frame, step)
+
+
+def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_dir):
+    _, truth, _, counts = logs
+    page = browser.page
+    frame = browser.open_tab(url)
+
+    # Landing page: the architecture overview of the first run.
+    frame.wait_for_selector(".arch-view .arch-row", timeout=15000)
+    rows = frame.evaluate(
+        "() => Array.from(document.querySelectorAll('.arch-row')).map(r => [r.dataset.path,"
+        " r.querySelector('.arch-class').textContent, r.querySelector('.arch-params').textContent,"
+        " r.querySelector('.arch-shape').textContent])"
+    )
+    assert [r[0] for r in rows] == ["conv1", "flat", "hidden", "out"]
+    for path, cls, params, _ in rows:
+        assert int(params.replace(",", "")) == counts[path]
+    assert rows[0][1] == "Conv2D" and rows[0][3] == "(None, 4, 4, 4)"
+    total = frame.locator(".arch-view .view-summary").text_content()
+    assert "%s parameters" % format(sum(counts.values()), ",") in total
+    page.screenshot(path=os.path.join(artifacts_dir, "weights_architecture.png"))
+
+    # Row links: conv1's kernel.
+    frame.locator(".arch-row[data-path='conv1'] .arch-link-weights", has_text="kernel").click()
+    wait_weights(frame, "weights/conv1/kernel", EPOCHS)
+    kernel = truth[EPOCHS]["conv1"][0]  # [3, 3, 3, 4]
+    m = np.abs(kernel).max()
+    assert frame.locator(".weights-channel").input_value() == "rgb"
+    for o, r, c in ((0, 0, 0), (3, 1, 2), (2, 2, 1)):
+        got = frame.evaluate(
+            "([o, r, c]) => Array.from(document.querySelector(`.weights-filter[data-panel='filter-${o}'] canvas`)"
+            ".getContext('2d').getImageData(c, r, 1, 1).data).slice(0, 3)",
+            [o, r, c],
+        )
+        expected = [int(np.clip(np.round(127.5 + 127.5 * kernel[r, c, ch, o] / m), 0, 255)) for ch in range(3)]
+        assert close(got, expected, 1), (o, r, c, got, expected)
+    # One input channel at a time: pixel = the diverging colour of that weight.
+    frame.locator(".weights-channel").select_option("1")
+    for o, r, c in ((1, 0, 2), (3, 2, 2)):
+        assert close(canvas_pixel(frame, "filter-%d" % o, r, c), diverging(kernel[r, c, 1, o], m)), (o, r, c)
+    page.mouse.move(*cell_centre(frame, "filter-3", 2, 2))
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('filter 3')")
+    assert np.float32(float(frame.locator(".readout-value").text_content())) == kernel[2, 2, 1, 3]
+    frame.locator(".weights-channel").select_option("rgb")
+    page.mouse.move(5, 5)
+    shoot(frame, artifacts_dir, "weights_conv.png")
+
+    # PCA of the conv filters: explained variance as numpy's SVD says.
+    ratios = np.array(frame.evaluate("() => JSON.parse(document.querySelector('.weights-pca-ratios').dataset.ratios)"))
+    samples = kernel.reshape(-1, 4).T.astype(np.float64)
+    s = np.linalg.svd(samples - samples.mean(axis=0), compute_uv=False)
+    assert np.allclose(ratios, (s**2 / (s**2).sum())[: len(ratios)], atol=1e-6)
+
+    # The dense layer: heatmap, hover, sparsity, pruning, change, circuit.
+    select_tag(frame, "weights/hidden/kernel")
+    wait_weights(frame, "weights/hidden/kernel", EPOCHS)
+    w = truth[EPOCHS]["hidden"][0]  # [64, 6]
+    m = np.abs(w).max()
+    for i, j in ((0, 0), (10, 3), (63, 5)):
+        assert close(canvas_pixel(frame, "matrix", i, j), diverging(w[i, j], m)), (i, j)
+    page.mouse.move(*cell_centre(frame, "matrix", 10, 3))
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent === 'input 10, output 3'")
+    assert np.float32(float(frame.locator(".readout-value").text_content())) == w[10, 3]
+    frame.locator(".weights-threshold").fill("0.05")
+    frame.locator(".weights-threshold").dispatch_event("change")
+    frame.wait_for_function("() => document.querySelector('.weights-sparsity').dataset.fraction !== undefined")
+    sparsity = float(frame.locator(".weights-sparsity").get_attribute("data-fraction"))
+    assert sparsity == pytest.approx(np.mean(np.abs(w) < 0.05))
+    # Relative change vs the previous step, at the last step, from Keras' values.
+    frame.wait_for_function("() => /vs previous/.test(document.querySelector('[data-chart=weights-change] .chart-value').textContent)")
+    text = frame.locator("[data-chart=weights-change] .chart-value").text_content()
+    prev, first = truth[EPOCHS - 1]["hidden"][0], truth[0]["hidden"][0]
+    rel_prev = np.linalg.norm(w - prev) / np.linalg.norm(prev)
+    rel_first = np.linalg.norm(w - first) / np.linalg.norm(first)
+    assert "vs previous %s" % fmt4(rel_prev) in text and "vs first %s" % fmt4(rel_first) in text, text
+    assert frame.locator("[data-chart=weights-change] circle, [data-chart=weights-change] path").count() > 0
+    # Pruning half the weights: kept fractions as numpy computes them, and the picture shows zeros.
+    frame.locator(".weights-prune").fill("0.5")
+    frame.wait_for_function("() => document.querySelector('.weights-prune-text').textContent.startsWith('50.0%')")
+    order = np.sort(np.abs(w).ravel())
+    removed = int(np.floor(0.5 * w.size))
+    norm_kept = np.sqrt((order[removed:] ** 2).sum() / (order**2).sum())
+    ds = frame.locator(".weights-prune-text")
+    assert float(ds.get_attribute("data-weights-kept")) == pytest.approx((w.size - removed) / w.size)
+    assert float(ds.get_attribute("data-norm-kept")) == pytest.approx(norm_kept, rel=1e-6)
+    small = tuple(int(i) for i in np.unravel_index(np.argmin(np.abs(w)), w.shape))
+    big = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(w)), w.shape))
+    assert close(canvas_pixel(frame, "matrix", *small), diverging(0.0, m))
+    assert close(canvas_pixel(frame, "matrix", *big), diverging(w[big], m))
+    # The circuit: 64 x 6 is drawn with the top 3 edges per output.
+    assert int(frame.locator(".weights-circuit").get_attribute("data-edges")) == 6 * 3
+    shoot(frame, artifacts_dir, "weights_dense.png")
+
+    # The small output layer: every edge drawn, thickness by |w|, colour by sign.
+    select_tag(frame, "weights/out/kernel")
+    wait_weights(frame, "weights/out/kernel", EPOCHS)
+    wo = truth[EPOCHS]["out"][0]
+    edges = frame.evaluate(
+        "() => Array.from(document.querySelectorAll('.weights-circuit-svg line')).map(l =>"
+        " [+l.dataset.input, +l.dataset.output, l.getAttribute('class'), +l.getAttribute('stroke-width')])"
+    )
+    assert len(edges) == wo.size
+    for i, o, cls, width in edges:
+        assert ("edge-pos" in cls) == (wo[i, o] >= 0)
+        assert width == pytest.approx(0.3 + 3.7 * abs(wo[i, o]) / np.abs(wo).max(), abs=0.01)
+    # Change since the first step, as its own heatmap.
+    frame.locator(".weights-mode").select_option("first")
+    frame.wait_for_function("() => document.querySelector('.weights-note').textContent.startsWith('Change from step 0')")
+    d = wo - truth[0]["out"][0]
+    dm = np.abs(d).max()
+    for i, j in ((0, 0), (4, 2)):
+        assert close(canvas_pixel(frame, "matrix", i, j), diverging(d[i, j], dm)), (i, j)
+    shoot(frame, artifacts_dir, "weights_change.png")
+    browser.check_clean()
+
+
+def shoot(frame, artifacts_dir, name):
+    """The whole weights view (it is taller than the viewport and scrolls inside the tab)."""
+    page = frame.page
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    try:
+        frame.locator(".weights-view").screenshot(path=os.path.join(artifacts_dir, name))
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def fmt4(v):
+    """formatTick: 4 significant digits, trailing zeros dropped."""
+    text = "%.4g" % v if 1e-3 <= abs(v) < 1e5 else "%.3e" % v
+    if "e" in text:
+        mant, exp = text.split("e")
+        mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
+        return "%se%s" % (mant, "%+d" % int(exp))
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):
+    _, _, odd, _ = logs
+    page = browser.page
+    frame = browser.open_tab(url)
+    frame.wait_for_selector(".arch-view", timeout=15000)
+    frame.locator("select").first.select_option(ODD)
+    select_tag(frame, "weights/bad/kernel")
+    wait_weights(frame, "weights/bad/kernel", 0)
+    flag = frame.locator(".weights-flag")
+    assert flag.is_visible()
+    assert "3 non-finite weights at step 0: 1 NaN, 1 +Inf, 1 −Inf" in flag.text_content()
+    assert canvas_pixel(frame, "matrix", 1, 2)[:3] == [0x1F, 0xD1, 0x7A]  # NaN's own colour
+    assert canvas_pixel(frame, "matrix", 3, 0)[:3] == [0xFA, 0xCC, 0x15]  # +Inf
+    assert canvas_pixel(frame, "matrix", 4, 3)[:3] == [0x93, 0x33, 0xEA]  # -Inf
+    shoot(frame, artifacts_dir, "weights_nonfinite.png")
+
+    # Conv kernel with 2 input channels: no RGB; the mean over input channels by default.
+    select_tag(frame, "weights/c2/kernel")
+    wait_weights(frame, "weights/c2/kernel", 0)
+    assert frame.locator(".weights-channel option[value=rgb]").count() == 0
+    assert frame.locator(".weights-channel").input_value() == "mean"
+    assert frame.locator(".weights-filter").count() == 5
+    k = odd["weights/c2/kernel"]
+    mean = k.mean(axis=2)
+    page.mouse.move(*cell_centre(frame, "filter-4", 1, 2))
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('filter 4')")
+    assert float(frame.locator(".readout-value").text_content()) == pytest.approx(mean[1, 2, 4], rel=1e-6)
+
+    # Rank 5: the generic view, as a [prod(leading), last] matrix.
+    select_tag(frame, "weights/odd/w5")
+    wait_weights(frame, "weights/odd/w5", 0)
+    assert "Rank-5 variable shown as a 16 × 3 matrix" in frame.locator(".weights-note").first.text_content()
+    v = odd["weights/odd/w5"].reshape(16, 3)
+    m = np.abs(v).max()
+    assert close(canvas_pixel(frame, "matrix", 9, 1), diverging(v[9, 1], m))
+    page.mouse.move(5, 5)
+    shoot(frame, artifacts_dir, "weights_generic.png")
+    browser.check_clean()
