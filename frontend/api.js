@@ -217,6 +217,21 @@ export class Api {
     return pending;
   }
 
+  /**
+   * Mean attention entropy per head and step of an attention tag
+   * (`/attention_summary`; see tb_plugin/attention.py `entropy_series`).
+   * @param {string} run
+   * @param {string} tag
+   * @returns {Promise<{steps: number[], entropy: number[][], max_entropy: number|null}>}
+   */
+  async attentionSummary(run, tag) {
+    const answer = await this._json("attention_summary", { run, tag });
+    if (!answer || !Array.isArray(answer.steps) || !Array.isArray(answer.entropy)) {
+      throw new ApiError("TensorBoard sent an unexpected attention summary", { route: "attention_summary" });
+    }
+    return answer;
+  }
+
   /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
   forgetStats(run) {
     if (run === undefined) this._stats.clear();

@@ -15,7 +15,7 @@ import { CompareCharts } from "./compare_charts.js";
 import { UrlState } from "./urlstate.js";
 import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
 import { el, clear } from "./dom.js";
-import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND } from "./layerstats.js";
+import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND, unitMarksAt } from "./layerstats.js";
 import { viewFor } from "./views/registry.js";
 import { emptyState, notice } from "./views/empty.js";
 import { StatsView } from "./views/stats.js";
@@ -517,17 +517,32 @@ export class App {
         colourScale: this.colourScale,
         sample: this.sample,
         onLoad: (/** @type {any} */ _tensor, /** @type {any} */ plan) => this._onViewLoad(plan.batch),
-        unitMarks: (/** @type {number} */ step) => (column.statsView ? column.statsView.unitMarksAt(step) : null),
+        unitMarks: (/** @type {number} */ step) =>
+          column.statsView ? column.statsView.unitMarksAt(step) : column.markSeries ? unitMarksAt(column.markSeries, step) : null,
         navigate: (/** @type {string} */ toRun, /** @type {string} */ toTag) => this.select(toRun, toTag),
+        jumpToStep: (/** @type {number} */ step) => this.jumpToStep(step),
+        runTags: this.listing[sp.run] || {},
         ...(diff ? { load, colormap: DIVERGING, symmetric: true, title: sp.label } : {}),
       });
       /** @type {any} */
       const col = { run: sp.run, view, statsView: null, steps, note, describe, load: load || ((step) => this.api.tensor(sp.run, tag, step)), element: column };
       column.statsView = null;
-      const ref = !compare ? statsTagFor(this.listing[sp.run] || {}, tag) : null;
-      if (ref) {
+      column.markSeries = null;
+      const ref = statsTagFor(this.listing[sp.run] || {}, tag);
+      if (ref && !compare) {
         col.statsView = this._makeStatsView(body, sp.run, ref, colInfo.shape);
         column.statsView = col.statsView;
+      } else if (ref && !diff) {
+        // Compared side by side: no statistics panel per column, but its dead/saturated units still marked.
+        const statsTag = ref.tag;
+        this.api.stats(sp.run).then(
+          (all) => {
+            if (token !== this._selectToken || !all[statsTag]) return;
+            column.markSeries = all[statsTag];
+            view.refreshMarks();
+          },
+          () => {} // no marks; the overlaid charts say what failed
+        );
       }
       this.columns.push(col);
       if (errors.has(sp.run) || sp.runSteps.some((r) => errors.has(r))) {

@@ -299,7 +299,7 @@ export class LineChart {
         for (let i = 0; i < ls.length; i++) {
           const v = line.values[i];
           if (!finite(v)) continue;
-          g.append(svg("circle", { class: "chart-pt", cx: px(x(ls[i])), cy: px(y(/** @type {number} */ (v))), r: 2, dataset: { step: ls[i] } }));
+          g.append(svg("circle", { class: "chart-pt", cx: px(x(ls[i])), cy: px(y(/** @type {number} */ (v))), r: 2, dataset: { step: ls[i], value: String(v) } }));
         }
       }
       svgEl.append(g);

@@ -251,3 +251,51 @@ def test_differences_and_url(playwright, chromium_path, urls, artifacts_dir):
         b.check_clean()
     finally:
         b.close()
+
+
+def dead_channels(x):
+    """Channels never positive anywhere in the batch (a dead ReLU unit)."""
+    return sorted(np.flatnonzero(~(np.asarray(x) > 0).reshape(-1, x.shape[-1]).any(axis=0)).tolist())
+
+
+def flagged_by_column(frame):
+    return frame.evaluate(
+        "() => Array.from(document.querySelectorAll('.run-column')).map(c => Array.from(c.querySelectorAll('.hm.hm-flag-dead'))"
+        ".map(e => Number(e.dataset.panel.slice(2))).sort((a, b) => a - b))"
+    )
+
+
+def test_dead_units_marked_in_every_column(playwright, chromium_path, urls, artifacts_dir):
+    """Compared side by side, each column outlines its own run's dead channels (from /stats)."""
+    url, logdir = urls["demo"]
+    reader = Reader(logdir)
+    tag = "activations/conv2"
+    runs = ["lr_0.03_dead_units", "lr_0.01", "lr_0.001"]
+    b = Browser(playwright, chromium_path, url)
+    try:
+        frame = open_at(b, url, {"runs": json.dumps(runs), "tag": tag, "step": "12"})
+        for step in (12, 1):
+            want = [dead_channels(reader.read(run, tag, step)) for run in runs]
+            assert want[0] and not want[2]  # the dead-unit run has some; the low learning rate none
+            if step != 12:  # scrub: the marks follow the step
+                frame.locator(".step-slider").focus()
+                b.page.keyboard.press("Home")
+                for _ in range(step):
+                    b.page.keyboard.press("ArrowRight")
+            wait_panels(frame, 3, step)
+            frame.wait_for_function(
+                "want => JSON.stringify(Array.from(document.querySelectorAll('.run-column')).map(c =>"
+                " Array.from(c.querySelectorAll('.hm.hm-flag-dead')).map(e => Number(e.dataset.panel.slice(2))).sort((a, b) => a - b)))"
+                " === JSON.stringify(want)",
+                arg=want,
+                timeout=15000,
+            )
+            assert flagged_by_column(frame) == want
+            dead_col = frame.locator(".run-column").nth(0)
+            assert dead_col.locator(".hm[data-panel=ch%d] .unit-flag" % want[0][0]).text_content() == "dead"
+            if step == 12:
+                b.page.mouse.move(5, 5)
+                b.page.screenshot(path=os.path.join(artifacts_dir, "compare_dead_marks.png"))
+        b.check_clean()
+    finally:
+        b.close()

@@ -19,7 +19,8 @@ from conftest import running_tensorboard, wait_for_steps
 from playwright.sync_api import sync_playwright
 from test_browser import Browser, canvas_pixel, cell_centre, select_tag, wait_step
 
-RUN, ODD = "keras", "odd"
+RUN, ODD, STACK = "keras", "odd", "stack"
+STACK_LAYERS = ["d1", "d2", "d3"]
 EPOCHS = 2
 
 # The diverging map's control points (frontend/colormap.js DIVERGING_SPEC), copied.
@@ -84,6 +85,21 @@ def logs(tmp_path_factory):
         for tag, value in odd.items():
             w.weights(tag, value, step=0, encoding="f32", layer=tag.split("/")[1], layer_class="Custom")
     counts = {l.name: l.count_params() for l in model.layers}
+
+    # A small dense stack (5 -> 12 -> 40 -> 3): the circuit draws all three layers.
+    keras.utils.set_random_seed(3)
+    stack = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(12, activation="relu", name="d1"),
+            keras.layers.Dense(40, activation="tanh", name="d2"),
+            keras.layers.Dense(3, name="d3"),
+        ]
+    )
+    xs = rng.normal(size=(32, 5)).astype("float32")
+    stack.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    stack.fit(xs, rng.normal(size=(32, 3)).astype("float32"), epochs=EPOCHS, batch_size=16, verbose=0,
+              callbacks=[InternalsCallback(str(root / STACK), probe_data=xs[:4])])
     return str(root), truth, odd, counts
 
 
@@ -92,6 +108,7 @@ def url(logs):
     with running_tensorboard(logs[0], "true") as base:
         wait_for_steps(base, RUN, "weights/out/kernel", EPOCHS + 1)
         wait_for_steps(base, ODD, "weights/odd/w5", 1)
+        wait_for_steps(base, STACK, "weights/d3/kernel", EPOCHS + 1)
         yield base
 
 
@@ -199,16 +216,20 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     big = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(w)), w.shape))
     assert close(canvas_pixel(frame, "matrix", *small), diverging(0.0, m))
     assert close(canvas_pixel(frame, "matrix", *big), diverging(w[big], m))
-    # The circuit: 64 x 6 is drawn with the top 3 edges per output.
+    # The circuit: 64 x 6 is drawn with the top 3 edges per output, then out's 6 x 3 (pruned too: the 9 largest).
+    frame.wait_for_selector(".weights-circuit[data-prune='0.5'][data-layers='2']", state="attached")
     assert int(frame.locator(".weights-circuit").get_attribute("data-edges")) == 6 * 3
+    assert int(frame.locator(".circuit-layer[data-tag='weights/out/kernel']").get_attribute("data-edges")) == 6 * 3 // 2
     shoot(frame, artifacts_dir, "weights_dense.png")
 
     # The small output layer: every edge drawn, thickness by |w|, colour by sign.
     select_tag(frame, "weights/out/kernel")
     wait_weights(frame, "weights/out/kernel", EPOCHS)
     wo = truth[EPOCHS]["out"][0]
+    # The stack hidden -> out (conv1 before it has other weights): out's own edges.
+    frame.wait_for_selector(".weights-circuit[data-layers='2'] .circuit-layer-shown[data-tag='weights/out/kernel']", state="attached")
     edges = frame.evaluate(
-        "() => Array.from(document.querySelectorAll('.weights-circuit-svg line')).map(l =>"
+        "() => Array.from(document.querySelectorAll('.circuit-layer-shown line')).map(l =>"
         " [+l.dataset.input, +l.dataset.output, l.getAttribute('class'), +l.getAttribute('stroke-width')])"
     )
     assert len(edges) == wo.size
@@ -283,4 +304,71 @@ def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):
     assert close(canvas_pixel(frame, "matrix", 9, 1), diverging(v[9, 1], m))
     page.mouse.move(5, 5)
     shoot(frame, artifacts_dir, "weights_generic.png")
+    browser.check_clean()
+
+
+def pruned(w, fraction):
+    """Magnitude pruning as the tab does it: the floor(fraction * n) smallest |w| zeroed (ties: first index first)."""
+    flat = w.ravel()
+    order = np.lexsort((np.arange(flat.size), np.abs(flat)))
+    out = flat.copy()
+    out[order[: int(np.floor(fraction * flat.size + 1e-9))]] = 0
+    return out.reshape(w.shape)
+
+
+def expected_edges(w, topk_at=300, k=3):
+    """{(input, output): weight} the circuit draws: every non-zero edge, or the top k by |w| per output when large."""
+    n_in, n_out = w.shape
+    edges = {}
+    for o in range(n_out):
+        ins = [i for i in range(n_in) if w[i, o] != 0]
+        if n_in * n_out > topk_at:
+            ins = sorted(ins, key=lambda i: (-abs(w[i, o]), i))[:k]
+        for i in ins:
+            edges[(i, o)] = w[i, o]
+    return edges
+
+
+def test_circuit_of_a_dense_stack(browser, url, logs, artifacts_dir):
+    from tb_plugin.reader import Reader
+
+    reader = Reader(logs[0])
+    frame = browser.open_tab(url)
+    frame.wait_for_selector(".arch-view", timeout=15000)
+    frame.locator("select").first.select_option(STACK)
+    select_tag(frame, "weights/d2/kernel")
+    wait_weights(frame, "weights/d2/kernel", EPOCHS)
+    kernels = {name: reader.read(STACK, "weights/%s/kernel" % name, EPOCHS) for name in STACK_LAYERS}
+    assert [kernels[n].shape for n in STACK_LAYERS] == [(5, 12), (12, 40), (40, 3)]
+
+    def drawn():
+        return frame.evaluate(
+            "() => Array.from(document.querySelectorAll('.weights-circuit .circuit-layer')).map(g => [g.dataset.tag, +g.dataset.edges,"
+            " Array.from(g.querySelectorAll('line')).map(l => [+l.dataset.input, +l.dataset.output, l.getAttribute('class'), +l.getAttribute('stroke-width')])])"
+        )
+
+    for fraction in (0, 0.5):
+        if fraction:
+            frame.locator(".weights-prune").fill(str(fraction))
+        frame.wait_for_selector(".weights-circuit[data-prune='%s'][data-layers='3']" % fraction, state="attached")
+        layers = drawn()
+        assert [tag for tag, _, _ in layers] == ["weights/%s/kernel" % n for n in STACK_LAYERS]
+        for (tag, count, lines), name in zip(layers, STACK_LAYERS):
+            w = pruned(kernels[name], fraction)
+            want = expected_edges(w)
+            assert count == len(lines) == len(want), (name, fraction, count, len(want))
+            assert {(i, o) for i, o, _, _ in lines} == set(want), (name, fraction)
+            m = np.abs(w).max()
+            for i, o, cls, width in lines:
+                assert ("edge-pos" if want[(i, o)] >= 0 else "edge-neg") in cls, (name, i, o)
+                assert width == pytest.approx(0.3 + 3.7 * abs(want[(i, o)]) / m, abs=0.01)
+        # d2 (12 x 40 = 480 weights) is drawn top-3 per output, d1 and d3 whole.
+        assert [c for _, c, _ in layers][1] <= 3 * 40
+    # Columns of neurons: d1's 5 inputs, then 12, 40 and 3 outputs.
+    columns = frame.evaluate(
+        "() => [0, 1, 2, 3].map(c => document.querySelectorAll(`.weights-circuit circle[data-column='${c}']`).length)"
+    )
+    assert columns == [5, 12, 40, 3]
+    assert frame.locator(".circuit-layer-name-shown").text_content() == "d2"
+    shoot(frame, artifacts_dir, "weights_circuit_stack.png")
     browser.check_clean()

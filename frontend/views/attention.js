@@ -12,12 +12,15 @@
  * - for vision transformers (a patch grid), the input image with the
  *   attention of a picked query patch over it;
  * - per head, the mean attention entropy over the logged steps, so one sees
- *   when heads specialise (low entropy: sharp attention).
+ *   when heads specialise (low entropy: sharp attention); a click jumps to a
+ *   step. Registers the "attention entropy" series (mean over heads) of the
+ *   compared runs' overlaid charts.
  *
  * Token labels only ever reach the page through textContent.
  */
 
 import { LineChart } from "../charts.js";
+import { registerCompareSeries } from "../compare_charts.js";
 import { SEQUENTIAL } from "../colormap.js";
 import { decodePayload } from "../decode.js";
 import { el, clear, svg } from "../dom.js";
@@ -95,13 +98,35 @@ function headEntropies(values, offset, heads, q, k) {
   return out;
 }
 
+/**
+ * Mean over heads of each step's per-head entropy (an /attention_summary answer).
+ * @param {{steps: number[], entropy: number[][]}} series
+ * @returns {Array<number|null>}
+ */
+export function meanOverHeads(series) {
+  return series.entropy.map((e) => (Array.isArray(e) && e.length ? e.reduce((a, b) => a + b, 0) / e.length : null));
+}
+
+// Attention entropy overlaid across compared runs (for an attention tag).
+registerCompareSeries({
+  key: "attention-entropy",
+  title: "Attention entropy, mean over heads (nats)",
+  load: async ({ api, run, tag, listing }) => {
+    const info = (listing[run] || {})[tag];
+    if (!info || info.error || info.kind !== "attention") return null;
+    const series = await api.attentionSummary(run, tag);
+    return series.steps.length ? { steps: series.steps, values: meanOverHeads(series) } : null;
+  },
+});
+
 export class AttentionView {
   /**
    * @param {HTMLElement} container
    * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, colourScale?: "layer"|"channel",
-   *          sample?: number, onLoad?: (tensor: any, plan: {batch: number}) => void}} options
+   *          sample?: number, onLoad?: (tensor: any, plan: {batch: number}) => void,
+   *          jumpToStep?: (step: number) => void}} options jumpToStep: show another step (a click on the entropy chart)
    */
-  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, onLoad }) {
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, onLoad, jumpToStep }) {
     addStylesheet();
     this.api = api;
     this.run = run;
@@ -122,6 +147,7 @@ export class AttentionView {
     /** @private the query picked on the image */ this._query = 0;
     /** @private */ this._destroyed = false;
     /** @private @type {any} */ this._entropy = null;
+    /** @private */ this._jump = jumpToStep || null;
 
     this._stepLabel = el("span", { class: "step-label", text: "step –" });
     this._summary = el("span", { class: "view-summary" });
@@ -143,6 +169,9 @@ export class AttentionView {
       title: "Attention entropy per head (nats; low = sharp)",
       describe: (i) => this._describeEntropy(i),
       label: "mean attention entropy per head",
+      onPick: (i) => {
+        if (this._jump && this._entropy && i < this._entropy.steps.length) this._jump(this._entropy.steps[i]);
+      },
     });
     this._chartBox = el("div", { class: "attn-entropy" }, [this._chart.element]);
     this._body = el("div", { class: "view-body attn-body" }, [

@@ -3,7 +3,9 @@
  *
  * Every view class is instantiated per run and per tag, as
  * `new View(container, options)`, with the options App passes (api, run,
- * tag, info, colourScale, sample, onLoad, unitMarks, navigate) and exposes
+ * tag, info, colourScale, sample, onLoad, unitMarks, navigate,
+ * jumpToStep(step) to show another step, e.g. from a chart click, runTags:
+ * the run's tag listing) and exposes
  * `setStep(step)`, `setSample(i)`, `setColourScale(scale)`,
  * `showMessage(text)`, `refreshMarks()` and `destroy()`. Views ignore the
  * options they do not need. A new summary kind adds its view here.

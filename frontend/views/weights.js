@@ -13,7 +13,11 @@
  * - the relative change ||W_t - W_(t-1)|| / ||W_(t-1)|| over the steps;
  * - PCA of the output units: explained-variance bars, top components drawn
  *   as filters / rows;
- * - a circuit diagram of dense kernels (top-k edges per output when large).
+ * - a circuit diagram of the run's consecutive dense kernels around this one
+ *   (columns of neurons; top-k edges per output when large; pruning applied
+ *   to every layer); clicking the change chart jumps to that step.
+ *
+ * Registers the "weight change" series of the compared runs' overlaid charts.
  *
  * Non-finite weights are painted in their own colours and flagged in a banner.
  */
@@ -24,6 +28,8 @@ import { el, svg, clear } from "../dom.js";
 import { formatCount, formatShape, formatTick, formatValue } from "../format.js";
 import { Heatmap } from "../heatmap.js";
 import { Legend } from "../legend.js";
+import { nearestStep } from "../compare.js";
+import { registerCompareSeries } from "../compare_charts.js";
 import { delta, histogram, matrixDims, pca, prune, relativeChange, sparsity } from "./weights_math.js";
 
 let cssLoaded = false;
@@ -38,6 +44,8 @@ export function loadWeightsCss() {
 const DIAGRAM_MAX_SIDE = 64;
 const DIAGRAM_TOPK_AT = 300;
 const DIAGRAM_TOPK = 3;
+/** Most dense layers drawn in one circuit. */
+const DIAGRAM_MAX_LAYERS = 6;
 /** Width the matrix heatmap aims at, in CSS px. */
 const MATRIX_WIDTH = 560;
 const MATRIX_HEIGHT = 640;
@@ -49,9 +57,12 @@ export class WeightsView {
   /**
    * @param {HTMLElement} container
    * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any,
-   *          colourScale?: "layer"|"channel", onLoad?: Function}} options
+   *          colourScale?: "layer"|"channel", onLoad?: Function,
+   *          runTags?: Object<string, import("../api.js").TagInfo>, jumpToStep?: (step: number) => void}} options
+   *   runTags: the run's tag listing (to find the dense stack; fetched when absent);
+   *   jumpToStep: show another step (a click on the change chart)
    */
-  constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad }) {
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad, runTags, jumpToStep }) {
     loadWeightsCss();
     this.api = api;
     this.run = run;
@@ -72,6 +83,12 @@ export class WeightsView {
     /** @private */ this._destroyed = false;
     /** @private @type {Heatmap[]} */ this._heatmaps = [];
     /** @private series token */ this._seriesFor = "";
+    /** @private @type {number[]|undefined} steps of the change chart */ this._changeSteps = undefined;
+    /** @private */ this._runTags = runTags || null;
+    /** @private */ this._jump = jumpToStep || null;
+    /** @private @type {Promise<Array<{tag: string, info: any}>>|null} */ this._stack = null;
+    /** @private @type {Map<string, Promise<number[]>>} steps of the stack's other kernels */ this._otherSteps = new Map();
+    /** @private */ this._circuitToken = 0;
 
     const shape = info.shape || [];
     this._isConv = shape.length === 4;
@@ -180,6 +197,9 @@ export class WeightsView {
       ],
       label: "relative change of the weights over steps",
       describe: (i) => this._describeChange(i),
+      onPick: (i) => {
+        if (this._jump && this._changeSteps && i < this._changeSteps.length) this._jump(this._changeSteps[i]);
+      },
     });
     /** @private @type {{previous: Array<number|null>, first: Array<number|null>}} */
     this._change = { previous: [], first: [] };
@@ -388,7 +408,7 @@ export class WeightsView {
     this._sparsityText.textContent = `${pct(sp)} of ${formatCount(raw.length)} weights`;
     this._sparsityText.dataset.fraction = String(sp);
     this._renderPca(raw, shape);
-    if (this._isDense) this._renderCircuit(values, shape, m);
+    if (this._isDense) this._renderCircuit(values, shape);
     this._drawChangeChart();
   }
 
@@ -568,65 +588,79 @@ export class WeightsView {
     this._pcaBox.append(chart, ratiosText, comps);
   }
 
-  /** @private */
-  _renderCircuit(values, shape, m) {
-    clear(this._circuitBox);
-    const [nIn, nOut] = shape;
-    if (nIn > DIAGRAM_MAX_SIDE * 4 || nOut > DIAGRAM_MAX_SIDE) {
-      this._circuitBox.append(el("p", { class: "weights-note", text: `Too large to draw (${nIn} × ${nOut}); the diagram draws layers up to ${DIAGRAM_MAX_SIDE * 4} inputs × ${DIAGRAM_MAX_SIDE} outputs.` }));
-      return;
+  /**
+   * @private
+   * The circuit of the dense stack this kernel belongs to, drawn when every
+   * layer's values at the shown step have arrived (other layers come from
+   * the Api's cache after the first time).
+   * @param {Float32Array} values this kernel as shown (values or change, pruned)
+   * @param {number[]} shape
+   */
+  async _renderCircuit(values, shape) {
+    const token = ++this._circuitToken;
+    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const step = tensor.step;
+    /** @type {CircuitLayer[]} */
+    let layers;
+    try {
+      const stack = await this._denseStack();
+      layers = await Promise.all(
+        stack.map(async ({ tag, info }) => {
+          if (tag === this.tag) return { tag, name: info.layer || tag, shape, values, shown: true };
+          const own = await this._layerValues(tag, step);
+          return { tag, name: info.layer || tag, shape: /** @type {number[]} */ (info.shape), values: prune(own, this._prune).values, shown: false };
+        })
+      );
+    } catch (_) {
+      layers = [{ tag: this.tag, name: this.info.layer || this.tag, shape, values, shown: true }];
     }
-    const topk = nIn * nOut > DIAGRAM_TOPK_AT;
-    /** @type {Array<[number, number]>} */
-    const edges = [];
-    for (let o = 0; o < nOut; o++) {
-      const ins = [];
-      for (let i = 0; i < nIn; i++) if (values[i * nOut + o] !== 0 || Number.isNaN(values[i * nOut + o])) ins.push(i);
-      if (topk) ins.sort((a, b) => Math.abs(values[b * nOut + o]) - Math.abs(values[a * nOut + o]));
-      for (const i of topk ? ins.slice(0, DIAGRAM_TOPK) : ins) edges.push([i, o]);
+    if (this._destroyed || token !== this._circuitToken) return;
+    drawCircuit(this._circuitBox, layers, { label: `circuit of ${this.tag}`, hover: (hit) => this._hover(hit) });
+    this._circuitBox.dataset.step = String(step);
+    this._circuitBox.dataset.prune = String(this._prune);
+  }
+
+  /**
+   * @private
+   * Another variable of the run at (the logged step nearest to) `step`, as
+   * the mode shows it: its values, or its change since its previous / first step.
+   * @param {string} tag @param {number} step
+   */
+  async _layerValues(tag, step) {
+    let steps = this._otherSteps.get(tag);
+    if (!steps) {
+      steps = this.api.steps(this.run, tag).then((a) => a.steps.slice().sort((x, y) => x - y));
+      this._otherSteps.set(tag, steps);
+      steps.catch(() => this._otherSteps.delete(tag));
     }
-    const usedIn = topk ? [...new Set(edges.map(([i]) => i))].sort((a, b) => a - b) : Array.from({ length: nIn }, (_, i) => i);
-    const gap = 18;
-    const height = Math.max(usedIn.length, nOut) * gap + 20;
-    const width = 420;
-    const yIn = new Map(usedIn.map((i, k) => [i, 10 + (k + 0.5) * ((height - 20) / usedIn.length)]));
-    const yOut = (/** @type {number} */ o) => 10 + (o + 0.5) * ((height - 20) / nOut);
-    const xIn = 60;
-    const xOut = width - 60;
-    const diagram = svg("svg", { class: "weights-circuit-svg", width, height, role: "img", "aria-label": `circuit of ${this.tag}` });
-    for (const [i, o] of edges) {
-      const v = values[i * nOut + o];
-      const t = m > 0 && Number.isFinite(v) ? Math.abs(v) / m : 1;
-      const line = svg("line", {
-        x1: xIn,
-        y1: yIn.get(i),
-        x2: xOut,
-        y2: yOut(o),
-        class: Number.isFinite(v) ? (v >= 0 ? "edge edge-pos" : "edge edge-neg") : "edge edge-bad",
-        "stroke-width": (0.3 + 3.7 * t).toFixed(2),
-        "stroke-opacity": (0.25 + 0.75 * t).toFixed(2),
-        dataset: { input: String(i), output: String(o) },
+    const list = await steps;
+    const own = nearestStep(list, step);
+    if (own === null) throw new Error(`no steps of ${tag}`);
+    const current = (await this.api.tensor(this.run, tag, own)).values;
+    if (this._mode === "values") return current;
+    const i = list.indexOf(own);
+    const refStep = this._mode === "first" ? list[0] : i > 0 ? list[i - 1] : null;
+    if (refStep === null || refStep === own) return new Float32Array(current.length);
+    return delta(current, (await this.api.tensor(this.run, tag, refStep)).values);
+  }
+
+  /**
+   * @private
+   * The consecutive dense kernels around this one (cached): from the run's
+   * model summary layer order (else the listing order of the weights tags),
+   * the rank-2 kernels whose shapes chain (outputs of one = inputs of the
+   * next) and that are small enough to draw; a layer with other weights
+   * (conv, normalisation) ends the stack.
+   * @returns {Promise<Array<{tag: string, info: any}>>}
+   */
+  _denseStack() {
+    if (!this._stack) {
+      this._stack = findDenseStack(this.api, this.run, this.tag, this.info, this._runTags);
+      this._stack.catch(() => {
+        this._stack = null;
       });
-      line.addEventListener("pointerenter", () => this._hover({ value: v, where: `input ${i} → output ${o}` }));
-      line.addEventListener("pointerleave", () => this._hover(null));
-      diagram.append(line);
     }
-    for (const i of usedIn) {
-      diagram.append(svg("circle", { cx: xIn, cy: yIn.get(i), r: 5, class: "neuron neuron-in" }));
-      if (usedIn.length <= 40) diagram.append(svg("text", { x: xIn - 10, y: /** @type {number} */ (yIn.get(i)) + 3, class: "neuron-label", "text-anchor": "end", text: `in ${i}` }));
-    }
-    for (let o = 0; o < nOut; o++) {
-      diagram.append(svg("circle", { cx: xOut, cy: yOut(o), r: 5, class: "neuron neuron-out" }));
-      diagram.append(svg("text", { x: xOut + 10, y: yOut(o) + 3, class: "neuron-label", text: `out ${o}` }));
-    }
-    const caption = topk
-      ? `Top ${DIAGRAM_TOPK} edges (largest |w|) per output; ${usedIn.length} of ${nIn} inputs drawn. `
-      : `All ${edges.length} non-zero edges. `;
-    this._circuitBox.append(
-      el("p", { class: "weights-note weights-circuit-caption", text: caption + "Thickness ∝ |w|; red positive, blue negative." }),
-      diagram
-    );
-    this._circuitBox.dataset.edges = String(edges.length);
+    return this._stack;
   }
 
   /** @private Loads every step (cached) to chart the relative change. */
@@ -635,19 +669,15 @@ export class WeightsView {
     if (key === this._seriesFor) return;
     this._seriesFor = key;
     const steps = this._steps.slice();
-    /** @type {Float32Array[]} */
-    const all = [];
+    let change;
     try {
-      for (const step of steps) all.push((await this.api.tensor(this.run, this.tag, step)).values);
+      change = await changeSeries(this.api, this.run, this.tag, steps);
     } catch (_) {
       this._seriesFor = "";
       return;
     }
     if (this._destroyed || key !== this._steps.join(",")) return;
-    this._change = {
-      previous: all.map((v, i) => (i === 0 ? null : relativeChange(all[i - 1], v))),
-      first: all.map((v, i) => (i === 0 ? null : relativeChange(all[0], v))),
-    };
+    this._change = change;
     this._changeSteps = steps;
     this._changeChart.setData(steps, [
       { name: "vs previous", cls: "c-mean", values: this._change.previous },
@@ -670,6 +700,256 @@ export class WeightsView {
     if (p === null || p === undefined) return "first step";
     return `vs previous ${formatTick(p)} · vs first ${formatTick(/** @type {number} */ (f))}`;
   }
+}
+
+/**
+ * The relative change of a variable over its logged steps, against the
+ * previous and against the first step (null at the first step; steps are
+ * loaded one at a time through the Api's cache).
+ * @param {import("../api.js").Api} api
+ * @param {string} run @param {string} tag
+ * @param {number[]} steps ascending
+ * @returns {Promise<{previous: Array<number|null>, first: Array<number|null>}>}
+ */
+export async function changeSeries(api, run, tag, steps) {
+  /** @type {Array<number|null>} */ const previous = [];
+  /** @type {Array<number|null>} */ const first = [];
+  /** @type {Float32Array|null} */ let before = null;
+  /** @type {Float32Array|null} */ let start = null;
+  for (const step of steps) {
+    const values = (await api.tensor(run, tag, step)).values;
+    previous.push(before && before.length === values.length ? relativeChange(before, values) : null);
+    first.push(start && start.length === values.length ? relativeChange(start, values) : null);
+    before = values;
+    if (!start) start = values;
+  }
+  return { previous, first };
+}
+
+// Weight change overlaid across compared runs (for a weights tag).
+registerCompareSeries({
+  key: "weight-change",
+  title: "Weight change ‖Wₜ − Wₜ₋₁‖ / ‖Wₜ₋₁‖",
+  load: async ({ api, run, tag, listing }) => {
+    const info = (listing[run] || {})[tag];
+    if (!info || info.error || info.kind !== "weights") return null;
+    const steps = (await api.steps(run, tag)).steps.slice().sort((a, b) => a - b);
+    if (steps.length < 2) return null;
+    return { steps, values: (await changeSeries(api, run, tag, steps)).previous };
+  },
+});
+
+/**
+ * @typedef {Object} CircuitLayer
+ * @property {string} tag
+ * @property {string} name the layer's name (or the tag)
+ * @property {number[]} shape [inputs, outputs]
+ * @property {Float32Array} values row-major [inputs, outputs], as drawn (pruned)
+ * @property {boolean} shown the kernel of the view
+ */
+
+/**
+ * The edges of a kernel a circuit draws: every non-zero one, or for large
+ * kernels only the top `DIAGRAM_TOPK` by |w| per output (NaN counts).
+ * @param {ArrayLike<number>} values row-major [nIn, nOut]
+ * @param {number} nIn @param {number} nOut
+ * @returns {{edges: Array<[number, number]>, topk: boolean}}
+ */
+export function circuitEdges(values, nIn, nOut) {
+  const topk = nIn * nOut > DIAGRAM_TOPK_AT;
+  /** @type {Array<[number, number]>} */
+  const edges = [];
+  for (let o = 0; o < nOut; o++) {
+    const ins = [];
+    for (let i = 0; i < nIn; i++) if (values[i * nOut + o] !== 0 || Number.isNaN(values[i * nOut + o])) ins.push(i);
+    if (topk) ins.sort((a, b) => Math.abs(values[b * nOut + o]) - Math.abs(values[a * nOut + o]));
+    for (const i of topk ? ins.slice(0, DIAGRAM_TOPK) : ins) edges.push([i, o]);
+  }
+  return { edges, topk };
+}
+
+/** Largest finite |v|. @param {ArrayLike<number>} values */
+function maxAbs(values) {
+  let m = 0;
+  for (let i = 0; i < values.length; i++) {
+    const a = Math.abs(values[i]);
+    if (Number.isFinite(a) && a > m) m = a;
+  }
+  return m;
+}
+
+/** @param {number} n */
+const range = (n) => Array.from({ length: n }, (_, i) => i);
+
+/**
+ * Draws a circuit into `box`: columns of neurons (the first layer's inputs,
+ * then each layer's outputs), edges with thickness ∝ |w| (per layer) and
+ * colour by sign. Sets `data-edges` (the shown kernel's edges) and
+ * `data-layers` on the box; each layer's edges are in a
+ * `g.circuit-layer[data-tag][data-edges]`.
+ * @param {HTMLElement} box
+ * @param {CircuitLayer[]} layers consecutive, each one's outputs the next one's inputs
+ * @param {{label: string, hover: (hit: {value: number, where: string}|null) => void}} options
+ */
+function drawCircuit(box, layers, { label, hover }) {
+  clear(box);
+  const shown = /** @type {CircuitLayer} */ (layers.find((l) => l.shown) || layers[0]);
+  const [sIn, sOut] = shown.shape;
+  if (sIn > DIAGRAM_MAX_SIDE * 4 || sOut > DIAGRAM_MAX_SIDE) {
+    box.append(el("p", { class: "weights-note", text: `Too large to draw (${sIn} × ${sOut}); the diagram draws layers up to ${DIAGRAM_MAX_SIDE * 4} inputs × ${DIAGRAM_MAX_SIDE} outputs.` }));
+    delete box.dataset.edges;
+    box.dataset.layers = "0";
+    return;
+  }
+  const stacked = layers.length > 1;
+  const drawn = layers.map((l) => ({ ...l, ...circuitEdges(l.values, l.shape[0], l.shape[1]), m: maxAbs(l.values) }));
+  const first = drawn[0];
+  const firstUsed = first.topk ? [...new Set(first.edges.map(([i]) => i))].sort((a, b) => a - b) : range(first.shape[0]);
+  /** @type {number[][]} neuron indices per column */
+  const columns = [firstUsed, ...drawn.map((l) => range(l.shape[1]))];
+  const gap = 18;
+  const top = stacked ? 28 : 10;
+  const height = Math.max(...columns.map((c) => c.length)) * gap + top + 10;
+  const span = stacked ? 200 : 300;
+  const width = 120 + span * drawn.length;
+  const xOf = (/** @type {number} */ c) => 60 + c * span;
+  const yOf = columns.map((col) => new Map(col.map((n, k) => [n, top + (k + 0.5) * ((height - top - 10) / col.length)])));
+  const diagram = svg("svg", { class: "weights-circuit-svg", width, height, role: "img", "aria-label": label });
+  drawn.forEach((l, j) => {
+    const nOut = l.shape[1];
+    const g = svg("g", {
+      class: l.shown ? "circuit-layer circuit-layer-shown" : "circuit-layer",
+      dataset: { tag: l.tag, layer: l.name, edges: String(l.edges.length), inputs: String(l.shape[0]), outputs: String(nOut) },
+    });
+    for (const [i, o] of l.edges) {
+      const v = l.values[i * nOut + o];
+      const t = l.m > 0 && Number.isFinite(v) ? Math.abs(v) / l.m : 1;
+      const line = svg("line", {
+        x1: xOf(j),
+        y1: yOf[j].get(i),
+        x2: xOf(j + 1),
+        y2: yOf[j + 1].get(o),
+        class: Number.isFinite(v) ? (v >= 0 ? "edge edge-pos" : "edge edge-neg") : "edge edge-bad",
+        "stroke-width": (0.3 + 3.7 * t).toFixed(2),
+        "stroke-opacity": (0.25 + 0.75 * t).toFixed(2),
+        dataset: { input: String(i), output: String(o) },
+      });
+      const where = `${stacked ? `${l.name}: ` : ""}input ${i} → output ${o}`;
+      line.addEventListener("pointerenter", () => hover({ value: v, where }));
+      line.addEventListener("pointerleave", () => hover(null));
+      g.append(line);
+    }
+    diagram.append(g);
+    if (stacked) {
+      diagram.append(
+        svg("text", {
+          x: (xOf(j) + xOf(j + 1)) / 2,
+          y: 12,
+          class: l.shown ? "circuit-layer-name circuit-layer-name-shown" : "circuit-layer-name",
+          "text-anchor": "middle",
+          text: l.name,
+        })
+      );
+    }
+  });
+  const last = columns.length - 1;
+  columns.forEach((col, c) => {
+    const cls = c === 0 ? "neuron neuron-in" : c === last ? "neuron neuron-out" : "neuron neuron-hidden";
+    for (const n of col) {
+      const y = /** @type {number} */ (yOf[c].get(n));
+      diagram.append(svg("circle", { cx: xOf(c), cy: y, r: 5, class: cls, dataset: { column: String(c), unit: String(n) } }));
+      if (c === 0 && col.length <= 40) diagram.append(svg("text", { x: xOf(c) - 10, y: y + 3, class: "neuron-label", "text-anchor": "end", text: `in ${n}` }));
+      else if (c === last) diagram.append(svg("text", { x: xOf(c) + 10, y: y + 3, class: "neuron-label", text: `out ${n}` }));
+    }
+  });
+  const describe = (/** @type {typeof drawn[number]} */ l, /** @type {boolean} */ isFirst) =>
+    l.topk
+      ? `top ${DIAGRAM_TOPK} edges (largest |w|) per output${isFirst ? `; ${firstUsed.length} of ${l.shape[0]} inputs drawn` : ""}`
+      : `all ${l.edges.length} non-zero edges`;
+  const caption = stacked
+    ? `${drawn.length} consecutive dense layers (${drawn.map((l) => l.name).join(" → ")}): ` +
+      drawn.map((l, j) => `${l.name} ${describe(l, j === 0)}`).join("; ") +
+      ". Thickness ∝ |w| within each layer; red positive, blue negative."
+    : `${capitalise(describe(first, true))}. Thickness ∝ |w|; red positive, blue negative.`;
+  box.append(el("p", { class: "weights-note weights-circuit-caption", text: caption }), diagram);
+  box.dataset.edges = String(drawn[layers.indexOf(shown)].edges.length);
+  box.dataset.layers = String(drawn.length);
+}
+
+/** @param {string} s */
+const capitalise = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+
+/**
+ * The layer paths of a run in model order, from its model summary, or null.
+ * @param {import("../api.js").Api} api @param {string} run
+ * @param {Object<string, import("../api.js").TagInfo>} infos
+ * @returns {Promise<string[]|null>}
+ */
+async function modelLayerOrder(api, run, infos) {
+  const tag = Object.keys(infos).find((t) => infos[t] && !infos[t].error && infos[t].kind === "model_summary");
+  if (!tag) return null;
+  const { steps } = await api.steps(run, tag);
+  if (!steps.length) return null;
+  const query = new URLSearchParams({ run, tag, step: String(Math.max(...steps)) });
+  const response = await window.fetch(`./data?${query}`, { credentials: "same-origin" });
+  if (!response.ok) return null;
+  const doc = JSON.parse(await response.text());
+  return doc && Array.isArray(doc.layers) ? doc.layers.map((/** @type {any} */ l) => String(l.path)) : null;
+}
+
+/**
+ * The dense kernel among a layer's weights tags (`shown` when it is one of
+ * them), or null when the layer is not a dense layer.
+ * @param {string[]} tags @param {Object<string, any>} infos @param {string} shown
+ */
+function denseKernel(tags, infos, shown) {
+  if (tags.includes(shown)) return shown;
+  const matrices = tags.filter((t) => (infos[t].shape || []).length === 2);
+  if (matrices.length !== 1) return null;
+  const cls = infos[matrices[0]].layer_class;
+  return !cls || /dense|linear/i.test(String(cls)) ? matrices[0] : null;
+}
+
+/**
+ * The consecutive dense kernels around `tag` in its run (see WeightsView._denseStack).
+ * @param {import("../api.js").Api} api
+ * @param {string} run @param {string} tag @param {any} info
+ * @param {Object<string, import("../api.js").TagInfo>|null} runTags
+ * @returns {Promise<Array<{tag: string, info: any}>>}
+ */
+async function findDenseStack(api, run, tag, info, runTags) {
+  const infos = /** @type {Object<string, any>} */ (runTags || (await api.tags())[run] || {});
+  const self = [{ tag, info }];
+  const layerOf = (/** @type {string} */ t) => String(infos[t].layer || t);
+  /** @type {Map<string, string[]>} layer path -> its weights tags, in listing order */
+  const byLayer = new Map();
+  for (const t of Object.keys(infos)) {
+    if (!infos[t] || infos[t].error || infos[t].kind !== "weights") continue;
+    byLayer.set(layerOf(t), [...(byLayer.get(layerOf(t)) || []), t]);
+  }
+  if (!infos[tag]) return self;
+  let order = null;
+  try {
+    order = await modelLayerOrder(api, run, infos);
+  } catch (_) {
+    order = null;
+  }
+  if (!order || !order.includes(layerOf(tag))) order = [...byLayer.keys()];
+  const seq = order.filter((l) => byLayer.has(l)).map((l) => denseKernel(/** @type {string[]} */ (byLayer.get(l)), infos, tag));
+  const at = seq.indexOf(tag);
+  const shapeOf = (/** @type {string} */ t) => /** @type {number[]} */ (infos[t].shape || []);
+  const fits = (/** @type {string|null} */ t) =>
+    t !== null && shapeOf(t).length === 2 && shapeOf(t)[0] <= DIAGRAM_MAX_SIDE * 4 && shapeOf(t)[1] <= DIAGRAM_MAX_SIDE;
+  if (at < 0 || !fits(tag)) return self;
+  const chains = (/** @type {string} */ a, /** @type {string} */ b) => shapeOf(a)[1] === shapeOf(b)[0];
+  let lo = at;
+  let hi = at;
+  while (hi - lo + 1 < DIAGRAM_MAX_LAYERS) {
+    if (hi + 1 < seq.length && fits(seq[hi + 1]) && chains(/** @type {string} */ (seq[hi]), /** @type {string} */ (seq[hi + 1]))) hi++;
+    else if (lo > 0 && fits(seq[lo - 1]) && chains(/** @type {string} */ (seq[lo - 1]), /** @type {string} */ (seq[lo]))) lo--;
+    else break;
+  }
+  return seq.slice(lo, hi + 1).map((t) => ({ tag: /** @type {string} */ (t), info: t === tag ? info : infos[/** @type {string} */ (t)] }));
 }
 
 /**
