@@ -189,7 +189,9 @@ export class RunTagPicker {
         ? el("span", { class: "tag-warning", text: "unreadable", title: info.error })
         : info.kind === "activation_stats"
           ? el("span", { class: "tag-shape", text: "statistics only" })
-          : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
+          : info.kind === "model_summary"
+            ? el("span", { class: "tag-shape", text: "architecture overview" })
+            : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
       const badges = el("span", { class: "tag-badges" });
       this._fillBadges(badges, (this._badges.get(this.run) || {})[tag] || []);
       const item = el("label", { class: "tag-item", dataset: { tag } }, [

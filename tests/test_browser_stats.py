@@ -348,8 +348,10 @@ def test_demo_logs(chromium, artifacts_dir):
             box = frame.locator(".hm[data-panel=ch5] canvas").bounding_box()
             page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.3)
             frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('channel 5')")
-            os.makedirs(os.path.dirname(DOCS_SCREENSHOT), exist_ok=True)
-            page.screenshot(path=DOCS_SCREENSHOT)
+            page.screenshot(path=os.path.join(artifacts_dir, "internals_readme.png"))
+            if os.environ.get("UPDATE_README_SCREENSHOT"):
+                # Refreshes the README's picture: UPDATE_README_SCREENSHOT=1 bash tests/run.sh
+                page.screenshot(path=DOCS_SCREENSHOT)
             b.check_clean()
         finally:
             b.close()
