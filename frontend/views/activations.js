@@ -5,6 +5,7 @@
  * and drive them with setStep / setSample / setColourScale.
  */
 
+import { LatestStep } from "../latest_step.js";
 import { SEQUENTIAL } from "../colormap.js";
 import { el, clear } from "../dom.js";
 import { formatShape, formatTick, formatValue } from "../format.js";
@@ -67,12 +68,25 @@ export class ActivationsView {
     /** @private @type {SharedRange|null} */ this._range = null;
     /** @private @type {import("../layerstats.js").UnitMarks|null} the marks drawn */
     this._marks = null;
-    /** @private @type {number|null} the step asked for last */
-    this._wantedStep = null;
-    /** @private @type {number|null} */
-    this._loadedStep = null;
-    /** @private @type {Promise<void>|null} */
-    this._loading = null;
+    /** @private */
+    this._steps = new LatestStep({
+      load: (step) => this._load(step),
+      show: (_step, tensor) => {
+        this._tensor = tensor;
+        this.showMessage(null);
+        this._render();
+        if (this._onLoad && this._plan) this._onLoad(tensor, this._plan);
+      },
+      fail: (step, e) => {
+        this._tensor = null;
+        this._stepLabel.textContent = `step ${step}`;
+        const mismatch = e instanceof Error && e.name === "ShapeMismatch";
+        this.showMessage(mismatch ? e.message : `Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`, mismatch ? "info" : "error");
+      },
+      shownStep: () => this.shownStep,
+      alive: () => !this._destroyed,
+      busy: (on) => this._setBusy(on),
+    });
     /** @private @type {import("../api.js").Tensor|null} */
     this._tensor = null;
     /** @private @type {import("./layout.js").Plan|null} */
@@ -133,43 +147,7 @@ export class ActivationsView {
    * @returns {Promise<void>} settles once the newest step is shown (or failed)
    */
   setStep(step) {
-    this._wantedStep = step;
-    // Asking again for a step that is not on screen (e.g. it failed) retries it.
-    if (this.shownStep !== step) this._loadedStep = null;
-    if (!this._loading) {
-      this._loading = this._pump().finally(() => {
-        this._loading = null;
-      });
-    }
-    return this._loading;
-  }
-
-  /** @private */
-  async _pump() {
-    while (!this._destroyed && this._wantedStep !== null && this._wantedStep !== this._loadedStep) {
-      const step = this._wantedStep;
-      this._setBusy(true);
-      try {
-        const tensor = await this._load(step);
-        if (this._destroyed) return;
-        this._loadedStep = step;
-        if (step !== this._wantedStep) continue; // stale: a newer step was asked for
-        this._tensor = tensor;
-        this.showMessage(null);
-        this._render();
-        if (this._onLoad && this._plan) this._onLoad(tensor, this._plan);
-      } catch (e) {
-        if (this._destroyed) return;
-        this._loadedStep = step;
-        if (step !== this._wantedStep) continue;
-        this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        const mismatch = e instanceof Error && e.name === "ShapeMismatch";
-        this.showMessage(mismatch ? e.message : `Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`, mismatch ? "info" : "error");
-      } finally {
-        this._setBusy(false);
-      }
-    }
+    return this._steps.request(step);
   }
 
   /**
@@ -196,7 +174,7 @@ export class ActivationsView {
    */
   setScaleRange(range) {
     this._range = range;
-    if (this._tensor && this._tensor.step === this._wantedStep) this._render();
+    if (this._tensor && this._tensor.step === this._steps.wanted) this._render();
   }
 
   /** Redraws the unit marks (call when the `unitMarks` source has new data). */

@@ -19,6 +19,7 @@
  * Token labels only ever reach the page through textContent.
  */
 
+import { LatestStep } from "../latest_step.js";
 import { LineChart } from "../charts.js";
 import { registerCompareSeries } from "../compare_charts.js";
 import { SEQUENTIAL } from "../colormap.js";
@@ -135,9 +136,28 @@ export class AttentionView {
     /** @private */ this._scale = colourScale;
     /** @private */ this._sample = sample;
     /** @private */ this._onLoad = onLoad || null;
-    /** @private @type {number|null} */ this._wantedStep = null;
-    /** @private @type {number|null} */ this._loadedStep = null;
-    /** @private @type {Promise<void>|null} */ this._loading = null;
+    /** @private */
+    this._steps = new LatestStep({
+      load: (step) => this._loadStep(step),
+      show: (_step, { tensor, labels, image }) => {
+        this._tensor = tensor;
+        this._labels = labels;
+        this._image = image;
+        this.showMessage(null);
+        this._render();
+        if (this._onLoad) this._onLoad(tensor, { batch: this._batch() });
+      },
+      fail: (step, e) => {
+        this._tensor = null;
+        this._stepLabel.textContent = `step ${step}`;
+        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+      },
+      shownStep: () => this.shownStep,
+      alive: () => !this._destroyed,
+      busy: (on) => {
+        this._status.textContent = on ? "Loading…" : "";
+      },
+    });
     /** @private @type {any} */ this._tensor = null;
     /** @private labels of the shown step: {query_tokens, key_tokens} */ this._labels = null;
     /** @private @type {{shape: number[], values: Float32Array}|null} */ this._image = null;
@@ -210,50 +230,20 @@ export class AttentionView {
 
   /** @param {number} step */
   setStep(step) {
-    this._wantedStep = step;
-    if (this.shownStep !== step) this._loadedStep = null;
-    if (!this._loading) {
-      this._loading = this._pump().finally(() => {
-        this._loading = null;
-      });
-    }
-    return this._loading;
+    return this._steps.request(step);
   }
 
-  /** @private */
-  async _pump() {
-    while (!this._destroyed && this._wantedStep !== null && this._wantedStep !== this._loadedStep) {
-      const step = this._wantedStep;
-      this._status.textContent = "Loading…";
-      try {
-        const [tensor, labels, image] = await Promise.all([
-          this.api.tensor(this.run, this.tag, step),
-          this._fetchLabels(step),
-          this.info.patch_grid ? this._fetchImage(step) : Promise.resolve(null),
-        ]);
-        if (this._destroyed) return;
-        this._loadedStep = step;
-        if (step !== this._wantedStep) continue;
-        if (tensor.shape.length !== 3 && tensor.shape.length !== 4) {
-          throw new Error(`attention scores must be [heads, q, k] or [batch, heads, q, k], got ${formatShape(tensor.shape)}`);
-        }
-        this._tensor = tensor;
-        this._labels = labels;
-        this._image = image;
-        this.showMessage(null);
-        this._render();
-        if (this._onLoad) this._onLoad(tensor, { batch: this._batch() });
-      } catch (e) {
-        if (this._destroyed) return;
-        this._loadedStep = step;
-        if (step !== this._wantedStep) continue;
-        this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
-      } finally {
-        this._status.textContent = "";
-      }
+  /** @private the scores, labels and (ViT) image of a step */
+  async _loadStep(step) {
+    const [tensor, labels, image] = await Promise.all([
+      this.api.tensor(this.run, this.tag, step),
+      this._fetchLabels(step),
+      this.info.patch_grid ? this._fetchImage(step) : Promise.resolve(null),
+    ]);
+    if (tensor.shape.length !== 3 && tensor.shape.length !== 4) {
+      throw new Error(`attention scores must be [heads, q, k] or [batch, heads, q, k], got ${formatShape(tensor.shape)}`);
     }
+    return { tensor, labels, image };
   }
 
   /** @private labels of a step: its own when it logged some, else the tag's */

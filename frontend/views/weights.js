@@ -22,6 +22,7 @@
  * Non-finite weights are painted in their own colours and flagged in a banner.
  */
 
+import { LatestStep } from "../latest_step.js";
 import { DIVERGING, cssColour, symmetricRange } from "../colormap.js";
 import { HistogramChart, LineChart } from "../charts.js";
 import { el, svg, clear } from "../dom.js";
@@ -78,8 +79,26 @@ export class WeightsView {
     /** @private */ this._prune = 0;
     /** @private */ this._threshold = 0.01;
     /** @private @type {number[]} */ this._steps = [];
-    /** @private @type {number|null} */ this._wantedStep = null;
-    /** @private @type {Promise<void>|null} */ this._loading = null;
+    /** @private */
+    this._latest = new LatestStep({
+      load: (step) => this._loadStep(step),
+      show: (_step, { tensor, ref, refStep }) => {
+        this._tensor = tensor;
+        this._reference = ref ? ref.values : null;
+        this._referenceStep = refStep;
+        this.showMessage(null);
+        this._render();
+        if (this._onLoad) this._onLoad(tensor, { batch: 1 });
+        this._loadSeries();
+      },
+      fail: (step, e) => {
+        this._tensor = null;
+        this._stepLabel.textContent = `step ${step}`;
+        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+      },
+      shownStep: () => (this._tensor ? this._tensor.step : null),
+      alive: () => !this._destroyed,
+    });
     /** @private */ this._destroyed = false;
     /** @private @type {Heatmap[]} */ this._heatmaps = [];
     /** @private series token */ this._seriesFor = "";
@@ -250,43 +269,18 @@ export class WeightsView {
 
   /** @param {number} step */
   setStep(step) {
-    this._wantedStep = step;
-    if (!this._loading) {
-      this._loading = this._pump().finally(() => {
-        this._loading = null;
-      });
-    }
-    return this._loading;
+    return this._latest.request(step);
   }
 
-  /** @private */
-  async _pump() {
-    let loaded = null;
-    while (!this._destroyed && this._wantedStep !== null && this._wantedStep !== loaded) {
-      const step = this._wantedStep;
-      loaded = step;
-      try {
-        if (this._steps.length === 0 || !this._steps.includes(step)) {
-          this._steps = (await this.api.steps(this.run, this.tag)).steps.slice().sort((a, b) => a - b);
-        }
-        const tensor = await this.api.tensor(this.run, this.tag, step);
-        const refStep = this._referenceStepFor(step);
-        const ref = refStep === null ? null : await this.api.tensor(this.run, this.tag, refStep);
-        if (this._destroyed || step !== this._wantedStep) continue;
-        this._tensor = tensor;
-        this._reference = ref ? ref.values : null;
-        this._referenceStep = refStep;
-        this.showMessage(null);
-        this._render();
-        if (this._onLoad) this._onLoad(tensor, { batch: 1 });
-        this._loadSeries();
-      } catch (e) {
-        if (this._destroyed || step !== this._wantedStep) continue;
-        this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
-      }
+  /** @private a step's tensor and, in a change mode, its reference step's */
+  async _loadStep(step) {
+    if (this._steps.length === 0 || !this._steps.includes(step)) {
+      this._steps = (await this.api.steps(this.run, this.tag)).steps.slice().sort((a, b) => a - b);
     }
+    const tensor = await this.api.tensor(this.run, this.tag, step);
+    const refStep = this._referenceStepFor(step);
+    const ref = refStep === null ? null : await this.api.tensor(this.run, this.tag, refStep);
+    return { tensor, ref, refStep };
   }
 
   /** @private @param {number} step */
