@@ -12,6 +12,8 @@ again (a restarted run) reads as TensorBoard's default data server shows it:
 the latest write wins and the steps logged after the first write are dropped.
 """
 
+import json
+
 from tensorboard.backend.event_processing import data_provider as mux_data_provider
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard import context as tb_context
@@ -87,7 +89,8 @@ class Reader:
         return [event.step for event in self._latest_writes(run, tag)]
 
     def read(self, run, tag, step=None):
-        """The array logged for `run`/`tag` at `step` (latest if None).
+        """The array logged for `run`/`tag` at `step` (latest if None); for a
+        `model_summary` tag, the logged document (a dict).
 
         Raises:
           KeyError: unknown run, tag or step.
@@ -97,15 +100,17 @@ class Reader:
         matches = events[-1:] if step is None else [e for e in events if e.step == step]
         if not matches:
             raise KeyError("no step %s for tag %r in run %r" % (step, tag, run))
-        return _decode(matches[0], run, tag)
+        return self._decode(matches[0], run, tag)
 
     def read_all(self, run, tag):
-        """`{step: array}` for every logged step of `run`/`tag`."""
-        return {e.step: _decode(e, run, tag) for e in self._latest_writes(run, tag)}
+        """`{step: value}` for every logged step of `run`/`tag` (as `read`)."""
+        return {e.step: self._decode(e, run, tag) for e in self._latest_writes(run, tag)}
 
-
-def _decode(event, run, tag):
-    blobs = tensor_util.make_ndarray(event.tensor_proto).reshape(-1)
-    if not blobs.size:
-        raise KeyError("no payload at step %d for tag %r in run %r" % (event.step, tag, run))
-    return encoding.decode(blobs[0])
+    def _decode(self, event, run, tag):
+        blobs = tensor_util.make_ndarray(event.tensor_proto).reshape(-1)
+        if not blobs.size:
+            raise KeyError("no payload at step %d for tag %r in run %r" % (event.step, tag, run))
+        content = self._multiplexer.SummaryMetadata(run, tag).plugin_data.content
+        if metadata.parse_plugin_metadata(content)["kind"] == metadata.KIND_MODEL_SUMMARY:
+            return json.loads(bytes(blobs[0]).decode("utf-8"))
+        return encoding.decode(blobs[0])

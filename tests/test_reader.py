@@ -207,3 +207,16 @@ def test_writers_opened_one_after_another_in_the_same_second_keep_every_step(tmp
     reader = Reader(str(tmp_path))
     assert reader.steps("run", "conv") == list(range(12))
     assert all(np.array_equal(x, np.full(2, s, np.float32)) for s, x in reader.read_all("run", "conv").items())
+
+
+def test_model_summary_reads_back_as_the_logged_document(tmp_path):
+    from tb_plugin.reader import Reader
+    from tb_plugin.summary import Writer
+
+    document = {"name": "net", "layers": [{"path": "dense", "class": "Dense", "params": 12}]}
+    with Writer(str(tmp_path / "run")) as writer:
+        writer.model_summary("model_summary", document)
+        writer.activations("dense", [[1.0, 2.0]], step=0)
+    reader = Reader(str(tmp_path))
+    assert reader.read("run", "model_summary") == document
+    assert reader.read("run", "dense", 0).tolist() == [[1.0, 2.0]]
