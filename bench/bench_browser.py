@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
-from conftest import running_tensorboard, wait_for_steps  # noqa: E402
+from tensorboard_process import running_tensorboard, wait_for_steps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 from tb_plugin.summary import Writer  # noqa: E402
 from test_browser import Browser  # noqa: E402

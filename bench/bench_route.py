@@ -23,7 +23,6 @@ bench/results/.
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -83,7 +82,7 @@ def content_encoding_with_gzip(url):
 
 def bench_backend(logdir, load_fast, logged, n_requests, warmup):
     started = time.perf_counter()
-    with common.running_tensorboard(logdir, load_fast) as (url, process):
+    with common.tensorboard_process(logdir, load_fast) as (url, process):
         answered = time.perf_counter() - started
         for run in RUNS:
             common.wait_for_steps(url, run, TAG, STEPS)

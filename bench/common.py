@@ -1,24 +1,22 @@
 """Shared helpers of the benchmarks: test arrays, statistics, machine facts,
 result files, and real TensorBoard processes.
 
-The TensorBoard helpers are copied from `tests/conftest.py` (which imports
-pytest) so that the benchmarks run without the test dependencies.
+The TensorBoard process helpers are the tests' own, from the pytest-free
+`tests/tensorboard_process.py`.
 """
 
-import contextlib
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
-from urllib.parse import urlencode
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+# The same real-TensorBoard helpers as the tests (pytest-free module).
+from tensorboard_process import http_get, running_tensorboard, tensorboard_process, wait_for_steps  # noqa: E402,F401
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -206,78 +204,7 @@ def dir_bytes(path):
 
 
 # --------------------------------------------------------------------------
-# Real TensorBoard processes (from tests/conftest.py)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url, timeout=30):
-    """(status, headers, body bytes) of a GET, also for error statuses.
-
-    urllib sends `Connection: close`, so every call opens a new connection.
-    """
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-@contextlib.contextmanager
-def running_tensorboard(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
-    """Starts `tensorboard` on 127.0.0.1 and yields (base URL, process).
-
-    Waits until the plugin's tag listing answers and stops the process
-    afterwards. `load_fast` is "true" (Rust data server) or "false".
-    """
-    port = free_port()
-    command = [python, "-m", "tensorboard.main"] + [
-        "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
-        "--load_fast=%s" % load_fast, "--reload_interval=1",
-    ] + list(extra_args)
-    log = open(os.path.join(tempfile.gettempdir(), "tensorboard-bench-%d.log" % port), "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
-    try:
-        deadline = time.time() + timeout
-        while True:
-            if process.poll() is not None:
-                log.flush()
-                raise RuntimeError("tensorboard exited with %s; see %s" % (process.returncode, log.name))
-            try:
-                status, _, _ = http_get(url + "/data/plugin/internals/tags", timeout=5)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("tensorboard did not answer within %ds; see %s" % (timeout, log.name))
-            time.sleep(0.5)
-        yield url, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def wait_for_steps(url, run, tag, count, timeout=90):
-    """Waits until TensorBoard has loaded `count` steps of run/tag."""
-    deadline = time.time() + timeout
-    while True:
-        status, _, body = http_get(url + "/data/plugin/internals/steps?" + urlencode({"run": run, "tag": tag}))
-        if status == 200 and len(json.loads(body)["steps"]) >= count:
-            return
-        if time.time() > deadline:
-            raise RuntimeError("%s/%s did not reach %d steps in time" % (run, tag, count))
-        time.sleep(0.5)
+# Memory of a real TensorBoard process tree (started by tensorboard_process)
 
 
 def process_tree_rss(pid):

@@ -36,6 +36,7 @@ from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
+from tb_plugin import attention as attention_lib
 from tb_plugin import metadata, stats, tfrecord
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
@@ -170,6 +171,7 @@ class Writer:
         )
         self.path = os.path.join(logdir, name)
         self._lock = threading.Lock()
+        self._attention_labels = {}  # tag -> its first token labels
         self._file = open(self.path, "wb")
         self._write_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
@@ -208,12 +210,51 @@ class Writer:
         extra = {"layer": layer, "layer_class": layer_class}
         self.write_array(metadata.KIND_WEIGHTS, name, data, step, description, encoding, max_values, extra)
 
-    def attention(self, name, scores, step, **kwargs):
+    def attention(
+        self,
+        name,
+        scores,
+        step,
+        *,
+        tokens=None,
+        query_tokens=None,
+        key_tokens=None,
+        normalized=True,
+        patch_grid=None,
+        prefix_tokens=0,
+        image=None,
+        description=None,
+        encoding=DEFAULT_ENCODING,
+        max_values=DEFAULT_MAX_VALUES,
+    ):
         """Writes attention scores at `step`; arguments as
-        `tb_plugin.summary.attention` (keyword-only after `step`). Token
-        labels go in the tag's metadata once, and with a step only when
-        they differ from the tag's first ones."""
-        _writer_attention(self, name, scores, step, **kwargs)
+        `tb_plugin.summary.attention`. Token labels go in the tag's metadata
+        once, and with a step only when they differ from the tag's first."""
+        _check_name(name)
+        step = _check_step(step)
+        _check_encoding(encoding)
+        array, extra, image = attention_lib.validate(
+            name, scores, tokens, query_tokens, key_tokens, normalized, patch_grid, prefix_tokens, image
+        )
+        labels = {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}
+        with self._lock:
+            first = self._attention_labels.setdefault(name, labels)
+        # The metadata always carries the tag's first labels (TensorBoard keeps
+        # the first event's); a step whose labels differ carries its own.
+        extra.update(first)
+        blobs = [encoding_lib.encode(array, encoding, max_values), attention_lib.tokens_blob(labels, first)]
+        if image is not None:
+            blobs.append(encoding_lib.encode(image, "f32", max_values))
+        elif not blobs[1]:
+            blobs.pop()
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_summary_metadata(
+                metadata.KIND_ATTENTION, array.shape, array.dtype.name, encoding, description=description, extra=extra
+            ),
+            tensor=tensor_util.make_tensor_proto(np.array(blobs, dtype=object)),
+        )
+        self._write_value(value, step)
 
     def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
         """The TF-free door for every encoded-array kind (see `activations`)."""
@@ -373,8 +414,6 @@ def attention(
     """
     import tensorflow as tf  # The TF-free paths never reach this import.
 
-    from tb_plugin import attention as attention_lib
-
     _check_name(name)
     _check_encoding(encoding)
     scores = tf.convert_to_tensor(scores)
@@ -415,50 +454,3 @@ def attention(
                 return tf.numpy_function(encode_payload, inputs, tf.string, stateful=False)
 
         return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
-
-
-def _writer_attention(
-    writer,
-    name,
-    scores,
-    step,
-    *,
-    tokens=None,
-    query_tokens=None,
-    key_tokens=None,
-    normalized=True,
-    patch_grid=None,
-    prefix_tokens=0,
-    image=None,
-    description=None,
-    encoding=DEFAULT_ENCODING,
-    max_values=DEFAULT_MAX_VALUES,
-):
-    from tb_plugin import attention as attention_lib
-
-    _check_name(name)
-    step = _check_step(step)
-    _check_encoding(encoding)
-    array, extra, image = attention_lib.validate(
-        name, scores, tokens, query_tokens, key_tokens, normalized, patch_grid, prefix_tokens, image
-    )
-    labels = {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}
-    with writer._lock:
-        first_labels = writer.__dict__.setdefault("_attention_labels", {})
-        first = first_labels.setdefault(name, labels)
-    # The metadata always carries the tag's first labels (TensorBoard keeps
-    # the first event's); a step whose labels differ carries its own.
-    extra.update(first)
-    blobs = [encoding_lib.encode(array, encoding, max_values), attention_lib.tokens_blob(labels, first)]
-    if image is not None:
-        blobs.append(encoding_lib.encode(image, "f32", max_values))
-    elif not blobs[1]:
-        blobs.pop()
-    value = summary_pb2.Summary.Value(
-        tag=name,
-        metadata=metadata.create_summary_metadata(
-            metadata.KIND_ATTENTION, array.shape, array.dtype.name, encoding, description=description, extra=extra
-        ),
-        tensor=tensor_util.make_tensor_proto(np.array(blobs, dtype=object)),
-    )
-    writer._write_value(value, step)

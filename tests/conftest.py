@@ -1,96 +1,23 @@
-"""Shared fixtures: log writing helpers and real TensorBoard processes."""
+"""Shared fixtures; the TensorBoard process helpers live in tensorboard_process.py."""
 
-import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.error
-import urllib.request
 
 import pytest
+
+# Re-exported: tests import these from conftest.
+from tensorboard_process import (  # noqa: F401
+    free_port,
+    http_get,
+    running_tensorboard,
+    tensorboard_command,
+    tensorboard_process,
+    wait_for_steps,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 ARTIFACTS = os.path.join(os.path.dirname(__file__), "artifacts")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def http_get(url, timeout=30):
-    """(status, headers, body bytes) of a GET, also for error statuses."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
-def tensorboard_command(python=sys.executable):
-    """How to start the `tensorboard` of the given interpreter."""
-    return [python, "-m", "tensorboard.main"]
-
-
-@contextlib.contextmanager
-def running_tensorboard(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
-    """Starts `tensorboard` on 127.0.0.1 and yields its base URL.
-
-    Waits until the plugin's tag listing answers and stops the process
-    afterwards. `load_fast` is "true" (Rust data server) or "false".
-    """
-    port = free_port()
-    command = tensorboard_command(python) + [
-        "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
-        "--load_fast=%s" % load_fast, "--reload_interval=1",
-    ] + list(extra_args)
-    log = open(os.path.join(tempfile.gettempdir(), "tensorboard-%d.log" % port), "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
-    try:
-        deadline = time.time() + timeout
-        while True:
-            if process.poll() is not None:
-                log.flush()
-                raise RuntimeError("tensorboard exited with %s; see %s" % (process.returncode, log.name))
-            try:
-                status, _, _ = http_get(url + "/data/plugin/internals/tags", timeout=5)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("tensorboard did not answer within %ds; see %s" % (timeout, log.name))
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def wait_for_steps(url, run, tag, count, timeout=60):
-    """Waits until TensorBoard has loaded `count` steps of run/tag."""
-    import json
-    from urllib.parse import urlencode
-
-    deadline = time.time() + timeout
-    while True:
-        status, _, body = http_get(url + "/data/plugin/internals/steps?" + urlencode({"run": run, "tag": tag}))
-        if status == 200 and len(json.loads(body)["steps"]) >= count:
-            return
-        if time.time() > deadline:
-            raise RuntimeError("%s/%s did not reach %d steps in time" % (run, tag, count))
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +32,17 @@ def chromium_path():
     if not os.path.exists(path):
         pytest.fail("Debian's chromium is not installed: run the README's test command, which installs it")
     return path
+
+
+@pytest.fixture
+def browser(chromium_path, tensorboard_url):
+    """A fresh headless Chromium on the test module's `tensorboard_url`."""
+    from playwright.sync_api import sync_playwright
+    from test_browser import Browser
+
+    with sync_playwright() as p:
+        b = Browser(p, chromium_path, tensorboard_url)
+        try:
+            yield b
+        finally:
+            b.close()

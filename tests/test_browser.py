@@ -251,14 +251,6 @@ class Browser:
         self.browser.close()
 
 
-@pytest.fixture
-def browser(chromium_path, tensorboard_url):
-    with sync_playwright() as p:
-        b = Browser(p, chromium_path, tensorboard_url)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def select_tag(frame, tag):

@@ -10,16 +10,14 @@ image, per-step token labels, and the entropy chart against numpy.
 """
 
 import os
-import re
 import time
 
 import numpy as np
 import pytest
 
 from conftest import running_tensorboard, wait_for_steps
-from playwright.sync_api import sync_playwright
 from tb_plugin.summary import Writer
-from test_browser import Browser, assert_colour, ember
+from test_browser import assert_colour, ember
 
 RUN = "attn"
 SHORT, LONG, VIT = "attention/short", "attention/long", "attention/vit"
@@ -85,14 +83,6 @@ def tensorboard_url(logdir):
         yield url
 
 
-@pytest.fixture
-def browser(chromium_path, tensorboard_url):
-    with sync_playwright() as p:
-        b = Browser(p, chromium_path, tensorboard_url)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def open_attention(browser, url, tag, step):

@@ -23,7 +23,7 @@ from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
 from playwright.sync_api import sync_playwright
-from test_browser import Browser, EMBER, assert_colour, canvas_size, ember
+from test_browser import Browser, assert_colour, canvas_size, ember
 
 DEMO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo_logs")
 DEMO_RUNS = sorted(demo.RUNS)  # the digits CNN runs

@@ -16,8 +16,6 @@ import pytest
 
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
-from playwright.sync_api import sync_playwright
-from test_browser import Browser
 from test_browser_compare import hash_of
 
 RUNS = {"r1": [0, 1, 2, 3, 4], "r2": [0, 2, 3, 5]}  # r2 logged at other steps
@@ -58,13 +56,8 @@ def url(logs):
 
 
 @pytest.fixture
-def browser(chromium_path, url):
-    with sync_playwright() as p:
-        b = Browser(p, chromium_path, url)
-        try:
-            yield b
-        finally:
-            b.close()
+def tensorboard_url(url):
+    return url
 
 
 def open_at(b, url, state):

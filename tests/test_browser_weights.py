@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from conftest import running_tensorboard, wait_for_steps
-from playwright.sync_api import sync_playwright
-from test_browser import Browser, canvas_pixel, cell_centre, select_tag, wait_step
+from test_browser import canvas_pixel, cell_centre, select_tag, wait_step
 
 RUN, ODD, STACK = "keras", "odd", "stack"
 STACK_LAYERS = ["d1", "d2", "d3"]
@@ -113,13 +112,8 @@ def url(logs):
 
 
 @pytest.fixture
-def browser(chromium_path, url):
-    with sync_playwright() as p:
-        b = Browser(p, chromium_path, url)
-        try:
-            yield b
-        finally:
-            b.close()
+def tensorboard_url(url):
+    return url
 
 
 def wait_weights(frame, tag, step):

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import events_of, summary_values
+from helpers import summary_values
 from tb_plugin import weights as W
 from tb_plugin.reader import Reader
 

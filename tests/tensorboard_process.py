@@ -1,0 +1,95 @@
+"""Real TensorBoard processes on 127.0.0.1, for the tests and the benchmarks.
+
+Kept free of pytest so that `bench/` can use it without the test runner.
+"""
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(url, timeout=30):
+    """(status, headers, body bytes) of a GET, also for error statuses."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def tensorboard_command(python=sys.executable):
+    """How to start the `tensorboard` of the given interpreter."""
+    return [python, "-m", "tensorboard.main"]
+
+
+@contextlib.contextmanager
+def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
+    """Starts `tensorboard` on 127.0.0.1 and yields (base URL, Popen).
+
+    Waits until the plugin's tag listing answers and stops the process
+    afterwards. `load_fast` is "true" (Rust data server) or "false".
+    """
+    port = free_port()
+    command = tensorboard_command(python) + [
+        "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
+        "--load_fast=%s" % load_fast, "--reload_interval=1",
+    ] + list(extra_args)
+    log = open(os.path.join(tempfile.gettempdir(), "tensorboard-%d.log" % port), "wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    url = "http://127.0.0.1:%d" % port
+    try:
+        deadline = time.time() + timeout
+        while True:
+            if process.poll() is not None:
+                log.flush()
+                raise RuntimeError("tensorboard exited with %s; see %s" % (process.returncode, log.name))
+            try:
+                status, _, _ = http_get(url + "/data/plugin/internals/tags", timeout=5)
+                if status == 200:
+                    break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                raise RuntimeError("tensorboard did not answer within %ds; see %s" % (timeout, log.name))
+            time.sleep(0.5)
+        yield url, process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@contextlib.contextmanager
+def running_tensorboard(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
+    """As `tensorboard_process`, yielding only the base URL."""
+    with tensorboard_process(logdir, load_fast, python, extra_args, timeout) as (url, _):
+        yield url
+
+
+def wait_for_steps(url, run, tag, count, timeout=90):
+    """Waits until TensorBoard has loaded `count` steps of run/tag."""
+    deadline = time.time() + timeout
+    while True:
+        status, _, body = http_get(url + "/data/plugin/internals/steps?" + urlencode({"run": run, "tag": tag}))
+        if status == 200 and len(json.loads(body)["steps"]) >= count:
+            return
+        if time.time() > deadline:
+            raise RuntimeError("%s/%s did not reach %d steps in time" % (run, tag, count))
+        time.sleep(0.5)
