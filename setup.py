@@ -46,6 +46,7 @@ setuptools.setup(
         "numpy",
         "protobuf",
         "werkzeug",
+        "google-crc32c",
     ],
     extras_require={
         "tf": ["tensorflow>=2.16"],

@@ -1,12 +1,21 @@
 """Names and summary metadata for the internals plugin.
 
-Every summary this plugin writes is a blob sequence (a rank-1 string tensor
-holding one encoded payload, see ``encoding.py``) whose ``SummaryMetadata``
-carries ``plugin_name = "internals"``, ``data_class = BLOB_SEQUENCE`` and a
-small JSON document as ``content``::
+Every summary's ``SummaryMetadata`` carries ``plugin_name = "internals"``,
+``data_class`` set, and a small JSON document as ``content``::
 
-    {"version": 1, "kind": "activations", "shape": [16, 8, 8, 4],
-     "dtype": "float32", "encoding": "q8"}
+    {"version": 2, "kind": "activations", "shape": [16, 8, 8, 4],
+     "dtype": "float32", "encoding": "q8", "storage": "store"}
+
+``storage`` says where the payloads of an array or model-summary tag are:
+
+* ``"store"``: in the run's payload store (`store.py`); each step is a
+  ``DATA_CLASS_TENSOR`` summary whose rank-1 string tensor holds one payload
+  reference per blob (empty bytes for an absent blob). No blob keys, so any
+  run or tag name works on both backends.
+* ``"inline"``: each step is a ``DATA_CLASS_BLOB_SEQUENCE`` summary holding
+  the payloads themselves (schema 1, and the `tf.summary`-style door).
+
+Statistics are ``DATA_CLASS_TENSOR`` float64 vectors in the event file.
 
 ``version`` is the schema version of that document. Readers accept every
 version up to ``SCHEMA_VERSION`` (older logs keep loading) and report newer
@@ -21,8 +30,14 @@ PLUGIN_NAME = "internals"
 
 # Schema version of the metadata content written by this release.
 # History:
-#   1: kind, shape, dtype, encoding, plus kind-specific fields (first release).
-SCHEMA_VERSION = 1
+#   1: kind, shape, dtype, encoding, plus kind-specific fields (first release);
+#      payloads inline in blob sequences.
+#   2: `storage` ("store" or "inline"); missing in 1, which means "inline".
+SCHEMA_VERSION = 2
+
+STORAGE_STORE = "store"
+STORAGE_INLINE = "inline"
+STORAGES = (STORAGE_STORE, STORAGE_INLINE)
 
 # Summary kinds this release can show.
 KIND_ACTIVATIONS = "activations"  # blob sequence: encoded arrays
@@ -31,15 +46,27 @@ KIND_WEIGHTS = "weights"  # blob sequence: encoded arrays (variables)
 KIND_ATTENTION = "attention"  # blob sequence: encoded attention scores
 KIND_MODEL_SUMMARY = "model_summary"  # blob sequence: a UTF-8 JSON document
 ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION)
+# Kinds whose steps hold payloads (`/data` serves them).
+PAYLOAD_KINDS = ARRAY_KINDS + (KIND_MODEL_SUMMARY,)
 KINDS = ARRAY_KINDS + (KIND_ACTIVATION_STATS, KIND_MODEL_SUMMARY)
+# Kinds whose steps `/steps` lists.
+STEPPED_KINDS = KINDS
 
 
 class UnsupportedMetadataError(ValueError):
     """Metadata content that this release cannot read (newer or corrupt)."""
 
 
+def _data_class(storage):
+    if storage not in STORAGES:
+        raise ValueError("unknown storage %r; expected one of %s" % (storage, STORAGES))
+    if storage == STORAGE_STORE:
+        return summary_pb2.DATA_CLASS_TENSOR
+    return summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+
+
 def create_summary_metadata(
-    kind, shape, dtype, encoding, description=None, display_name=None, extra=None
+    kind, shape, dtype, encoding, description=None, display_name=None, extra=None, storage=STORAGE_STORE
 ):
     """Builds the `SummaryMetadata` proto for one encoded-array summary.
 
@@ -52,6 +79,7 @@ def create_summary_metadata(
       display_name: optional display name.
       extra: optional dict of JSON-serialisable, kind-specific fields (e.g.
         the layer a weight belongs to, or attention token labels).
+      storage: where the payloads go, `STORAGE_STORE` or `STORAGE_INLINE`.
 
     Returns:
       A `summary_pb2.SummaryMetadata` with `data_class` set.
@@ -65,7 +93,9 @@ def create_summary_metadata(
         shape=[int(d) for d in shape],
         dtype=str(dtype),
         encoding=str(encoding),
+        storage=storage,
     )
+    data_class = _data_class(storage)
     return summary_pb2.SummaryMetadata(
         display_name=display_name or "",
         summary_description=description or "",
@@ -73,20 +103,21 @@ def create_summary_metadata(
             plugin_name=PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        data_class=data_class,
     )
 
 
-def create_model_summary_metadata(description=None):
+def create_model_summary_metadata(description=None, storage=STORAGE_STORE):
     """Builds the `SummaryMetadata` of a model summary (a JSON document blob)."""
-    content = {"version": SCHEMA_VERSION, "kind": KIND_MODEL_SUMMARY, "encoding": "json"}
+    content = {"version": SCHEMA_VERSION, "kind": KIND_MODEL_SUMMARY, "encoding": "json", "storage": storage}
+    data_class = _data_class(storage)
     return summary_pb2.SummaryMetadata(
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
             plugin_name=PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        data_class=data_class,
     )
 
 
@@ -155,12 +186,21 @@ def parse_plugin_metadata(content):
             "`pip install -U tensorboard-plugin-internals`"
             % (version, SCHEMA_VERSION)
         )
-    # Migrations from older schema versions go here, oldest first, each
-    # bringing `parsed` up by one version. Version 1 is the first.
+    # Migrations from older schema versions, oldest first, each bringing
+    # `parsed` up by one version.
+    if version == 1:
+        if parsed.get("kind") in PAYLOAD_KINDS:
+            parsed["storage"] = STORAGE_INLINE
+        version = parsed["version"] = 2
     kind = parsed.get("kind")
     if kind not in KINDS:
         raise UnsupportedMetadataError(
             "unknown internals summary kind %r (this release shows %s): upgrade "
             "tensorboard-plugin-internals" % (kind, ", ".join(KINDS))
+        )
+    if kind in PAYLOAD_KINDS and parsed.get("storage") not in STORAGES:
+        raise UnsupportedMetadataError(
+            "internals tag of kind %r has unknown storage %r: upgrade "
+            "tensorboard-plugin-internals" % (kind, parsed.get("storage"))
         )
     return parsed

@@ -1,5 +1,9 @@
 """The Internals tab's backend: routes over `context.data_provider`.
 
+Tags, steps and payload references come through TensorBoard's data provider
+(both backends); payloads are read lazily from each run's payload store
+(`store.py`, `data_access.Catalog`), one checked record per request.
+
 Routes, under `/data/plugin/internals`:
 
 * `GET /tags`: `{run: {tag: info}}` (see `data_access.list_tags`); no payloads.
@@ -16,8 +20,9 @@ Routes, under `/data/plugin/internals`:
   step (`tb_plugin.attention.entropy_series`).
 * `GET /static/*`: the frontend's files.
 
-Malformed parameters answer 400 and unknown runs, tags or steps 404, each
-with a message. This module never imports TensorFlow: the entry point that
+Malformed parameters and a tag of the wrong kind for the route answer 400,
+unknown runs, tags or steps 404, and a step whose stored payload is corrupt,
+missing or refused 422, each with a JSON message; other steps keep serving. This module never imports TensorFlow: the entry point that
 TensorBoard imports at start-up stays light.
 """
 
@@ -31,11 +36,13 @@ from tensorboard import errors, plugin_util
 
 from tb_plugin import data_access, metadata, stats
 
-# Steps kept per tag when the user gave no `--samples_per_plugin=internals=N`.
-# TensorBoard's defaults (10 on the Python path, 10 for blobs on the Rust
-# path) are too few to scrub through training. Memory cost: about this many
-# payloads per tag, i.e. ~500 x (values per step) bytes for q8 at worst.
-DEFAULT_SAMPLES_PER_TAG = 500
+# Steps kept per tag when the user gave no `--samples_per_plugin=internals=N`:
+# 0 keeps every step. TensorBoard's defaults (10 on the Python path, 100 for
+# tensors on the Rust path) are too few to scrub through training. A kept
+# step of a store-backed tag costs one reference (about 150 bytes on disk,
+# a few hundred in memory); steps of inline (schema-1) logs keep their whole
+# payload in memory.
+DEFAULT_SAMPLES_PER_TAG = 0
 
 _CONTENT_TYPES = {
     ".js": "text/javascript",
@@ -76,6 +83,10 @@ def _route(handler):
             return _error(request, 400, str(e))
         except data_access.NotFound as e:
             return _error(request, 404, str(e))
+        except data_access.WrongKind as e:
+            return _error(request, 400, str(e))
+        except data_access.UnreadablePayload as e:
+            return _error(request, 422, str(e))
         except errors.PublicError as e:
             # Raised by the data provider (e.g. the Rust data server cannot
             # make a blob key for some run names); keep the JSON shape.
@@ -91,6 +102,10 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
     def __init__(self, context):
         self._data_provider = context.data_provider
+        self._catalog = data_access.Catalog(
+            context.data_provider,
+            data_access.run_dir_resolver(context.logdir, getattr(context, "multiplexer", None)),
+        )
         self._frontend_dir = frontend_dir()
 
     def get_plugin_apps(self):
@@ -119,14 +134,14 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_tags(self, request):
         ctx, experiment = self._request_scope(request)
-        tags = data_access.list_tags(self._data_provider, ctx, experiment)
+        tags = self._catalog.list_tags(ctx, experiment)
         return http_util.Respond(request, tags, "application/json")
 
     @_route
     def _serve_steps(self, request):
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
-        steps, wall_times = data_access.list_steps(self._data_provider, ctx, experiment, run, tag)
+        steps, wall_times = self._catalog.steps(ctx, experiment, run, tag)
         return http_util.Respond(request, {"steps": steps, "wall_times": wall_times}, "application/json")
 
     @_route
@@ -134,7 +149,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
         run, tag = _query_run_tag(request)
         step = _query_step(request)
         ctx, experiment = self._request_scope(request)
-        payload = data_access.read_payload(self._data_provider, ctx, experiment, run, tag, step)
+        payload = self._catalog.read_payload(ctx, experiment, run, tag, step)
         return http_util.Respond(request, payload, "application/octet-stream")
 
     @_route
@@ -143,7 +158,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
         if not run:
             raise _BadRequest("missing or empty query parameter 'run'")
         ctx, experiment = self._request_scope(request)
-        series = data_access.read_stats(self._data_provider, ctx, experiment, run, request.args.get("tag"))
+        series = self._catalog.read_stats(ctx, experiment, run, request.args.get("tag") or None)
         return http_util.Respond(request, {tag: stats.series_json(datums) for tag, datums in series.items()}, "application/json")
 
     @_route
@@ -156,7 +171,9 @@ class InternalsPlugin(base_plugin.TBPlugin):
             raise _BadRequest("index must be 1 (token labels) or 2 (input image), got %r" % raw[:20])
         ctx, experiment = self._request_scope(request)
         try:
-            blob = data_access.read_blob_at(self._data_provider, ctx, experiment, run, tag, step, int(raw))
+            blob = self._catalog.read_blob(
+                ctx, experiment, run, tag, step, int(raw), kinds=(metadata.KIND_ATTENTION,)
+            )
         except data_access.NoSuchBlob:
             blob = b""  # Not logged at this step (labels unchanged, no image): empty, not an error.
         return http_util.Respond(request, blob, "application/json" if raw == "1" else "application/octet-stream")
@@ -168,11 +185,20 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
-        payloads = data_access.read_all_payloads(self._data_provider, ctx, experiment, run, tag)
+        steps, _ = self._catalog.steps(ctx, experiment, run, tag, kinds=(metadata.KIND_ATTENTION,))
+        decoded, unreadable = [], []
+        for step in steps:
+            try:
+                decoded.append((step, encoding.decode(self._catalog.read_payload(ctx, experiment, run, tag, step))))
+            except (data_access.UnreadablePayload, encoding.DecodeError):
+                unreadable.append(step)  # Reported; the other steps still chart.
+            except data_access.NotFound:
+                continue
         try:
-            series = attention.entropy_series((step, encoding.decode(p)) for step, p in payloads)
-        except encoding.DecodeError as e:
-            raise _BadRequest("tag %r does not hold readable attention scores: %s" % (tag, e))
+            series = attention.entropy_series(decoded)
+        except ValueError as e:
+            raise _BadRequest("tag %r does not hold attention scores: %s" % (tag, e))
+        series["unreadable_steps"] = unreadable
         return http_util.Respond(request, series, "application/json")
 
     @_route

@@ -4,11 +4,21 @@
   `tf.summary` writer, returns a bool like the `tf.summary` ops, and works
   eagerly and inside `tf.function`. It imports TensorFlow when called.
 * `Writer(logdir)` is TF-free: numpy arrays in, event files out through
-  TensorBoard's event protos in TFRecord files (`tfrecord.py`, with a fast
-  numpy CRC), for PyTorch, JAX or plain numpy code.
+  TensorBoard's event protos in TFRecord files (`tfrecord.py`), for
+  PyTorch, JAX or plain numpy code.
 
-Both doors store byte-identical summaries for the same array: the payload
-comes from `encoding.encode` and the metadata from `metadata.py`.
+Where the payloads go (`metadata.py`, "storage"):
+
+* `Writer` puts every payload in the run's payload store (`store.py`) and
+  writes only a small reference per step to the event file, so TensorBoard
+  keeps every step at little memory.
+* The `tf.summary` door keeps the payloads inline in the event file (blob
+  sequences): a `tf.summary` writer does not tell its run directory without
+  private TensorFlow API, so it cannot know where the run's store is. Use it
+  for occasional summaries; log long runs with `Writer` or the callback.
+
+Both doors encode the same array to byte-identical payloads
+(`encoding.encode`) with the same metadata fields (`metadata.py`).
 
 Example (TF-free)::
 
@@ -37,7 +47,7 @@ from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import attention as attention_lib
-from tb_plugin import metadata, stats, tfrecord
+from tb_plugin import metadata, stats, store, tfrecord
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
 DEFAULT_MAX_VALUES = encoding_lib.DEFAULT_MAX_VALUES
@@ -126,7 +136,8 @@ def write_array_tf(kind, name, data, step, description, encoding, max_values, ex
             # shape is already too large.
             encoding_lib.check_size(shape, max_values, name)
         summary_metadata = metadata.create_summary_metadata(
-            kind, shape, data.dtype.name, encoding, description=description, extra=extra
+            kind, shape, data.dtype.name, encoding, description=description, extra=extra,
+            storage=metadata.STORAGE_INLINE,
         )
 
         def encode_payload(array):
@@ -144,9 +155,12 @@ def write_array_tf(kind, name, data, step, description, encoding, max_values, ex
 class Writer:
     """Writes internals summaries to event files without TensorFlow.
 
-    Each `Writer` opens one new event file in `logdir` (created if needed);
-    TensorBoard reads it like any other. Writes are flushed at once, so a
-    crash loses nothing already written, and the writer is thread-safe.
+    Each `Writer` opens one new event file in `logdir` (created if needed),
+    which TensorBoard reads like any other, and one new payload store file
+    in `logdir/plugins/internals/` (`store.py`) on its first payload. Each
+    payload is flushed to the store before its reference goes to the event
+    file, and every write is flushed at once, so a crash loses at most the
+    record being written. The writer is thread-safe.
 
     Args:
       logdir: the run directory, e.g. "logs/run1".
@@ -172,6 +186,7 @@ class Writer:
         self.path = os.path.join(logdir, name)
         self._lock = threading.Lock()
         self._attention_labels = {}  # tag -> its first token labels
+        self._store = store.StoreWriter(logdir)
         self._file = open(self.path, "wb")
         self._write_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
@@ -252,7 +267,7 @@ class Writer:
             metadata=metadata.create_summary_metadata(
                 metadata.KIND_ATTENTION, array.shape, array.dtype.name, encoding, description=description, extra=extra
             ),
-            tensor=tensor_util.make_tensor_proto(np.array(blobs, dtype=object)),
+            tensor=self._stored(blobs),
         )
         self._write_value(value, step)
 
@@ -268,7 +283,7 @@ class Writer:
             metadata=metadata.create_summary_metadata(
                 kind, array.shape, array.dtype.name, encoding, description=description, extra=extra
             ),
-            tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
+            tensor=self._stored([payload]),
         )
         self._write_value(value, step)
 
@@ -280,7 +295,7 @@ class Writer:
         value = summary_pb2.Summary.Value(
             tag=name,
             metadata=metadata.create_model_summary_metadata(description),
-            tensor=tensor_util.make_tensor_proto(np.array([payload], dtype=object)),
+            tensor=self._stored([payload]),
         )
         self._write_value(value, step)
 
@@ -322,6 +337,11 @@ class Writer:
         )
         self._write_value(value, step)
 
+    def _stored(self, blobs):
+        """Appends each non-empty blob to the store; the tensor of their references."""
+        references = [store.reference_bytes(self._store.append(b)) if b else b"" for b in blobs]
+        return tensor_util.make_tensor_proto(np.array(references, dtype=object))
+
     def _write_value(self, value, step):
         self._write_event(
             event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[value]))
@@ -344,10 +364,11 @@ class Writer:
                 self._file.flush()
 
     def close(self):
-        """Closes the event file. Further writes raise ValueError."""
+        """Closes the event and store files. Further writes raise ValueError."""
         with self._lock:
             if not self._file.closed:
                 self._file.close()
+        self._store.close()
 
     def __enter__(self):
         return self
@@ -436,7 +457,8 @@ def attention(
     summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
     with summary_scope(name, "internals_attention", values=[scores, step]) as (tag, _):
         summary_metadata = metadata.create_summary_metadata(
-            metadata.KIND_ATTENTION, shape, scores.dtype.name, encoding, description=description, extra=extra
+            metadata.KIND_ATTENTION, shape, scores.dtype.name, encoding, description=description, extra=extra,
+            storage=metadata.STORAGE_INLINE,
         )
         inputs = [scores] if image is None else [scores, tf.convert_to_tensor(image)]
 

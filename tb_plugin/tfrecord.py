@@ -1,4 +1,8 @@
-"""TFRecord framing with a numpy CRC-32C, for the TF-free event writer.
+"""TFRecord framing and CRC-32C, for the TF-free event writer and the payload store.
+
+CRC-32C comes from the `google-crc32c` wheel (C, hardware-accelerated) when
+it is installed, as it is with this package's dependencies; otherwise from
+the numpy implementation below.
 
 A record is `uint64 length, uint32 masked_crc32c(length), data,
 uint32 masked_crc32c(data)` (little-endian), as TensorFlow and TensorBoard
@@ -65,8 +69,8 @@ def _apply(columns, vectors):
     return result
 
 
-def crc32c(data):
-    """CRC-32C of `data` (bytes), as TensorFlow computes it."""
+def _numpy_crc32c(data):
+    """CRC-32C of `data` (bytes) in numpy (the fallback without google-crc32c)."""
     n = len(data)
     if n < _SMALL:
         return _crc_small(data)
@@ -89,14 +93,33 @@ def crc32c(data):
     return int(registers[0]) ^ 0xFFFFFFFF
 
 
-def masked_crc32c(data):
-    crc = crc32c(data)
+try:
+    import google_crc32c as _google_crc32c
+except ImportError:  # pragma: no cover - a declared dependency
+    _google_crc32c = None
+
+if _google_crc32c is not None and _google_crc32c.implementation == "c":
+
+    def crc32c(data):
+        """CRC-32C of `data` (bytes), as TensorFlow computes it."""
+        return _google_crc32c.value(bytes(data))
+
+else:
+    crc32c = _numpy_crc32c
+
+
+def mask(crc):
+    """TFRecord's masked form of a CRC-32C."""
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
-def encode_record(data):
-    """One TFRecord holding `data` (bytes)."""
+def masked_crc32c(data):
+    return mask(crc32c(data))
+
+
+def encode_record(data, crc=None):
+    """One TFRecord holding `data` (bytes); `crc` is its CRC-32C if known."""
     header = struct.pack("<Q", len(data))
-    return b"".join(
-        (header, struct.pack("<I", masked_crc32c(header)), data, struct.pack("<I", masked_crc32c(data)))
-    )
+    if crc is None:
+        crc = crc32c(data)
+    return b"".join((header, struct.pack("<I", masked_crc32c(header)), data, struct.pack("<I", mask(crc))))

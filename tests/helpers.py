@@ -130,3 +130,49 @@ def summary_values(logdir, tag=None):
                 if tag is None or value.tag == tag:
                     found.append((event.step, value))
     return found
+
+
+def write_schema1(run_dir, tag, steps_and_payloads, content=None, kind="activations", shape=(), dtype="float32",
+                  encoding="q8"):
+    """Writes what the release before the payload store wrote: schema-1 metadata
+    and each step's payloads inline in a blob sequence (built here by hand, not
+    with tb_plugin's writer, so it stays what old logs hold)."""
+    import json
+
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+
+    if content is None:
+        content = json.dumps({"version": 1, "kind": kind, "shape": list(shape), "dtype": dtype,
+                              "encoding": encoding}, sort_keys=True).encode("utf-8")
+    md = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="internals", content=content),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE)
+    writer = EventFileWriter(str(run_dir))
+    for step, payloads in steps_and_payloads:
+        payloads = payloads if isinstance(payloads, (list, tuple)) else [payloads]
+        writer.add_event(event_pb2.Event(step=step, wall_time=1000.0 + step, summary=summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag=tag, metadata=md,
+                                      tensor=tensor_util.make_tensor_proto(np.array(payloads, dtype=object)))])))
+    writer.close()
+
+
+def stored_payloads(logdir, tag=None):
+    """`(step, [payload bytes or b""])` of every summary under a run directory,
+    following its references into the run's payload store (read here by hand:
+    the store is TFRecord-framed records at the referenced offsets)."""
+    return [(step, [read_stored(logdir, raw) for raw in value.tensor.string_val])
+            for step, value in summary_values(logdir, tag)]
+
+
+def read_stored(run_dir, raw_reference):
+    """The payload one reference (JSON bytes; b"" for none) names in a run's store."""
+    import json
+
+    if not raw_reference:
+        return b""
+    ref = json.loads(raw_reference)
+    with open(os.path.join(str(run_dir), "plugins", "internals", ref["file"]), "rb") as f:
+        f.seek(ref["offset"] + 12)  # past the record's length and its checksum
+        return f.read(ref["length"])

@@ -11,6 +11,7 @@ import pytest
 from tb_plugin import attention, encoding
 from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
+from helpers import read_stored
 from conftest import http_get, running_tensorboard, wait_for_steps
 
 
@@ -31,8 +32,11 @@ def event_values(logdir, tag):
                 if value.tag == tag:
                     content = json.loads(value.metadata.plugin_data.content)
                     blobs = list(value.tensor.string_val)
+                    if content.get("storage") == "store":  # references into the run's payload store
+                        blobs = [read_stored(logdir, raw) for raw in blobs]
                     out.append((event.step, content, blobs))
     return out
+
 
 
 def test_writer_round_trip_tokens_once_and_changed_tokens_per_step(tmp_path):
@@ -112,6 +116,7 @@ def test_tf_door_matches_writer(tmp_path):
     writer.close()
     [(step_np, content_np, blobs_np)] = event_values(tmp_path / "np", "attn")
     [(step_tf, content_tf, blobs_tf)] = event_values(tmp_path / "tf", "attn")
+    assert (content_np.pop("storage"), content_tf.pop("storage")) == ("store", "inline")
     assert step_np == step_tf == 3 and content_np == content_tf
     assert blobs_np[0] == blobs_tf[0]  # the same scores payload
     assert json.loads(blobs_tf[1])["query_tokens"] == tokens  # this door repeats labels per step

@@ -12,11 +12,17 @@ def content_of(**fields):
     return json.dumps(fields).encode("utf-8")
 
 
-def test_metadata_is_a_blob_sequence_of_the_internals_plugin():
+def test_metadata_of_stored_payloads_is_a_tensor_and_of_inline_ones_a_blob_sequence():
+    inline = metadata.create_summary_metadata("activations", [2], "float32", "q8", storage="inline")
+    assert inline.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+    assert metadata.parse_plugin_metadata(inline.plugin_data.content)["storage"] == "inline"
+    with pytest.raises(ValueError, match="storage"):
+        metadata.create_summary_metadata("activations", [2], "float32", "q8", storage="cloud")
     md = metadata.create_summary_metadata("activations", [16, 8, 8, 4], "float32", "q8",
                                           description="conv *1*", display_name="Conv 1")
     assert isinstance(md, summary_pb2.SummaryMetadata)
-    assert md.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+    assert md.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert metadata.parse_plugin_metadata(md.plugin_data.content)["storage"] == "store"
     assert md.plugin_data.plugin_name == "internals" == metadata.PLUGIN_NAME
     assert md.summary_description == "conv *1*"
     assert md.display_name == "Conv 1"
@@ -54,9 +60,19 @@ def test_unknown_kind_is_refused_when_writing():
 
 def test_older_versions_keep_loading():
     for version in range(1, metadata.SCHEMA_VERSION + 1):
-        parsed = metadata.parse_plugin_metadata(
-            content_of(version=version, kind="activations", shape=[2], dtype="float32", encoding="q8"))
+        fields = dict(version=version, kind="activations", shape=[2], dtype="float32", encoding="q8")
+        if version >= 2:
+            fields["storage"] = "store"
+        parsed = metadata.parse_plugin_metadata(content_of(**fields))
         assert parsed["kind"] == "activations"
+        assert parsed["version"] == metadata.SCHEMA_VERSION
+    # Schema 1 had no storage field: its payloads are inline.
+    old = metadata.parse_plugin_metadata(content_of(version=1, kind="weights", shape=[2], dtype="float32",
+                                                    encoding="f32"))
+    assert old["storage"] == "inline"
+    stats = metadata.parse_plugin_metadata(content_of(version=1, kind="activation_stats", fields=[], bins=0,
+                                                      units=0))
+    assert "storage" not in stats  # statistics are tensors in the event file in every version
 
 
 def test_newer_schema_version_asks_for_an_upgrade():

@@ -161,10 +161,11 @@ def test_newer_metadata_is_listed_with_an_error_and_corrupt_payloads_raise(tmp_p
     good = np.arange(6, dtype=np.float32)
     with summary.Writer(str(tmp_path / "run")) as writer:
         writer.activations("ok", good, step=0, encoding="f32")
-    newer = metadata.create_summary_metadata("activations", [6], "float32", "q8").plugin_data.content
-    newer = newer.replace(b'"version": 1', b'"version": %d' % (metadata.SCHEMA_VERSION + 1))
+    inline = dict(storage=metadata.STORAGE_INLINE)
+    newer = metadata.create_summary_metadata("activations", [6], "float32", "q8", **inline).plugin_data.content
+    newer = newer.replace(b'"version": %d' % metadata.SCHEMA_VERSION, b'"version": %d' % (metadata.SCHEMA_VERSION + 1))
     write_raw(tmp_path / "run", "from_the_future", encoding.encode(good), newer)
-    content = metadata.create_summary_metadata("activations", [6], "float32", "q8").plugin_data.content
+    content = metadata.create_summary_metadata("activations", [6], "float32", "q8", **inline).plugin_data.content
     write_raw(tmp_path / "run", "corrupt", b"INTL\x01\0\0\0garbage", content)
 
     reader = Reader(str(tmp_path))

@@ -345,7 +345,7 @@ def test_loader_raises_the_sample_default_only_when_the_user_gave_none(given, ex
     flags = argparse.Namespace(samples_per_plugin=dict(given))
     plugin.InternalsLoader().fix_flags(flags)
     assert flags.samples_per_plugin == expected
-    assert plugin.DEFAULT_SAMPLES_PER_TAG > 10  # TensorBoard's default for blobs
+    assert plugin.DEFAULT_SAMPLES_PER_TAG == 0  # every step: references are small
 
 
 @pytest.mark.parametrize("argv,expected", [

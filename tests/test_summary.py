@@ -15,7 +15,7 @@ from tensorboard.compat.proto import summary_pb2
 from tb_plugin import encoding, metadata, summary
 from tb_plugin.reader import Reader
 
-from helpers import REAL_DTYPES, as_dtype, assert_decodes_to, summary_values
+from helpers import REAL_DTYPES, as_dtype, assert_decodes_to, stored_payloads, summary_values
 
 RNG = np.random.RandomState(7)
 CONV = RNG.randn(4, 6, 6, 3).astype(np.float32)
@@ -170,19 +170,19 @@ def test_both_doors_store_identical_summaries(tmp_path, dtype, name, shape):
 
     (tf_step, tf_value), = summary_values(str(tmp_path / "tf"))
     (np_step, np_value), = summary_values(str(tmp_path / "numpy"))
+    (_, np_payloads), = stored_payloads(str(tmp_path / "numpy"))
     assert tf_step == np_step == 5
     assert tf_value.tag == np_value.tag == "layer"
-    # The blob: one string, byte-identical, and equal to encoding the array directly.
-    assert list(tf_value.tensor.string_val) == list(np_value.tensor.string_val) == [encoding.encode(x, name)]
-    assert tf_value.tensor.dtype == np_value.tensor.dtype
-    assert tf_value.tensor.tensor_shape == np_value.tensor.tensor_shape
-    # The metadata: same proto, a blob sequence with the right content.
-    assert tf_value.metadata == np_value.metadata
-    assert np_value.metadata.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
-    assert np_value.metadata.summary_description == "desc"
-    assert metadata.parse_plugin_metadata(np_value.metadata.plugin_data.content) == {
-        "version": metadata.SCHEMA_VERSION, "kind": "activations", "shape": list(shape),
-        "dtype": dtype, "encoding": name}
+    # The payload: byte-identical, and equal to encoding the array directly;
+    # inline in the tf.summary door's event file, in the Writer's payload store.
+    assert list(tf_value.tensor.string_val) == np_payloads == [encoding.encode(x, name)]
+    assert tf_value.metadata.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+    assert np_value.metadata.data_class == summary_pb2.DATA_CLASS_TENSOR
+    assert tf_value.metadata.summary_description == np_value.metadata.summary_description == "desc"
+    fields = {"version": metadata.SCHEMA_VERSION, "kind": "activations", "shape": list(shape),
+              "dtype": dtype, "encoding": name}
+    assert metadata.parse_plugin_metadata(np_value.metadata.plugin_data.content) == dict(fields, storage="store")
+    assert metadata.parse_plugin_metadata(tf_value.metadata.plugin_data.content) == dict(fields, storage="inline")
 
 
 # --- the TF-free Writer ---------------------------------------------------------------

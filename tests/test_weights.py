@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import summary_values
+from helpers import stored_payloads, summary_values
 from tb_plugin import weights as W
 from tb_plugin.reader import Reader
 
@@ -32,9 +32,10 @@ def test_both_weights_doors_store_identical_summaries(tmp_path):
     (step_a, a), = summary_values(str(tmp_path / "plain"))
     (step_b, b), = summary_values(str(tmp_path / "tf"))
     assert step_a == step_b == 3
-    assert a.metadata.plugin_data.content == b.metadata.plugin_data.content
-    assert a.tensor.string_val == b.tensor.string_val
-    content = json.loads(a.metadata.plugin_data.content)
+    content, content_b = json.loads(a.metadata.plugin_data.content), json.loads(b.metadata.plugin_data.content)
+    assert (content.pop("storage"), content_b.pop("storage")) == ("store", "inline")
+    assert content == content_b
+    assert [blobs for _, blobs in stored_payloads(str(tmp_path / "plain"))] == [list(b.tensor.string_val)]
     assert content["kind"] == "weights" and content["layer"] == "conv" and content["layer_class"] == "Conv2D"
     assert np.array_equal(Reader(str(tmp_path)).read("plain", "weights/conv/kernel", 3), kernel)
 
@@ -132,9 +133,9 @@ def test_weights_freq_and_switches(tmp_path):
 
 def test_model_summary_is_logged_once_with_true_counts(tmp_path):
     model, _ = _fit(tmp_path)
-    found = summary_values(str(tmp_path / "run"), "model_summary")
+    found = stored_payloads(str(tmp_path / "run"), "model_summary")
     assert [step for step, _ in found] == [0]
-    doc = json.loads(found[0][1].tensor.string_val[0].decode("utf-8"))
+    doc = json.loads(found[0][1][0].decode("utf-8"))
     assert doc["total_params"] == model.count_params()
     assert doc["trainable_params"] == int(sum(np.prod(v.shape) for v in model.trainable_variables))
     by_path = {layer["path"]: layer for layer in doc["layers"]}
