@@ -222,11 +222,14 @@ class _LocalFiles:
             f.close()
 
 
-def _read_remote(path, offset, size):
-    """Reads `size` bytes at `offset` through TensorBoard's file layer."""
-    from tensorboard.compat import tf  # TensorFlow's gfile when installed, else TensorBoard's stub
+def _read_remote(path, offset, size, gfile=None):
+    """Reads `size` bytes at `offset` through TensorBoard's file layer
+    (`gfile`: that layer's module, TensorFlow's gfile when installed, else
+    TensorBoard's stub)."""
+    if gfile is None:
+        from tensorboard.compat import tf
 
-    gfile = tf.io.gfile
+        gfile = tf.io.gfile
     with gfile.GFile(path, "rb") as f:
         if hasattr(f, "seek"):
             f.seek(offset)
@@ -269,20 +272,20 @@ class StoreReader:
                 self._cache.move_to_end(key)
                 return cached
         size = reference.length + FRAMING_BYTES
-        try:
-            if "://" in path:
+        if "://" in path:
+            try:
                 record = _read_remote(path, reference.offset, size)
-            else:
-                _check_inside(folder, path)
+            except Exception as e:  # The file layer's own error types (NotFoundError, ...).
+                raise MissingPayload("the payload store file %s cannot be read (%s)" % (reference.file, e))
+        else:
+            _check_inside(folder, path)
+            try:
                 record = self._files.read(path, reference.offset, size)
-        except FileNotFoundError:
-            raise MissingPayload("the payload store file %s is missing" % reference.file)
-        except OSError as e:
-            raise MissingPayload("the payload store file %s cannot be read (%s)" % (reference.file, e))
-        except Exception as e:  # TensorBoard's file layer raises its own error types.
-            if type(e).__name__ in ("NotFoundError",):
+            except FileNotFoundError:
                 raise MissingPayload("the payload store file %s is missing" % reference.file)
-            raise
+            except (OSError, ValueError) as e:
+                self._files.forget(path)
+                raise MissingPayload("the payload store file %s cannot be read (%s)" % (reference.file, e))
         payload = _check_record(record, reference)
         with self._lock:
             if len(payload) <= self._cache_limit // 4:

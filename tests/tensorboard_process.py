@@ -37,15 +37,17 @@ def tensorboard_command(python=sys.executable):
 
 
 @contextlib.contextmanager
-def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
+def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120,
+                        logdir_flag="--logdir"):
     """Starts `tensorboard` on 127.0.0.1 and yields (base URL, Popen).
 
     Waits until the plugin's tag listing answers and stops the process
-    afterwards. `load_fast` is "true" (Rust data server) or "false".
+    afterwards. `load_fast` is "true" (Rust data server) or "false";
+    `logdir_flag="--logdir_spec"` passes `logdir` as a `name:path,...` spec.
     """
     port = free_port()
     command = tensorboard_command(python) + [
-        "--logdir", str(logdir), "--host", "127.0.0.1", "--port", str(port),
+        logdir_flag, str(logdir), "--host", "127.0.0.1", "--port", str(port),
         "--load_fast=%s" % load_fast, "--reload_interval=1",
     ] + list(extra_args)
     log = open(os.path.join(tempfile.gettempdir(), "tensorboard-%d.log" % port), "wb")
@@ -77,9 +79,10 @@ def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(),
 
 
 @contextlib.contextmanager
-def running_tensorboard(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120):
+def running_tensorboard(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120,
+                        logdir_flag="--logdir"):
     """As `tensorboard_process`, yielding only the base URL."""
-    with tensorboard_process(logdir, load_fast, python, extra_args, timeout) as (url, _):
+    with tensorboard_process(logdir, load_fast, python, extra_args, timeout, logdir_flag) as (url, _):
         yield url
 
 
