@@ -26,7 +26,8 @@ import time
 
 from tensorboard.data import provider
 
-from tb_plugin import metadata, store
+from tb_plugin import attention as attention_lib
+from tb_plugin import encoding, metadata, store
 
 # Ask for every kept step: the loader's sample limit already bounds them.
 _ALL_STEPS = 1 << 30
@@ -276,9 +277,17 @@ class Catalog:
                 raise NotFound("no payload at step %s for tag %r in run %r" % (step, tag, run))
             raise NoSuchBlob("step %s of tag %r in run %r has no blob %d" % (step, tag, run, index))
         if info.get("storage") != metadata.STORAGE_STORE:
-            # A step logged twice (a restarted run): the Rust data server keeps
-            # the latest write; TensorBoard's Python provider the first.
-            return self._provider.read_blob(ctx, blob_key=values[index])
+            blob = self._provider.read_blob(ctx, blob_key=values[index])
+            if info.get("kind") in metadata.ARRAY_KINDS and index != attention_lib.PER_STEP_TOKENS_BLOB:
+                # TensorBoard's Rust data server serves records whose checksum
+                # fails; the payload's own checksum catches them.
+                try:
+                    encoding.verify(blob)
+                except encoding.DecodeError as e:
+                    raise UnreadablePayload(
+                        "step %s of %r in run %r cannot be shown: its data is corrupt (%s)" % (step, tag, run, e)
+                    )
+            return blob
         try:
             reference = store.parse_reference(values[index])
             return self._store.read(self._run_dir(experiment_id, run), reference)

@@ -10,9 +10,15 @@ A payload is self-describing bytes, all integers little-endian::
                {"shape": [...], "encoding": "q8" | "f32",
                 "channel_axis": int | null, "channels": C,
                 "nonfinite": K, "compression": "deflate" | "none",
-                "body_length": bytes of the uncompressed body}
+                "body_length": bytes of the uncompressed body,
+                "crc32c": CRC-32C of the stored body bytes}
     body       the body, zlib-compressed when compression == "deflate"
                (the format the browser's DecompressionStream("deflate") reads)
+
+``crc32c`` (added in this release; readers ignore unknown header fields, so
+the format version stays 1) lets a payload be checked wherever it lives:
+`decode` and `verify` refuse a body that does not match it; payloads written
+before it carry none and are checked only by their framing.
 
 The uncompressed body, for N = prod(shape) values in C order:
 
@@ -33,7 +39,10 @@ float32 ulps of ``scale`` (about ``(max_c - min_c) * 2**-23``) plus float32
 rounding, as ``scale`` is stored in float32 (exact maxima would need the
 format to store them).
 Finite float64 values past the float32 range are stored as +/-Inf, as a
-float32 cast (and the ``f32`` encoding) gives.
+float32 cast (and the ``f32`` encoding) gives. Integers that float32 cannot
+hold exactly (beyond 2**24 in magnitude) are refused by ``f32``, which
+promises lossless values, with a message naming the fix. Masked elements of a
+`numpy.ma.MaskedArray` are stored as NaN.
 Channels run along the last axis when each channel holds at least
 `MIN_VALUES_PER_CHANNEL` values; otherwise the whole array is one channel
 (per-channel scales would cost more than they save).
@@ -45,6 +54,8 @@ import struct
 import zlib
 
 import numpy as np
+
+from tb_plugin import tfrecord
 
 MAGIC = b"INTL"
 FORMAT_VERSION = 1
@@ -74,6 +85,10 @@ def as_float_array(data, name="data"):
     Raises:
       ValueError: for complex, string or object data.
     """
+    if isinstance(data, np.ma.MaskedArray):
+        # Masked elements become NaN (painted as "NaN" in the tab), never their fill values.
+        floats = data.astype(np.float64 if data.dtype == np.float64 else np.float32)
+        return np.ma.filled(floats, np.nan)
     array = np.asarray(data)
     if array.dtype.kind == "f" and array.dtype.itemsize >= 4:
         return array
@@ -85,8 +100,19 @@ def as_float_array(data, name="data"):
     )
 
 
+def check_max_values(max_values):
+    """Raises a ValueError unless `max_values` is a positive int or None."""
+    if max_values is not None and (isinstance(max_values, bool) or not isinstance(max_values, (int, np.integer))
+                                   or max_values < 1):
+        raise ValueError(
+            "max_values must be a positive integer (the most values one summary may hold) or None "
+            "for no limit, got %r" % (max_values,)
+        )
+
+
 def check_size(shape, max_values, name="data"):
     """Raises a ValueError naming the fix when `shape` holds too many values."""
+    check_max_values(max_values)
     size = int(np.prod(shape, dtype=np.int64))
     if max_values is not None and size > max_values:
         raise ValueError(
@@ -122,7 +148,9 @@ def encode(data, encoding=DEFAULT_ENCODING, max_values=DEFAULT_MAX_VALUES):
     check_size(array.shape, max_values)
     header = {"shape": [int(d) for d in array.shape], "encoding": encoding}
     if encoding == "f32":
-        flat = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
+        _check_exact_in_float32(data, array)
+        with np.errstate(over="ignore"):  # past float32's range: +/-Inf, as documented
+            flat = np.ascontiguousarray(array, dtype="<f4").reshape(-1)
         nonfinite = int(flat.size - np.count_nonzero(np.isfinite(flat)))
         header.update(channel_axis=None, channels=1)
         body = flat.tobytes()
@@ -136,8 +164,28 @@ def encode(data, encoding=DEFAULT_ENCODING, max_values=DEFAULT_MAX_VALUES):
         header["compression"], body = "deflate", compressed
     else:
         header["compression"] = "none"
+    header["crc32c"] = tfrecord.crc32c(body)
     header_bytes = json.dumps(header, sort_keys=True).encode("utf-8")
     return _PREFIX.pack(MAGIC, FORMAT_VERSION, len(header_bytes)) + header_bytes + body
+
+
+def _check_exact_in_float32(data, array):
+    """`f32` promises lossless values: refuse integers float32 would round."""
+    original = np.asarray(data)
+    if original.dtype.kind not in "iu" or not original.size:
+        return
+    limit = 1 << 24  # every integer up to 2**24 is exact in float32
+    big = np.abs(original.astype(np.int64) if original.dtype != np.uint64 else original) > limit
+    if big.any():
+        rounded = original[big].astype(np.float32).astype(original.dtype) != original[big]
+        if rounded.any():
+            example = original[big][rounded][0]
+            raise ValueError(
+                "data holds integers that float32 cannot store exactly (e.g. %d, beyond 2**24), and the "
+                "f32 encoding promises lossless values; log them as float64 differences or offsets from "
+                "a base value, or cast with np.asarray(x, np.float32) yourself to accept the rounding"
+                % example
+            )
 
 
 def _channel_layout(shape, size):
@@ -234,14 +282,33 @@ def read_header(payload):
     return header, end
 
 
-def decode(payload):
-    """Decodes payload bytes back to a float32 ndarray of the logged shape.
+def verify(payload):
+    """Checks a payload's header and, when it carries one, its body checksum.
+
+    Cheap next to decoding: the backend checks inline payloads with it before
+    serving them, so a corrupt one is never painted.
+
+    Returns:
+      (header dict, body bytes as stored).
 
     Raises:
       DecodeError: the payload is corrupt, truncated or from a newer format.
     """
     header, offset = read_header(payload)
     body = bytes(payload)[offset:]
+    expected = header.get("crc32c")
+    if expected is not None and tfrecord.crc32c(body) != expected:
+        raise DecodeError("payload body does not match its checksum (corrupt or truncated)")
+    return header, body
+
+
+def decode(payload):
+    """Decodes payload bytes back to a float32 ndarray of the logged shape.
+
+    Raises:
+      DecodeError: the payload is corrupt, truncated or from a newer format.
+    """
+    header, body = verify(payload)
     if header.get("compression") == "deflate":
         inflater = zlib.decompressobj()
         try:

@@ -58,8 +58,12 @@ def _check_name(name):
         raise ValueError("summary name must be a non-empty string, got %r" % (name,))
 
 
-def _check_encoding(encoding):
-    if encoding not in encoding_lib.ENCODINGS:
+def _check_encoding(encoding, max_values=None, description=None):
+    """Checks the arguments every door shares, naming the one that is wrong."""
+    encoding_lib.check_max_values(max_values)
+    if description is not None and not isinstance(description, str):
+        raise ValueError("description must be a string (Markdown) or None, got %s" % type(description).__name__)
+    if not isinstance(encoding, str) or encoding not in encoding_lib.ENCODINGS:
         raise ValueError(
             "unknown encoding %r; use one of %s" % (encoding, ", ".join(encoding_lib.ENCODINGS))
         )
@@ -122,8 +126,10 @@ def write_array_tf(kind, name, data, step, description, encoding, max_values, ex
     import tensorflow as tf  # The TF-free paths never reach this import.
 
     _check_name(name)
-    _check_encoding(encoding)
+    _check_encoding(encoding, max_values, description)
     summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    if isinstance(data, np.ma.MaskedArray):
+        data = encoding_lib.as_float_array(data)  # masked elements as NaN, as the Writer stores them
     with summary_scope(name, "internals_" + kind, values=[data, step]) as (tag, _):
         data = tf.convert_to_tensor(data)
         if not (data.dtype.is_floating or data.dtype.is_integer or data.dtype.is_bool):
@@ -247,7 +253,7 @@ class Writer:
         once, and with a step only when they differ from the tag's first."""
         _check_name(name)
         step = _check_step(step)
-        _check_encoding(encoding)
+        _check_encoding(encoding, max_values, description)
         array, extra, image = attention_lib.validate(
             name, scores, tokens, query_tokens, key_tokens, normalized, patch_grid, prefix_tokens, image
         )
@@ -275,8 +281,8 @@ class Writer:
         """The TF-free door for every encoded-array kind (see `activations`)."""
         _check_name(name)
         step = _check_step(step)
-        _check_encoding(encoding)
-        array = np.asarray(data)
+        _check_encoding(encoding, max_values, description)
+        array = data if isinstance(data, np.ma.MaskedArray) else np.asarray(data)
         payload = encoding_lib.encode(array, encoding, max_values)
         value = summary_pb2.Summary.Value(
             tag=name,
@@ -380,6 +386,8 @@ class Writer:
 def _check_step(step):
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):
         raise ValueError("step must be an integer, got %r" % (step,))
+    if not -(1 << 63) <= int(step) < (1 << 63):
+        raise ValueError("step must fit in int64 (-2**63 to 2**63 - 1), got %d" % int(step))
     return int(step)
 
 
@@ -436,7 +444,7 @@ def attention(
     import tensorflow as tf  # The TF-free paths never reach this import.
 
     _check_name(name)
-    _check_encoding(encoding)
+    _check_encoding(encoding, max_values, description)
     scores = tf.convert_to_tensor(scores)
     if not scores.shape.is_fully_defined():
         raise ValueError("%s: attention scores need a fully known shape, got %s" % (name, scores.shape))

@@ -31,7 +31,12 @@ def logged_arrays(draw, dtypes=tuple(REAL_DTYPES), allow_nonfinite=True):
     name = draw(st.sampled_from(dtypes))
     shape = draw(shapes)
     if name not in FLOAT_WIDTHS:
-        return draw(hnp.arrays(as_dtype(name), shape))
+        # Integers float32 holds exactly (f32 refuses others: tested on its own).
+        info = np.iinfo(as_dtype(name)) if name != "bool" else None
+        if info is None:
+            return draw(hnp.arrays(as_dtype(name), shape))
+        elements = st.integers(max(info.min, -2 ** 24), min(info.max, 2 ** 24))
+        return draw(hnp.arrays(as_dtype(name), shape, elements=elements))
     width = FLOAT_WIDTHS[name]
     magnitude = draw(st.sampled_from([None, 2.0**-20, 1.0, 2.0**14]))
     if magnitude is None:  # anything finite the width holds, subnormals and extremes included
@@ -60,6 +65,54 @@ def assert_same_nonfinite(decoded, expected):
 
 
 # --- lossless f32 ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64", "uint32", "uint64"])
+def test_f32_refuses_integers_float32_would_round_and_keeps_the_ones_it_holds(dtype):
+    exact = np.array([0, 1, 2 ** 24, 2 ** 25, 2 ** 40 if dtype.endswith("64") else 2 ** 31 - 2 ** 7], dtype=dtype)
+    assert np.array_equal(encoding.decode(encoding.encode(exact, "f32")).astype(np.float64), exact.astype(np.float64))
+    rounded = np.array([3, 2 ** 24 + 1], dtype=dtype)
+    with pytest.raises(ValueError, match="16777217"):
+        encoding.encode(rounded, "f32")
+    # q8 never promised exact values: it stores them within its documented bound.
+    encoding.decode(encoding.encode(rounded, "q8"))
+
+
+def test_masked_elements_are_stored_as_nan():
+    x = np.ma.masked_array(np.arange(6, dtype=np.int64).reshape(2, 3), mask=[[0, 1, 0], [0, 0, 1]])
+    for name in ("f32", "q8"):
+        decoded = encoding.decode(encoding.encode(x, name))
+        assert np.array_equal(np.isnan(decoded), x.mask)
+        kept = x.compressed().astype(np.float64)
+        bound = 0 if name == "f32" else (kept.max() - kept.min()) / 510 + 1e-6
+        assert np.all(np.abs(decoded[~x.mask] - kept) <= bound)
+
+
+def test_float64_past_float32s_range_leaks_no_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("f32", "q8"):
+            decoded = encoding.decode(encoding.encode(np.array([1e300, -1e300, 1.0]), name))
+            assert decoded[0] == np.inf and decoded[1] == -np.inf
+
+
+@pytest.mark.parametrize("bad", ["10", 0, -5, 2.5, True])
+def test_max_values_must_be_a_positive_int(bad):
+    with pytest.raises(ValueError, match="max_values"):
+        encoding.encode(np.zeros(3), "q8", max_values=bad)
+
+
+def test_a_flipped_body_byte_fails_the_payload_checksum():
+    payload = bytearray(encoding.encode(np.random.RandomState(0).randn(64, 16), "q8"))
+    header, offset = encoding.read_header(bytes(payload))
+    assert isinstance(header["crc32c"], int)
+    payload[offset + 10] ^= 0x01
+    with pytest.raises(encoding.DecodeError, match="checksum"):
+        encoding.verify(bytes(payload))
+    with pytest.raises(encoding.DecodeError, match="checksum"):
+        encoding.decode(bytes(payload))
 
 
 @SETTINGS

@@ -334,3 +334,43 @@ def test_half_written_event_file_still_loads_complete_steps(tmp_path):
         assert reader.steps("run", "conv") == [0, 1, 2, 3]
         for step in range(4):
             assert_decodes_to(reader.read("run", "conv", step), arrays[step])
+
+
+# --- bad writer input: a message that names the argument ---------------------------
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(step=2 ** 63), "step must fit in int64"),
+    (dict(step=-(2 ** 63) - 1), "step must fit in int64"),
+    (dict(step=1.5), "step must be an integer"),
+    (dict(step=True), "step must be an integer"),
+    (dict(max_values="10"), "max_values must be a positive integer"),
+    (dict(max_values=0), "max_values must be a positive integer"),
+    (dict(description=5), "description must be a string"),
+    (dict(encoding=None), "unknown encoding"),
+    (dict(encoding="q4"), "unknown encoding"),
+])
+def test_writer_arguments_are_checked_by_name(tmp_path, kwargs, match):
+    args = dict(step=0)
+    args.update(kwargs)
+    with summary.Writer(str(tmp_path)) as writer:
+        with pytest.raises(ValueError, match=match):
+            writer.activations("layer", np.zeros((2, 3)), **args)
+        with pytest.raises(ValueError, match=match):
+            writer.weights("layer/kernel", np.zeros((2, 3)), **args)
+    assert summary_values(str(tmp_path)) == []  # nothing half-written
+
+
+def test_masked_arrays_keep_their_mask_as_nan_through_both_doors(tmp_path):
+    x = np.ma.masked_array(RNG.randn(4, 5).astype(np.float32), mask=RNG.uniform(size=(4, 5)) > 0.6)
+    with summary.Writer(str(tmp_path / "numpy")) as writer:
+        writer.activations("layer", x, step=1, encoding="f32")
+    writer = tf_writer(tmp_path / "tf")
+    with writer.as_default(step=1):
+        assert bool(summary.activations("layer", x, encoding="f32"))
+    writer.close()
+    reader = Reader(str(tmp_path))
+    for run in ("numpy", "tf"):
+        decoded = reader.read(run, "layer", 1)
+        assert np.array_equal(np.isnan(decoded), x.mask)
+        assert np.array_equal(decoded[~x.mask], x.compressed())
