@@ -32,7 +32,8 @@ from tb_plugin import encoding, metadata, store
 # Ask for every kept step: the loader's sample limit already bounds them.
 _ALL_STEPS = 1 << 30
 INDEX_TTL_SECONDS = 2.0
-# A step missing from an index re-reads it at most this often per tag.
+# A step missing from an index re-reads it at most this often per tag, and
+# an unknown run or tag lists again at most this often per experiment.
 _MISS_REFRESH_SECONDS = 1.0
 
 
@@ -144,6 +145,7 @@ class Catalog:
         self._store = store_reader or store.StoreReader()
         self._lock = threading.Lock()
         self._listings = {}  # experiment -> {run: {tag: info}}
+        self._listed_at = {}  # experiment -> when it was listed (monotonic)
         self._indices = {}  # (experiment, run, tag) -> _Index
         self._missed = {}  # (experiment, run, tag) -> time of the last refresh on a miss
 
@@ -151,9 +153,11 @@ class Catalog:
 
     def list_tags(self, ctx, experiment_id):
         """As the module's `list_tags`; also refreshes the cached listing."""
+        listed_at = time.monotonic()
         listing = list_tags(self._provider, ctx, experiment_id)
         with self._lock:
             self._listings[experiment_id] = listing
+            self._listed_at[experiment_id] = listed_at
             for key in [k for k in self._indices if k[0] == experiment_id]:
                 info = listing.get(key[1], {}).get(key[2])
                 if info is None or _stamp(info) != self._indices[key].stamp:
@@ -172,19 +176,29 @@ class Catalog:
             listing = self._listings.get(experiment_id)
         info = (listing or {}).get(run, {}).get(tag)
         if info is None:
-            info = self.list_tags(ctx, experiment_id).get(run, {}).get(tag)
+            info = self._relisted(ctx, experiment_id).get(run, {}).get(tag)
         if info is None:
             raise NotFound("no internals tag %r in run %r" % (tag, run))
         if kinds is not None:
             _check_kind(run, tag, info, kinds)
         return info
 
+    def _relisted(self, ctx, experiment_id):
+        """The listing, listed again unless that was done within the last
+        `_MISS_REFRESH_SECONDS` (a flood of unknown names costs one listing
+        a second, not one each)."""
+        now = time.monotonic()
+        with self._lock:
+            listing = self._listings.get(experiment_id)
+            fresh = listing is not None and now - self._listed_at.get(experiment_id, -1e9) < _MISS_REFRESH_SECONDS
+        return listing if fresh else self.list_tags(ctx, experiment_id)
+
     def read_stats(self, ctx, experiment_id, run, tag=None):
         """As the module's `read_stats`, over the cached listing."""
         with self._lock:
             listing = self._listings.get(experiment_id)
         if listing is None or run not in listing or (tag is not None and tag not in listing[run]):
-            listing = self.list_tags(ctx, experiment_id)
+            listing = self._relisted(ctx, experiment_id)
         return read_stats(self._provider, ctx, experiment_id, run, tag, listing)
 
     # ---- steps ----
