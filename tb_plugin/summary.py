@@ -192,6 +192,7 @@ class Writer:
         self.path = os.path.join(logdir, name)
         self._lock = threading.Lock()
         self._attention_labels = {}  # tag -> its first token labels
+        self._described = set()  # tags whose metadata this file holds
         self._store = store.StoreWriter(logdir)
         self._file = open(self.path, "wb")
         self._write_event(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
@@ -349,6 +350,14 @@ class Writer:
         return tensor_util.make_tensor_proto(np.array(references, dtype=object))
 
     def _write_value(self, value, step):
+        # Like TensorFlow's summary writers, a tag's metadata goes with its
+        # first write in each file only (TensorBoard keeps the first anyway):
+        # it would otherwise be most of each event's bytes.
+        with self._lock:
+            if value.tag in self._described:
+                value.ClearField("metadata")
+            else:
+                self._described.add(value.tag)
         self._write_event(
             event_pb2.Event(wall_time=time.time(), step=step, summary=summary_pb2.Summary(value=[value]))
         )

@@ -21,16 +21,19 @@ def softmax(x):
 
 
 def event_values(logdir, tag):
-    """[(step, metadata content dict, [blob bytes])] of a tag, straight from the event files."""
+    """[(step, metadata content dict, [blob bytes])] of a tag, straight from the event files
+    (a file holds a tag's metadata with its first write only)."""
     from tensorboard.backend.event_processing import event_file_loader
     import glob
 
     out = []
     for path in sorted(glob.glob(str(logdir) + "/events.out.tfevents.*")):
+        content = None
         for event in event_file_loader.EventFileLoader(path).Load():
             for value in event.summary.value:
                 if value.tag == tag:
-                    content = json.loads(value.metadata.plugin_data.content)
+                    if value.HasField("metadata"):
+                        content = json.loads(value.metadata.plugin_data.content)
                     blobs = list(value.tensor.string_val)
                     if content.get("storage") == "store":  # references into the run's payload store
                         blobs = [read_stored(logdir, raw) for raw in blobs]
