@@ -36,7 +36,7 @@ import tensorflow as tf  # noqa: E402
 from tensorboard.backend.event_processing import event_file_loader  # noqa: E402
 from tensorboard.compat.proto import event_pb2  # noqa: E402
 
-from tb_plugin import encoding, summary  # noqa: E402
+from tb_plugin import store, encoding, summary  # noqa: E402
 
 BASELINE = "tf.summary.write raw f32"
 METHODS = (BASELINE, "Writer q8", "Writer f32", "TF door q8 (eager)")
@@ -105,14 +105,22 @@ def make_method(name, logdir, array):
 
 
 def event_payloads(logdir):
-    """Payload bytes (the first string value) of each summary in `logdir`'s event files."""
+    """Payload bytes (the first string value) of each summary in `logdir`'s
+    event files; for `summary.Writer`'s references, the payload they name in
+    the run's payload store."""
     found = []
+    reader = store.StoreReader()
     for name in sorted(os.listdir(logdir)):
+        if "tfevents" not in name:
+            continue  # the payload store folder
         for event in event_file_loader.RawEventFileLoader(os.path.join(logdir, name)).Load():
             parsed = event_pb2.Event.FromString(event)
             for value in parsed.summary.value:
                 t = value.tensor
-                found.append(t.string_val[0] if t.string_val else t.tensor_content)
+                raw = t.string_val[0] if t.string_val else t.tensor_content
+                if t.string_val and raw.startswith(b'{"crc32c"'):
+                    raw = reader.read(logdir, store.parse_reference(raw))
+                found.append(raw)
     return found
 
 

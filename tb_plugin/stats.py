@@ -117,9 +117,20 @@ def series_json(datums):
 
     `{"steps", "wall_times", <each FIELD>: [per step], "histograms":
     [{"edges", "counts"}], "dead_unit_indices": [[unit...]], "saturated_unit_indices":
-    [[unit...]]}`; NaN (not applicable) becomes null.
+    [[unit...]], "unreadable_steps": [steps whose vector is malformed]}`; NaN
+    (not applicable) becomes null.
     """
-    result = {"steps": [d.step for d in datums], "wall_times": [d.wall_time for d in datums]}
+    readable, unreadable = [], []
+    for d in datums:
+        vector = d.numpy
+        if (vector is None or vector.ndim != 1 or vector.dtype.kind != "f"
+                or len(vector) < vector_length(0) or not np.all(np.isfinite(vector[len(FIELDS):]))):
+            unreadable.append(d.step)  # not written by this plugin's writer: reported, not guessed at
+        else:
+            readable.append(d)
+    datums = readable
+    result = {"steps": [d.step for d in datums], "wall_times": [d.wall_time for d in datums],
+              "unreadable_steps": unreadable}
     unpacked = [unpack(d.numpy) for d in datums]
     for name in FIELDS:
         result[name] = [_finite_or_none(u[name]) for u in unpacked]

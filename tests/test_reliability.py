@@ -111,6 +111,19 @@ def logs(tmp_path_factory):
                   content=json.dumps({"version": 99, "kind": "activations"}).encode())
     write_schema1(logdir / "metadata", "unknown_kind", [(0, b"x")],
                   content=json.dumps({"version": 1, "kind": "hologram"}).encode())
+    # Statistics vectors not written by this plugin: too short, and text.
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.util import tensor_util
+    from tb_plugin import metadata, stats as stats_lib
+
+    md = metadata.create_stats_metadata({"fields": stats_lib.FIELDS, "bins": stats_lib.BINS, "units": 0},
+                                        "relu", "conv")
+    writer = EventFileWriter(str(logdir / "metadata"))
+    for step, tensor in enumerate([np.zeros(3), np.array([b"text"], dtype=object), np.zeros((2, 40))]):
+        writer.add_event(event_pb2.Event(step=step, summary=summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+            tag="stats/crafted", metadata=md, tensor=tensor_util.make_tensor_proto(tensor))])))
+    writer.close()
     # Hostile names: bidi override, quotes, backslash, HTML.
     with Writer(str(logdir / RUNS[-1])) as w:
         x = RNG.randn(3, 4).astype(np.float32)
@@ -197,6 +210,16 @@ def test_unreadable_metadata_is_listed_with_a_message_and_refused_by_routes(serv
         for route, extra in (("steps", {}), ("data", {"step": 0}), ("attention_summary", {})):
             status, _, body = get(url, route, run="metadata", tag=tag, **extra)
             assert status == 400 and json.loads(body)["error"], (tag, route, status)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_malformed_statistics_are_reported_not_guessed_at(servers, backend):
+    status, _, body = get(servers[backend], "stats", run="metadata", tag="stats/crafted")
+    assert status == 200, body[:300]
+    series = json.loads(body)["stats/crafted"]
+    assert series["steps"] == [] and series["unreadable_steps"] == [0, 1, 2]
+    status, _, body = get(servers[backend], "stats", run="good")
+    assert status == 200 and json.loads(body)["stats/conv"]["steps"] == [0, 1, 2]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -365,3 +365,48 @@ def test_loader_tolerates_flags_without_samples_per_plugin():
     flags = argparse.Namespace()
     plugin.InternalsLoader().fix_flags(flags)
     assert not hasattr(flags, "samples_per_plugin")
+
+
+# --- the cached step index ----------------------------------------------------------
+
+
+class CountingProvider:
+    """Wraps a data provider and counts every call made to it."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def __getattr__(self, name):
+        method = getattr(self.inner, name)
+
+        def counted(*args, **kwargs):
+            self.calls.append(name)
+            return method(*args, **kwargs)
+
+        return counted
+
+
+def test_data_of_an_indexed_step_makes_no_data_provider_call(tmp_path):
+    arrays = {step: RNG.randn(4, 8).astype(np.float32) for step in range(0, 3000, 3)}
+    with summary.Writer(str(tmp_path / "run")) as writer:
+        for step, x in arrays.items():
+            writer.activations("dense", x, step=step, encoding="f32")
+    multiplexer = plugin_event_multiplexer.EventMultiplexer(tensor_size_guidance={metadata.PLUGIN_NAME: 0})
+    multiplexer.AddRunsFromDirectory(str(tmp_path))
+    multiplexer.Reload()
+    provider = CountingProvider(data_provider.MultiplexerDataProvider(multiplexer, str(tmp_path)))
+    instance = plugin.InternalsLoader().load(
+        base_plugin.TBContext(logdir=str(tmp_path), data_provider=provider, multiplexer=multiplexer))
+    client = werkzeug.test.Client(application.TensorBoardWSGI([instance], data_provider=provider.inner),
+                                  werkzeug.wrappers.Response)
+    assert get_json(client, PREFIX + "/tags")["run"]["dense"]["max_step"] == 2997
+    assert get_json(client, PREFIX + "/steps" + query(run="run", tag="dense"))["steps"] == sorted(arrays)
+    provider.calls.clear()
+    for step in (0, 1500, 2997, 30, 2997):
+        response = client.get(PREFIX + "/data" + query(run="run", tag="dense", step=step))
+        assert response.status_code == 200
+        assert np.array_equal(encoding.decode(response.get_data()), arrays[step])
+    assert provider.calls == []  # steps, references and metadata all came from the cached index
+    # A step that is not in the index looks again (once), then answers 404.
+    assert client.get(PREFIX + "/data" + query(run="run", tag="dense", step=1)).status_code == 404
+    assert provider.calls == ["read_tensors"]
