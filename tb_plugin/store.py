@@ -155,8 +155,8 @@ class StoreWriter:
     def append(self, payload):
         """Writes one record holding `payload` (bytes); returns its `Reference`."""
         payload = bytes(payload)
-        record = tfrecord.encode_record(payload)
         crc = tfrecord.crc32c(payload)
+        record = tfrecord.encode_record(payload, crc)
         with self._lock:
             if self._closed:
                 raise ValueError("this Writer is closed; open a new one")

@@ -1,4 +1,5 @@
-"""The numpy CRC-32C and record framing agree with TensorBoard's reference."""
+"""Both CRC-32C implementations (google-crc32c's C one, in use when installed,
+and the numpy fallback) and the record framing agree with TensorBoard's reference."""
 
 import io
 
@@ -14,7 +15,7 @@ from tb_plugin import tfrecord
 @given(st.integers(0, 300_000), st.integers(0, 2**32 - 1))
 def test_crc32c_matches_tensorboard(length, seed):
     data = np.random.default_rng(seed).integers(0, 256, length, dtype=np.uint8).tobytes()
-    assert tfrecord.crc32c(data) == reference.crc32c(data)
+    assert tfrecord.crc32c(data) == tfrecord._numpy_crc32c(data) == reference.crc32c(data)
     assert tfrecord.masked_crc32c(data) == reference.masked_crc32c(data)
 
 
@@ -23,7 +24,14 @@ def test_crc32c_chunk_boundaries():
     rng = np.random.default_rng(1)
     for length in (65535, 65536, 65537, 131071, 131072, 131073, 1 << 20 | 3):
         data = rng.integers(0, 256, length, dtype=np.uint8).tobytes()
-        assert tfrecord.crc32c(data) == reference.crc32c(data), length
+        assert tfrecord._numpy_crc32c(data) == tfrecord.crc32c(data) == reference.crc32c(data), length
+
+
+def test_the_c_implementation_is_in_use():
+    import google_crc32c  # a declared dependency
+
+    assert google_crc32c.implementation == "c"
+    assert tfrecord.crc32c is not tfrecord._numpy_crc32c
 
 
 def test_record_is_what_tensorboard_writes():
@@ -31,3 +39,4 @@ def test_record_is_what_tensorboard_writes():
     buffer = io.BytesIO()
     RecordWriter(buffer).write(data)
     assert tfrecord.encode_record(data) == buffer.getvalue()
+    assert tfrecord.encode_record(data, crc=tfrecord.crc32c(data)) == buffer.getvalue()
