@@ -44,7 +44,7 @@ METHODS = (BASELINE, "Writer q8", "Writer f32", "TF door q8 (eager)")
 # writers' time (the rest is protobuf, record framing/CRC and the file write).
 ENCODE_ONLY = ("encode() q8 only", "encode() f32 only")
 # Also not writes: the record checksum over a payload, which `summary.Writer`
-# pays on every write (`tfrecord.masked_crc32c`, numpy) against TensorBoard's
+# pays on every write (`tfrecord.masked_crc32c`: google-crc32c, numpy fallback) against TensorBoard's
 # own pure-Python `masked_crc32c`; `tf.summary` writers compute it in C++.
 CRC_ONLY = ("record CRC32C of q8 payload", "record CRC32C of f32 payload")
 TB_CRC_ONLY = ("TensorBoard CRC32C of q8 payload", "TensorBoard CRC32C of f32 payload")
@@ -304,8 +304,8 @@ def report(results):
         ["array", "method", "median ms/call", "M values/s", "MB/s of f32 input", "time / baseline"], rows
     ))
     out.append("")
-    out.append("Record checksum: `Writer`'s numpy CRC-32C (`tb_plugin/tfrecord.py`) against TensorBoard's "
-               "pure-Python `masked_crc32c`, and the numpy one's share of a `Writer` call (median of paired per-round ratios):")
+    out.append("Record checksum: `Writer`'s CRC-32C (`tb_plugin/tfrecord.py`: google-crc32c's C one, numpy fallback) against TensorBoard's "
+               "pure-Python `masked_crc32c`, and its share of a `Writer` call (median of paired per-round ratios):")
     out.append("")
     rows = []
     for array_name, per in results["arrays"].items():
@@ -317,7 +317,7 @@ def report(results):
                          "%.1f" % (tb["median_s"] * 1e3), "%.1fx" % (tb["median_s"] / t["median_s"]),
                          "%.0f%%" % (100 * per["throughput"]["crc_share_of_writer_" + enc])])
     out.append(common.markdown_table(
-        ["array", "encoding", "payload MB", "numpy CRC ms", "TensorBoard CRC ms", "speed-up", "share of Writer call"], rows))
+        ["array", "encoding", "payload MB", "Writer CRC ms", "TensorBoard CRC ms", "speed-up", "share of Writer call"], rows))
     out.append("")
     out.append("### q8 error (max |decoded - logged| over the channel's range; documented bound 1/510 = %.8f)" % (1 / 510))
     out.append("")
