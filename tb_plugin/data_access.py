@@ -308,6 +308,23 @@ class Catalog:
         except store.StoreError as e:
             raise UnreadablePayload("step %s of %r in run %r cannot be shown: %s" % (step, tag, run, e))
 
+    def read_latest_blob(self, ctx, experiment_id, run, tag, step, index, kinds=metadata.PAYLOAD_KINDS):
+        """`(step found, bytes)` of blob `index` at the latest step at or
+        before `step` that holds one (per-step extras such as labels are
+        stored only at steps where they change).
+
+        Raises:
+          NotFound / NoSuchBlob: no step up to `step` holds that blob.
+          WrongKind, UnreadablePayload: as `read_blob`.
+        """
+        info = self.tag_info(ctx, experiment_id, run, tag, kinds)
+        index_ = self._index(ctx, experiment_id, run, tag, info)
+        for candidate in reversed([s for s in index_.steps if s <= step]):
+            values = index_.values[candidate]
+            if index < len(values) and values[index]:
+                return candidate, self.read_blob(ctx, experiment_id, run, tag, candidate, index, kinds)
+        raise NoSuchBlob("no step up to %s of tag %r in run %r has blob %d" % (step, tag, run, index))
+
     def read_payload(self, ctx, experiment_id, run, tag, step, kinds=metadata.PAYLOAD_KINDS):
         """The encoded payload (blob 0) of a step, as `read_blob`."""
         return self.read_blob(ctx, experiment_id, run, tag, step, 0, kinds)

@@ -45,7 +45,8 @@ KIND_ACTIVATION_STATS = "activation_stats"  # tensor: stats vectors (stats.py)
 KIND_WEIGHTS = "weights"  # blob sequence: encoded arrays (variables)
 KIND_ATTENTION = "attention"  # blob sequence: encoded attention scores
 KIND_MODEL_SUMMARY = "model_summary"  # blob sequence: a UTF-8 JSON document
-ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION)
+KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
+ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING)
 # Kinds whose steps hold payloads (`/data` serves them).
 PAYLOAD_KINDS = ARRAY_KINDS + (KIND_MODEL_SUMMARY,)
 KINDS = ARRAY_KINDS + (KIND_ACTIVATION_STATS, KIND_MODEL_SUMMARY)

@@ -18,6 +18,11 @@ Routes, under `/data/plugin/internals`:
   when the step has no such blob.
 * `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
   step (`tb_plugin.attention.entropy_series`).
+* `GET /embedding?run=R&tag=T&step=S[&method=pca]`: an embedding tag's
+  step (the latest at or before S) projected to 2-D, aligned onto the step
+  before, with labels, metadata columns and scores (`tb_plugin.projections`).
+* `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
+  (full space and projection), silhouette and explained variance.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters and a tag of the wrong kind for the route answer 400,
@@ -107,6 +112,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             data_access.run_dir_resolver(context.logdir, getattr(context, "multiplexer", None)),
         )
         self._frontend_dir = frontend_dir()
+        self._projections = None  # tb_plugin.projections.ProjectionCache, made on first use
 
     def get_plugin_apps(self):
         return {
@@ -116,6 +122,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/stats": self._serve_stats,
             "/attention_blob": self._serve_attention_blob,
             "/attention_summary": self._serve_attention_summary,
+            "/embedding": self._serve_embedding,
+            "/embedding_scores": self._serve_embedding_scores,
             "/static/*": self._serve_static,
         }
 
@@ -201,6 +209,30 @@ class InternalsPlugin(base_plugin.TBPlugin):
         series["unreadable_steps"] = unreadable
         return http_util.Respond(request, series, "application/json")
 
+    def _projection_cache(self):
+        if self._projections is None:
+            from tb_plugin import projections  # numpy only; not at TensorBoard's start-up
+
+            self._projections = projections.ProjectionCache(self._catalog)
+        return self._projections
+
+    @_route
+    def _serve_embedding(self, request):
+        """One step of an embedding tag, projected and aligned."""
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        answer = self._projection_cache().step(ctx, experiment, run, tag, step, _query_method(request))
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_embedding_scores(self, request):
+        """Per-step separability scores of an embedding tag."""
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        answer = self._projection_cache().scores(ctx, experiment, run, tag, _query_method(request))
+        return http_util.Respond(request, answer, "application/json")
+
     @_route
     def _serve_static(self, request):
         prefix = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
@@ -221,6 +253,13 @@ def _query_run_tag(request):
         # No run or tag is ever named "" (the logdir's own run is ".").
         raise _BadRequest("missing or empty query parameter %r" % ("tag" if run else "run"))
     return run, tag
+
+
+def _query_method(request):
+    method = request.args.get("method", "pca")
+    if method != "pca":
+        raise _BadRequest("method must be 'pca' (the projection this release computes), got %r" % method[:40])
+    return method
 
 
 def _query_step(request):

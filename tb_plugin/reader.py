@@ -97,6 +97,26 @@ class Reader:
             return json.loads(bytes(payload).decode("utf-8"))
         return encoding.decode(payload)
 
+    def embedding_extras(self, run, tag, step):
+        """`(labels dict or None, thumbnails array or None)` in force at
+        `step` of an embedding tag (see `tb_plugin.embedding`)."""
+        from tb_plugin import embedding as embedding_lib
+
+        kinds = (metadata.KIND_EMBEDDING,)
+        found = []
+        for index in (embedding_lib.LABELS_BLOB, embedding_lib.THUMBNAILS_BLOB):
+            try:
+                _, blob = self._catalog.read_latest_blob(self._ctx, "", run, tag, step, index, kinds)
+            except data_access.NoSuchBlob:
+                found.append(None)
+                continue
+            except (data_access.NotFound, data_access.WrongKind) as e:
+                raise KeyError(str(e))
+            except data_access.UnreadablePayload as e:
+                raise encoding.DecodeError(str(e))
+            found.append(json.loads(blob.decode("utf-8")) if index == embedding_lib.LABELS_BLOB else encoding.decode(blob))
+        return found[0], found[1]
+
     def read_all(self, run, tag):
         """`{step: value}` for every logged step of `run`/`tag` (as `read`)."""
         return {step: self.read(run, tag, step) for step in self.steps(run, tag)}

@@ -47,6 +47,7 @@ from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import attention as attention_lib
+from tb_plugin import embedding as embedding_lib
 from tb_plugin import metadata, stats, store, tfrecord
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
@@ -192,6 +193,7 @@ class Writer:
         self.path = os.path.join(logdir, name)
         self._lock = threading.Lock()
         self._attention_labels = {}  # tag -> its first token labels
+        self._embedding_extras = {}  # tag -> (labels JSON, thumbnails key, thumbnails in force)
         self._described = set()  # tags whose metadata this file holds
         self._store = store.StoreWriter(logdir)
         self._file = open(self.path, "wb")
@@ -277,6 +279,92 @@ class Writer:
             tensor=self._stored(blobs),
         )
         self._write_value(value, step)
+
+    def embedding(
+        self,
+        name,
+        data,
+        step,
+        *,
+        labels=None,
+        class_names=None,
+        columns=None,
+        thumbnails=None,
+        description=None,
+        encoding=DEFAULT_ENCODING,
+        max_values=DEFAULT_MAX_VALUES,
+        projector=False,
+    ):
+        """Writes one layer's representation of fixed samples at `step`.
+
+        Args:
+          name: tag, e.g. "embedding/dense1".
+          data: the layer's outputs for the samples, `[n, dims]`; outputs of
+            rank 3+ (`[n, ..., dims]`, e.g. conv maps) are averaged over the
+            axes between (global average pooling), see `tb_plugin.embedding`.
+            Use the same samples, in the same order, at every step.
+          step: the step (int).
+          labels: optional class index or string per sample.
+          class_names: optional names of the class indices.
+          columns: optional `{name: [value per sample]}` shown on hover.
+          thumbnails: optional `[n, h, w, c]` images of the samples' inputs
+            (c = 1 or 3, values in [0, 1] or [0, 255]).
+          description, encoding, max_values: as `activations`.
+          projector: also write what TensorBoard's Projector reads for this
+            step (`tb_plugin.projector`; replaces this tag's earlier hand-off).
+
+        Labels, columns and thumbnails are stored with this writer's first
+        step of the tag and again only at steps where they change.
+
+        Raises:
+          ValueError: bad rows, label or column counts, or arguments.
+        """
+        _check_name(name)
+        step = _check_step(step)
+        _check_encoding(encoding, max_values, description)
+        source = np.asarray(data)
+        rows = embedding_lib.as_rows(source, name)
+        doc = embedding_lib.labels_blob(labels, class_names, columns, len(rows), name)
+        doc_bytes = embedding_lib.encode_labels(doc)
+        images = None
+        if thumbnails is not None:
+            images = np.asarray(thumbnails)
+            if images.ndim not in (3, 4) or len(images) != len(rows):
+                raise ValueError(
+                    "%s: thumbnails must be [n, h, w] or [n, h, w, c] with n = %d samples, got shape %s"
+                    % (name, len(rows), images.shape)
+                )
+        with self._lock:
+            previous = self._embedding_extras.get(name)
+            # Thumbnails stay in force until new ones are given (stored only when they change).
+            if images is not None:
+                key, in_force = (images.shape, images.tobytes()), images
+            else:
+                key, in_force = (previous[1], previous[2]) if previous else (None, None)
+            digest = (doc_bytes, key)
+            self._embedding_extras[name] = (doc_bytes, key, in_force)
+        blobs = [
+            encoding_lib.encode(rows, encoding, max_values),
+            doc_bytes if previous is None or previous[0] != doc_bytes else b"",
+        ]
+        if images is not None and (previous is None or previous[1] != digest[1]):
+            blobs.append(encoding_lib.encode(images, "q8", max_values))
+        elif not blobs[1]:
+            blobs.pop()
+        extra = {"samples": int(len(rows)), "source_shape": [int(d) for d in source.shape],
+                 "thumbnails": images is not None}
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_summary_metadata(
+                metadata.KIND_EMBEDDING, rows.shape, source.dtype.name, encoding, description=description, extra=extra
+            ),
+            tensor=self._stored(blobs),
+        )
+        self._write_value(value, step)
+        if projector:
+            from tb_plugin import projector as projector_lib
+
+            projector_lib.hand_off(os.path.dirname(self.path), name, rows, doc, in_force, step=step)
 
     def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
         """The TF-free door for every encoded-array kind (see `activations`)."""

@@ -1,0 +1,240 @@
+"""Embeddings: per-sample layer representations, their projections and scores (numpy only).
+
+An embedding summary (kind `embedding`) stores one `[n, d]` matrix per step:
+the chosen layer's outputs for n fixed, labelled samples, one row each.
+Outputs of rank 3 and more (`[n, ..., d]`: conv maps, sequences) are
+averaged over every axis between the sample axis and the last (for conv
+layers, global average pooling over space), so a row has one value per
+channel or unit (`as_rows`).
+
+Blobs of one step (`LABELS_BLOB`, `THUMBNAILS_BLOB`), as for attention:
+
+1. the matrix payload (`tb_plugin.encoding`; q8 quantises per dimension);
+2. the samples' labels and metadata columns as UTF-8 JSON
+   `{"labels": [...], "class_names": [...] | null, "columns": {name: [...]}}`
+   with the tag's first write and again only when they change (else empty);
+3. the samples' thumbnails `[n, h, w, c]` (an encoded payload), when given.
+
+The backend projects each step on request (`projection_series`): PCA
+(exact, from the SVD of the centred matrix), each step rotated onto the
+previous one (orthogonal Procrustes, no scaling) so that points move
+smoothly instead of flipping, plus the numbers that tell when classes
+separate: leave-one-out k-NN label accuracy in the full space and in the
+projection, and the silhouette score in the full space.
+"""
+
+import json
+
+import numpy as np
+
+LABELS_BLOB = 1
+THUMBNAILS_BLOB = 2
+KNN_NEIGHBOURS = 5
+# Pairwise distances are computed in blocks of this many rows (memory: block x n floats).
+_BLOCK = 512
+
+
+def as_rows(data, name="embedding"):
+    """`[n, ...]` layer outputs as an `[n, d]` float matrix (see module docstring).
+
+    Raises:
+      ValueError: fewer than 2 samples, a rank below 2, or no dimensions.
+    """
+    array = np.asarray(data)
+    if array.ndim < 2:
+        raise ValueError(
+            "%s: outputs must be [samples, ...dims] with at least 2 axes, got shape %s; "
+            "pass one row per sample" % (name, array.shape)
+        )
+    if array.shape[0] < 2 or array.shape[-1] < 1:
+        raise ValueError(
+            "%s: needs at least 2 samples and 1 dimension, got shape %s" % (name, array.shape)
+        )
+    if array.ndim > 2:
+        with np.errstate(invalid="ignore", over="ignore"):
+            array = array.astype(np.float64).mean(axis=tuple(range(1, array.ndim - 1)))
+    return array
+
+
+def labels_blob(labels, class_names, columns, n, name="embedding"):
+    """Validates per-sample labels and metadata; returns the JSON-ready dict.
+
+    Args:
+      labels: None, or n class indices (ints) or n strings.
+      class_names: None, or names of the class indices (a list of strings).
+      columns: None, or `{column name: n values}` shown on hover.
+      n: the number of samples.
+    """
+    doc = {"labels": None, "class_names": None, "columns": {}}
+    if labels is not None:
+        values = np.asarray(labels).reshape(-1).tolist()
+        if len(values) != n:
+            raise ValueError("%s: %d labels for %d samples; pass one label per sample" % (name, len(values), n))
+        doc["labels"] = [v if isinstance(v, (int, str)) else str(v) for v in values]
+    if class_names is not None:
+        if isinstance(class_names, str):
+            raise ValueError("%s: class_names must be a list of strings, not one string" % name)
+        doc["class_names"] = [str(c) for c in class_names]
+    if columns:
+        if not isinstance(columns, dict):
+            raise ValueError("%s: metadata columns must be a dict {name: [one value per sample]}" % name)
+        for column, values in columns.items():
+            values = list(values)
+            if len(values) != n:
+                raise ValueError(
+                    "%s: metadata column %r has %d values for %d samples" % (name, column, len(values), n)
+                )
+            doc["columns"][str(column)] = [str(v) for v in values]
+    return doc
+
+
+def encode_labels(doc):
+    return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+
+# ---- projections --------------------------------------------------------------------
+
+
+def pca(x, k=2):
+    """Projects the rows of `x` onto its top `k` principal components.
+
+    Returns `(points [n, k], explained variance ratio [k])`. Component signs are
+    fixed (each component's largest-magnitude loading positive) so that the
+    same data always projects the same way.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    centred = x - x.mean(axis=0)
+    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    k = min(k, vt.shape[0])
+    components = vt[:k]
+    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
+    signs[signs == 0] = 1.0
+    components = components * signs[:, None]
+    total = float((s ** 2).sum())
+    ratio = (s[:k] ** 2) / total if total > 0 else np.zeros(k)
+    points = centred @ components.T
+    if points.shape[1] < 2:  # a 1-dimensional embedding still plots on a line
+        points = np.hstack([points, np.zeros((points.shape[0], 2 - points.shape[1]))])
+        ratio = np.concatenate([ratio, np.zeros(2 - len(ratio))])
+    return points, ratio
+
+
+def procrustes_rotation(reference, points):
+    """The orthogonal matrix R minimising ||points @ R - reference|| (no scaling).
+
+    Both are centred `[n, k]` point sets of the same samples in the same order.
+    """
+    u, _, vt = np.linalg.svd(np.asarray(points).T @ np.asarray(reference))
+    return u @ vt
+
+
+def knn_accuracy(x, labels, k=KNN_NEIGHBOURS):
+    """Leave-one-out k-nearest-neighbour label accuracy (Euclidean).
+
+    Each sample's label is predicted by the majority of its k nearest other
+    samples (ties: the smallest label, as scikit-learn's classifier picks);
+    returns the fraction predicted right, or None with fewer than 2 labels.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    labels = np.asarray(labels)
+    n = len(x)
+    if n < 2 or len(np.unique(labels)) < 2:
+        return None
+    classes, y = np.unique(labels, return_inverse=True)
+    k = min(k, n - 1)
+    squared = (x ** 2).sum(axis=1)
+    correct = 0
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(n, start + _BLOCK))
+        d = squared[block, None] + squared[None, :] - 2.0 * x[block] @ x.T
+        d[np.arange(d.shape[0]), np.arange(block.start, block.stop)] = np.inf  # leave one out
+        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+        votes = np.zeros((d.shape[0], len(classes)), dtype=np.int64)
+        np.add.at(votes, (np.repeat(np.arange(d.shape[0]), k), y[nearest].reshape(-1)), 1)
+        correct += int((votes.argmax(axis=1) == y[block]).sum())
+    return correct / n
+
+
+def silhouette(x, labels):
+    """Mean silhouette coefficient over samples (Euclidean), as scikit-learn
+    defines it: (b - a) / max(a, b) with a the mean distance to the sample's
+    own class and b the smallest mean distance to another class; 0 for a
+    sample alone in its class. None with fewer than 2 classes or n - 1 classes.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    classes, y = np.unique(np.asarray(labels), return_inverse=True)
+    n = len(x)
+    if len(classes) < 2 or len(classes) > n - 1:
+        return None
+    counts = np.bincount(y, minlength=len(classes)).astype(np.float64)
+    squared = (x ** 2).sum(axis=1)
+    scores = np.zeros(n)
+    onehot = np.zeros((n, len(classes)))
+    onehot[np.arange(n), y] = 1.0
+    for start in range(0, n, _BLOCK):
+        block = slice(start, min(n, start + _BLOCK))
+        d = np.sqrt(np.maximum(squared[block, None] + squared[None, :] - 2.0 * x[block] @ x.T, 0.0))
+        d[np.arange(d.shape[0]), np.arange(block.start, block.stop)] = 0.0
+        sums = d @ onehot  # [block, classes]: summed distance to each class
+        own = y[block]
+        own_count = counts[own]
+        a = np.where(own_count > 1, sums[np.arange(len(own)), own] / np.maximum(own_count - 1, 1), 0.0)
+        means = sums / counts[None, :]
+        means[np.arange(len(own)), own] = np.inf
+        b = means.min(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = np.where(own_count > 1, (b - a) / np.maximum(a, b), 0.0)
+        scores[block] = np.nan_to_num(s)
+    return float(scores.mean())
+
+
+def project_step(rows, labels=None, previous=None, method="pca"):
+    """Projects one step's rows, rotated onto `previous` (the step before's
+    aligned points, `[n, 2]`, NaN rows allowed) when given.
+
+    Returns:
+      `{"points": [n] of [x, y] or None, "explained_variance": [2],
+      "finite_rows": int, "knn_accuracy": float|None,
+      "knn_accuracy_projected": float|None, "silhouette": float|None}` and
+      the aligned points as an `[n, 2]` array (NaN for rows left out). Rows
+      with non-finite values are left out of the projection and counted.
+    """
+    if method != "pca":
+        raise ValueError("unknown projection method %r; this release computes 'pca'" % (method,))
+    rows = np.asarray(rows, dtype=np.float64)
+    finite = np.all(np.isfinite(rows), axis=1)
+    points = np.full((len(rows), 2), np.nan)
+    entry = {"finite_rows": int(finite.sum()), "explained_variance": [0.0, 0.0],
+             "knn_accuracy": None, "knn_accuracy_projected": None, "silhouette": None}
+    if finite.sum() >= 2:
+        projected, ratio = pca(rows[finite], 2)
+        if previous is not None and len(previous) == len(rows):
+            both = finite & np.all(np.isfinite(previous), axis=1)
+            if both.sum() >= 2:
+                keep = both[finite]
+                reference = previous[both] - previous[both].mean(axis=0)
+                projected = projected @ procrustes_rotation(reference, projected[keep] - projected[keep].mean(axis=0))
+        points[finite] = projected
+        entry["explained_variance"] = [float(r) for r in ratio[:2]]
+        if labels is not None and len(labels) == len(rows):
+            kept = np.asarray(labels)[finite]
+            entry["knn_accuracy"] = knn_accuracy(rows[finite], kept)
+            entry["knn_accuracy_projected"] = knn_accuracy(projected, kept)
+            entry["silhouette"] = silhouette(rows[finite], kept)
+    entry["points"] = [None if not np.all(np.isfinite(p)) else [float(p[0]), float(p[1])] for p in points]
+    return entry, points
+
+
+def projection_series(steps_and_rows, labels=None, method="pca"):
+    """`{step: project_step entry}`, each step aligned onto the one before.
+
+    Args:
+      steps_and_rows: iterable of `(step, [n, d] matrix)`, ascending by step,
+        the same samples in the same order at every step.
+      labels: the samples' labels (for the scores), or None.
+      method: "pca" (the only method this release computes).
+    """
+    result, previous = {}, None
+    for step, rows in steps_and_rows:
+        result[int(step)], previous = project_step(rows, labels, previous, method)
+    return result
