@@ -581,3 +581,74 @@ def attention(
                 return tf.numpy_function(encode_payload, inputs, tf.string, stateful=False)
 
         return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
+
+
+# ---- embeddings (kind "embedding"; layout of blobs and metadata in embedding.py) ----
+
+
+def embedding(
+    name,
+    data,
+    step=None,
+    *,
+    labels=None,
+    class_names=None,
+    columns=None,
+    thumbnails=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+):
+    """Writes a layer's representation of fixed samples to the default
+    `tf.summary` writer; arguments as `Writer.embedding` (no Projector
+    hand-off: this door does not know its run directory).
+
+    This door stores the labels and thumbnails with every step (the
+    `Writer` only when they change). The sample count must be known when
+    the summary is traced.
+
+    Returns:
+      True on success, False if no default writer was available.
+    """
+    import tensorflow as tf  # The TF-free paths never reach this import.
+
+    _check_name(name)
+    _check_encoding(encoding, max_values, description)
+    data = tf.convert_to_tensor(data)
+    shape = data.shape.as_list()
+    if data.shape.rank is None or data.shape.rank < 2 or shape[0] is None or None in shape[-1:]:
+        raise ValueError("%s: embedding outputs need a known [samples, ..., dims] shape, got %s" % (name, data.shape))
+    n = shape[0]
+    embedding_lib.as_rows(np.zeros([n] + [1] * (len(shape) - 2) + [shape[-1]], np.float32), name)
+    doc_bytes = embedding_lib.encode_labels(embedding_lib.labels_blob(labels, class_names, columns, n, name))
+    images = None
+    if thumbnails is not None:
+        images = np.asarray(thumbnails)
+        if images.ndim not in (3, 4) or len(images) != n:
+            raise ValueError("%s: thumbnails must be [n, h, w] or [n, h, w, c] with n = %d samples, got shape %s"
+                             % (name, n, images.shape))
+    extra = {"samples": int(n), "source_shape": [-1 if d is None else int(d) for d in shape],
+             "thumbnails": images is not None}
+    rows_shape = [n, shape[-1]]
+    encoding_lib.check_size(rows_shape, max_values, name)
+    thumbnails_payload = None if images is None else encoding_lib.encode(images, "q8", max_values)
+    summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    with summary_scope(name, "internals_embedding", values=[data, step]) as (tag, _):
+        summary_metadata = metadata.create_summary_metadata(
+            metadata.KIND_EMBEDDING, rows_shape, data.dtype.name, encoding, description=description, extra=extra,
+            storage=metadata.STORAGE_INLINE,
+        )
+
+        def encode_payload(values):
+            blobs = [encoding_lib.encode(embedding_lib.as_rows(values, name), encoding, max_values), doc_bytes]
+            if thumbnails_payload is not None:
+                blobs.append(thumbnails_payload)
+            return np.array(blobs, dtype=object)
+
+        def payload():
+            with tf.device("cpu:0"):
+                blob = tf.numpy_function(encode_payload, [data], tf.string, stateful=False)
+            blob.set_shape([3 if thumbnails_payload is not None else 2])
+            return blob
+
+        return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)

@@ -198,3 +198,28 @@ def test_projector_hand_off_is_served_by_tensorboards_projector(tmp_path):
             assert lines[0] == "label\tid" and lines[1] == "a\ts0" and len(lines) == 61
             status, _, sprite = http_get(prefix + "sprite_image?" + urlencode({"run": "run", "name": entry["tensorName"]}))
             assert status == 200 and sprite[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_both_doors_store_the_same_embedding(tmp_path):
+    import tensorflow as tf
+
+    from tb_plugin import encoding, summary
+    from tb_plugin.reader import Reader
+
+    x, y = clusters(n_per=10, classes=2, d=6)
+    maps = np.repeat(x[:, None, :], 3, axis=1).astype(np.float32)  # a sequence of 3 identical steps
+    with summary.Writer(str(tmp_path / "np")) as w:
+        w.embedding("emb", maps, step=2, labels=y)
+    writer = tf.summary.create_file_writer(str(tmp_path / "tf"))
+    with writer.as_default(step=2):
+        assert bool(summary.embedding("emb", maps, labels=y))
+    writer.close()
+    reader = Reader(str(tmp_path))
+    assert np.array_equal(reader.read("np", "emb", 2), reader.read("tf", "emb", 2))
+    assert np.array_equal(reader.read("tf", "emb", 2), encoding.decode(encoding.encode(x.astype(np.float32))))
+    assert reader.embedding_extras("tf", "emb", 2)[0]["labels"] == y.tolist()
+    np_info, tf_info = reader.tags()["np"]["emb"], reader.tags()["tf"]["emb"]
+    assert (np_info.pop("storage"), tf_info.pop("storage")) == ("store", "inline")
+    for info in (np_info, tf_info):
+        info.pop("max_wall_time")
+    assert np_info == tf_info
