@@ -20,7 +20,8 @@ The backend projects each step on request (`projection_series`): PCA
 previous one (orthogonal Procrustes, no scaling) so that points move
 smoothly instead of flipping, plus the numbers that tell when classes
 separate: leave-one-out k-NN label accuracy in the full space and in the
-projection, and the silhouette score in the full space.
+projection, and the silhouette score in the full space (on a fixed subset
+of `SCORE_SAMPLES` samples when there are more).
 """
 
 import json
@@ -30,6 +31,9 @@ import numpy as np
 LABELS_BLOB = 1
 THUMBNAILS_BLOB = 2
 KNN_NEIGHBOURS = 5
+# Scores (k-NN accuracy, silhouette) are O(n^2): above this many samples they
+# are computed on a fixed, seeded subset of this size (the same at every step).
+SCORE_SAMPLES = 2000
 # Pairwise distances are computed in blocks of this many rows (memory: block x n floats).
 _BLOCK = 512
 
@@ -104,7 +108,15 @@ def pca(x, k=2):
     """
     x = np.asarray(x, dtype=np.float64)
     centred = x - x.mean(axis=0)
-    u, s, vt = np.linalg.svd(centred, full_matrices=False)
+    if centred.shape[1] <= centred.shape[0]:
+        # The eigenvectors of the d x d scatter matrix are the right singular
+        # vectors (far cheaper than an SVD of the n x d matrix when n >> d).
+        eigenvalues, vectors = np.linalg.eigh(centred.T @ centred)
+        order = np.argsort(eigenvalues)[::-1]
+        s = np.sqrt(np.maximum(eigenvalues[order], 0.0))
+        vt = vectors[:, order].T
+    else:
+        _, s, vt = np.linalg.svd(centred, full_matrices=False)
     k = min(k, vt.shape[0])
     components = vt[:k]
     signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
@@ -148,7 +160,10 @@ def knn_accuracy(x, labels, k=KNN_NEIGHBOURS):
         block = slice(start, min(n, start + _BLOCK))
         d = squared[block, None] + squared[None, :] - 2.0 * x[block] @ x.T
         d[np.arange(d.shape[0]), np.arange(block.start, block.stop)] = np.inf  # leave one out
-        nearest = np.argsort(d, axis=1, kind="stable")[:, :k]
+        # The k nearest, in order of distance (argpartition, then sort only those).
+        candidates = np.argpartition(d, k - 1, axis=1)[:, :k]
+        nearest = np.take_along_axis(
+            candidates, np.argsort(np.take_along_axis(d, candidates, axis=1), axis=1, kind="stable"), axis=1)
         votes = np.zeros((d.shape[0], len(classes)), dtype=np.int64)
         np.add.at(votes, (np.repeat(np.arange(d.shape[0]), k), y[nearest].reshape(-1)), 1)
         correct += int((votes.argmax(axis=1) == y[block]).sum())
@@ -217,10 +232,14 @@ def project_step(rows, labels=None, previous=None, method="pca"):
         points[finite] = projected
         entry["explained_variance"] = [float(r) for r in ratio[:2]]
         if labels is not None and len(labels) == len(rows):
-            kept = np.asarray(labels)[finite]
-            entry["knn_accuracy"] = knn_accuracy(rows[finite], kept)
-            entry["knn_accuracy_projected"] = knn_accuracy(projected, kept)
-            entry["silhouette"] = silhouette(rows[finite], kept)
+            scored = np.flatnonzero(finite)
+            if len(scored) > SCORE_SAMPLES:
+                scored = np.sort(np.random.default_rng(0).choice(scored, SCORE_SAMPLES, replace=False))
+            kept = np.asarray(labels)[scored]
+            entry["knn_accuracy"] = knn_accuracy(rows[scored], kept)
+            entry["knn_accuracy_projected"] = knn_accuracy(points[scored], kept)
+            entry["silhouette"] = silhouette(rows[scored], kept)
+            entry["scored_samples"] = int(len(scored))
     entry["points"] = [None if not np.all(np.isfinite(p)) else [float(p[0]), float(p[1])] for p in points]
     return entry, points
 

@@ -83,6 +83,7 @@ def test_projection_leaves_out_rows_with_non_finite_values():
     x, y = clusters(n_per=10)
     x[3, 2] = np.nan
     step = embedding.projection_series([(4, x)], labels=y)[4]
+    assert step["scored_samples"] == len(x) - 1
     assert step["points"][3] is None and step["finite_rows"] == len(x) - 1
     assert step["knn_accuracy"] == 1.0 and step["silhouette"] > 0.5
 
@@ -223,3 +224,12 @@ def test_both_doors_store_the_same_embedding(tmp_path):
     for info in (np_info, tf_info):
         info.pop("max_wall_time")
     assert np_info == tf_info
+
+
+def test_scores_of_many_samples_use_a_fixed_subset():
+    from sklearn.metrics import silhouette_score
+
+    x, y = clusters(n_per=800, classes=3, d=4, spread=2.5, seed=6)
+    a, b = (embedding.project_step(x, y)[0] for _ in range(2))
+    assert a["scored_samples"] == embedding.SCORE_SAMPLES and a["silhouette"] == b["silhouette"]
+    assert a["silhouette"] == pytest.approx(silhouette_score(x, y), abs=0.02)  # a fair estimate of the whole
