@@ -92,6 +92,19 @@ def labels_blob(labels, class_names, columns, n, name="embedding"):
     return doc
 
 
+def check_thumbnails(thumbnails, n, name="embedding"):
+    """`thumbnails` as an `[n, h, w(, c)]` array, or None; ValueError naming the fix."""
+    if thumbnails is None:
+        return None
+    images = np.asarray(thumbnails)
+    if images.ndim not in (3, 4) or len(images) != n:
+        raise ValueError(
+            "%s: thumbnails must be [n, h, w] or [n, h, w, c] with n = %d samples, got shape %s"
+            % (name, n, images.shape)
+        )
+    return images
+
+
 def encode_labels(doc):
     return json.dumps(doc, sort_keys=True).encode("utf-8")
 

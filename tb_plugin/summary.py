@@ -326,14 +326,7 @@ class Writer:
         rows = embedding_lib.as_rows(source, name)
         doc = embedding_lib.labels_blob(labels, class_names, columns, len(rows), name)
         doc_bytes = embedding_lib.encode_labels(doc)
-        images = None
-        if thumbnails is not None:
-            images = np.asarray(thumbnails)
-            if images.ndim not in (3, 4) or len(images) != len(rows):
-                raise ValueError(
-                    "%s: thumbnails must be [n, h, w] or [n, h, w, c] with n = %d samples, got shape %s"
-                    % (name, len(rows), images.shape)
-                )
+        images = embedding_lib.check_thumbnails(thumbnails, len(rows), name)
         with self._lock:
             previous = self._embedding_extras.get(name)
             # Thumbnails stay in force until new ones are given (stored only when they change).
@@ -621,12 +614,7 @@ def embedding(
     n = shape[0]
     embedding_lib.as_rows(np.zeros([n] + [1] * (len(shape) - 2) + [shape[-1]], np.float32), name)
     doc_bytes = embedding_lib.encode_labels(embedding_lib.labels_blob(labels, class_names, columns, n, name))
-    images = None
-    if thumbnails is not None:
-        images = np.asarray(thumbnails)
-        if images.ndim not in (3, 4) or len(images) != n:
-            raise ValueError("%s: thumbnails must be [n, h, w] or [n, h, w, c] with n = %d samples, got shape %s"
-                             % (name, n, images.shape))
+    images = embedding_lib.check_thumbnails(thumbnails, n, name)
     extra = {"samples": int(n), "source_shape": [-1 if d is None else int(d) for d in shape],
              "thumbnails": images is not None}
     rows_shape = [n, shape[-1]]
