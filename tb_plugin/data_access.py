@@ -201,6 +201,18 @@ class Catalog:
             listing = self._relisted(ctx, experiment_id)
         return read_stats(self._provider, ctx, experiment_id, run, tag, listing)
 
+    def read_series(self, ctx, experiment_id, run, tag):
+        """The `TensorDatum`s of a tag whose steps are small vectors in the
+        event file (a kind outside `metadata.PAYLOAD_KINDS`)."""
+        found = self._provider.read_tensors(
+            ctx,
+            experiment_id=experiment_id,
+            plugin_name=metadata.PLUGIN_NAME,
+            downsample=_ALL_STEPS,
+            run_tag_filter=provider.RunTagFilter(runs=[run], tags=[tag]),
+        )
+        return found.get(run, {}).get(tag, [])
+
     # ---- steps ----
 
     def _index(self, ctx, experiment_id, run, tag, info, max_age=None):
@@ -247,8 +259,9 @@ class Catalog:
           WrongKind: the tag is not one of `kinds`.
         """
         info = self.tag_info(ctx, experiment_id, run, tag, kinds)
-        if info.get("kind") == metadata.KIND_ACTIVATION_STATS:
-            datums = self.read_stats(ctx, experiment_id, run, tag).get(tag, [])
+        if info.get("kind") not in metadata.PAYLOAD_KINDS:
+            # Small per-step vectors (statistics, ...) in the event file itself.
+            datums = sorted(self.read_series(ctx, experiment_id, run, tag), key=lambda d: d.step)
             return [d.step for d in datums], [d.wall_time for d in datums]
         index = self._index(ctx, experiment_id, run, tag, info, max_age=INDEX_TTL_SECONDS)
         return list(index.steps), list(index.wall_times)
