@@ -130,6 +130,8 @@ def stable_names(model):
         if isinstance(parent, keras.layers.Bidirectional) and child.name.startswith(("forward_", "backward_")):
             continue  # named with their wrapper below
         base = _auto_base(child, child.name)
+        if base is not None and child.name == base and getattr(parent, "cell", None) is child:
+            base = None  # the constant name an RNN layer gives its cell ("lstm_cell"), no counter
         names[id(child)] = child.name if base is None else next_name(base)
         if isinstance(child, keras.layers.Bidirectional):
             inner = child.forward_layer
@@ -319,8 +321,10 @@ def capture(model, x, attention_fn=None, cells=(), names=None):
                 # its first call) has no values to record.
                 return outputs
             if id(layer) in cell_ids:
-                entry = cell_calls.setdefault(path, (layer, [], None))
+                entry = cell_calls.setdefault(path, (layer, [], []))
                 entry[1].append(arrays)
+                if len(entry[2]) < 2:  # the inputs of the first two calls (see _cell_records)
+                    entry[2].append([to_numpy(t) for t in keras.tree.flatten((args, kwargs)) if hasattr(t, "shape")])
                 return outputs
             calls[path] += 1
             key = path if calls[path] == 1 else "%s [call %d]" % (path, calls[path])
@@ -374,9 +378,16 @@ def _set_keras_masks(masks):
 
 
 def _cell_records(cell_calls):
-    """One record per distinct output of a cell, its calls stacked on a time axis (axis 1)."""
+    """One record per distinct output of a cell, its calls stacked on a time axis (axis 1), in
+    the order the cell processed them (reversed time for `go_backwards`)."""
     out = []
-    for path, (layer, per_call, _) in cell_calls.items():
+    for path, (layer, per_call, inputs) in cell_calls.items():
+        if len(per_call) > 1 and len(inputs) == 2 and len(inputs[0]) == len(inputs[1]) and all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*inputs)
+        ):
+            # The first call repeated the second (Keras's TensorFlow rnn calls
+            # the cell once on the first step to learn its output structure).
+            per_call = per_call[1:]
         n = len(per_call[0])
         keep = []
         for i in range(n):

@@ -726,8 +726,10 @@ def _matches(selector, record):
     if isinstance(selector, type):
         return isinstance(record.layer, selector)
     base = record.path.split("/")[-1].split(" [call")[0].split(":")[0]
+    call_path = record.path[: -len(record.output_key) - 1] if record.output_key else record.path
     return (
         selector == record.path
+        or selector == call_path
         or selector == record.layer.name
         or selector == base
         or fnmatch.fnmatchcase(record.path, selector)
