@@ -105,8 +105,9 @@ class InternalsCallback(keras.callbacks.Callback):
     process) is never logged again; a warning says so.
 
     Budget: every snapshot is planned against `budget` bytes
-    (`tb_plugin.plan`, default 16 MB): statistics and change series always,
-    full weights on a cadence, maps for as many layers and samples as fit.
+    (`tb_plugin.plan`, default 16 MiB): statistics and change series always,
+    full weights of a rotating share of the variables (each variable every
+    N snapshots), maps for as many layers and samples as fit.
     What was reduced is printed once and logged. Explicit requests
     (`layers=`, `map_samples=`, `weights_freq=`) are kept as asked, with one
     warning stating the size when they exceed the budget; `budget=None`
@@ -152,7 +153,7 @@ class InternalsCallback(keras.callbacks.Callback):
         first included), as asked.
       weights_encoding: "f32" (default, lossless) or "q8".
       log_model_summary: log the model's layer list once per run directory.
-      budget: bytes per snapshot (averaged over the weights cadence), or None.
+      budget: bytes per snapshot (estimated before compression), or None.
       background: encode and write on a background thread (one snapshot
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
@@ -251,7 +252,6 @@ class InternalsCallback(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = summary.Writer(self.log_dir)
         self.plan = self._make_plan(selected)
-        self._plan_variables = {v.tag for v in self.plan._variables}
         if self.verbose and self.probe_note:
             print("InternalsCallback " + self.probe_note)
         if self.plan.warning:
@@ -458,7 +458,7 @@ class InternalsCallback(keras.callbacks.Callback):
                 self._skipped.append(step)
             return
         self._logged_steps.add(step)
-        full_weights = bool(self.plan.weights_every) and self._snapshots % self.plan.weights_every == 0
+        full_weights = self.plan.full_weights_at(self._snapshots)
         self._snapshots += 1
         variables = [(tag, path, name, layer, None) for tag, path, name, layer, _ in self._variables()]
         values = self._read_variables()
@@ -532,7 +532,7 @@ class InternalsCallback(keras.callbacks.Callback):
                 )
             except Exception as e:
                 self._fail("the change series of variable %s/%s" % (path, name), e)
-            if not full or tag not in self._plan_variables:
+            if tag not in full:
                 continue
             try:
                 self._writer.weights(

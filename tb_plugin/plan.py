@@ -8,10 +8,13 @@ variable) and `make_plan` decides, by these rules, in this order:
    (computed on every probe sample), the exact weight-change series of every
    variable, the model summary and this plan. Their bytes are `fixed_bytes`.
 2. **Full weights** (lossless float32 unless asked otherwise) get at most
-   `WEIGHTS_SHARE` of the budget per snapshot, amortised: they are written
-   every `weights_every`-th snapshot (the first snapshot included), the
-   smallest cadence whose amortised size fits. An explicit `weights_freq`
-   is kept as given.
+   `WEIGHTS_SHARE` of the budget per snapshot: when they do not fit, the
+   variables are split into `weights_every` groups of about equal bytes
+   and snapshot i writes group `i % weights_every`, so each variable is
+   written in full every `weights_every` snapshots (the smallest cadence
+   that fits) and no snapshot writes them all. An explicit `weights_freq=N`
+   is kept as given: every variable at every N-th snapshot (the first
+   included).
 3. **Activation maps and attention scores** share what is left. Each map
    is logged for all probe samples if everything fits. Otherwise the
    largest maps lose samples first: every map is capped at the same byte
@@ -99,7 +102,7 @@ class Plan:
     cadence and encoding, the bytes, the reductions and their reasons."""
 
     def __init__(self, budget, samples, weights_every, weights_encoding, bytes_fixed, bytes_maps,
-                 bytes_weights_full, reductions, warning, maps, variables):
+                 bytes_weights_full, reductions, warning, maps, variables, weights_groups, bytes_weights_snapshot):
         self.budget = budget
         self.samples = samples
         self.weights_every = weights_every
@@ -111,22 +114,30 @@ class Plan:
         self.warning = warning
         self._maps = maps
         self._variables = variables
+        # Snapshot i writes the full values of weights_groups[i % len(groups)]
+        # (one group holding every variable when weights_freq is given: then
+        # every weights_every-th snapshot writes it).
+        self.weights_groups = weights_groups
+        self._bytes_weights_snapshot = bytes_weights_snapshot
 
-    @property
-    def bytes_weights_per_snapshot(self):
-        if not self.weights_every:
-            return 0
-        return int(math.ceil(self.bytes_weights_full / self.weights_every))
+    def full_weights_at(self, index):
+        """Tags of the variables whose full values snapshot `index` (0-based) writes."""
+        if not self.weights_every or not self.weights_groups:
+            return set()
+        if len(self.weights_groups) == 1:
+            return set(self.weights_groups[0]) if index % self.weights_every == 0 else set()
+        return set(self.weights_groups[index % len(self.weights_groups)])
 
     @property
     def bytes_per_snapshot(self):
         """Average bytes per snapshot (full weights amortised over their cadence)."""
-        return self.bytes_fixed + self.bytes_maps + self.bytes_weights_per_snapshot
+        weights = int(math.ceil(self.bytes_weights_full / self.weights_every)) if self.weights_every else 0
+        return self.bytes_fixed + self.bytes_maps + weights
 
     @property
     def bytes_largest_snapshot(self):
-        """Bytes of a snapshot that also writes the full weights."""
-        return self.bytes_fixed + self.bytes_maps + (self.bytes_weights_full if self.weights_every else 0)
+        """Bytes of the largest snapshot."""
+        return self.bytes_fixed + self.bytes_maps + self._bytes_weights_snapshot
 
     def document(self):
         """The plan as a JSON-serialisable dict (logged with the run)."""
@@ -139,6 +150,7 @@ class Plan:
             "bytes_weights_full": self.bytes_weights_full,
             "weights_every": self.weights_every,
             "weights_encoding": self.weights_encoding,
+            "weights_groups": self.weights_groups,
             "within_budget": self.warning is None,
             "warning": self.warning,
             "reductions": list(self.reductions),
@@ -155,7 +167,7 @@ class Plan:
                 for m in self._maps
             ],
             "variables": [{"tag": v.tag, "values": v.values} for v in self._variables],
-            "rules": __doc__.split("\n\n", 2)[1].strip() if __doc__ else "",
+            "rules": __doc__[__doc__.index("1. **Always"):].strip() if __doc__ else "",
         }
 
     def text(self):
@@ -165,8 +177,8 @@ class Plan:
         maps_fewer = sum(1 for m in self._maps if 0 < self.samples[m.tag] < m.samples)
         maps_none = sum(1 for m in self._maps if self.samples[m.tag] == 0)
         lines = [
-            "InternalsCallback logging plan: %s per snapshot on average (budget %s; largest snapshot %s)"
-            % (mb(self.bytes_per_snapshot), mb(self.budget) if self.budget else "none", mb(self.bytes_largest_snapshot)),
+            "InternalsCallback logging plan: at most %s per snapshot (budget %s; %s on average)"
+            % (mb(self.bytes_largest_snapshot), mb(self.budget) if self.budget else "none", mb(self.bytes_per_snapshot)),
             "  statistics of every layer output and weight-change series of every variable: %s per snapshot"
             % mb(self.bytes_fixed),
             "  maps: %d with every probe sample, %d with fewer, %d statistics only: %s per snapshot"
@@ -174,17 +186,18 @@ class Plan:
         ]
         if self.weights_every:
             lines.append(
-                "  full weights (%s, %d variables, %s) every %s"
+                "  full weights (%s, %d variables, %s): each variable every %s"
                 % (self.weights_encoding, len(self._variables), mb(self.bytes_weights_full),
-                   "snapshot" if self.weights_every == 1 else "%d snapshots" % self.weights_every)
+                   "snapshot" if self.weights_every == 1 else "%d snapshots%s" % (
+                       self.weights_every, ", a share of them per snapshot" if len(self.weights_groups) > 1 else ""))
             )
         else:
             lines.append("  full weights: not logged")
-        for r in self.reductions[:8]:
+        for r in self.reductions[:6]:
             lines.append("  reduced: " + r)
-        if len(self.reductions) > 8:
-            lines.append("  ... %d more reductions (all of them are in the logged plan, tag logging_plan)"
-                         % (len(self.reductions) - 8))
+        if len(self.reductions) > 6:
+            lines.append("  ... and %d more reductions, each listed in the plan logged with the run (tag logging_plan)"
+                         % (len(self.reductions) - 6))
         if self.warning:
             lines.append("  WARNING: " + self.warning)
         return "\n".join(lines)
@@ -199,80 +212,113 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
       variables: `Variable`s (trainable variables logged in full on a cadence).
       fixed_bytes: bytes of what is always logged (rule 1).
       budget: bytes per snapshot, or None for no budget (everything as asked).
-      weights_freq: None (planned), 0 (no full weights) or N (every N-th snapshot, as asked).
+      weights_freq: None (planned), 0 (no full weights) or N (every variable
+        at every N-th snapshot, as asked).
       weights_encoding: "f32" or "q8".
       max_values: the per-summary value limit, or None.
 
     Returns:
       A `Plan`.
     """
-    reductions = []
+    notes = []
     samples = {m.tag: m.samples for m in maps}
+    limited = {}
     # Rule 4: the per-summary limit.
     for m in maps:
         if budget is not None and max_values and m.sample_values * m.samples > max_values:
             fit = max_values // m.sample_values if m.sample_values else m.samples
-            samples[m.tag] = fit
-            reductions.append(
-                "%s: %s of %d probe samples (one summary holds at most %d values; one sample has %d)"
-                % (m.tag, "%d" % fit if fit else "none", m.samples, max_values, m.sample_values)
-            )
-    logged_vars = [v for v in variables if not (max_values and v.values > max_values)]
+            samples[m.tag] = limited[m.tag] = fit
+    logged_vars = [v for v in variables if not (budget is not None and max_values and v.values > max_values)]
     for v in variables:
         if v not in logged_vars:
-            reductions.append("%s: full tensor not logged (%d values, over the %d-value summary limit; its "
-                              "change series is logged)" % (v.tag, v.values, max_values))
-    weights_full = sum(encoded_bytes(v.values, v.channels, weights_encoding) for v in logged_vars)
-    # Rule 2: the weights cadence.
+            notes.append("%s: full tensor not logged (%d values, over the %d-value summary limit; its "
+                         "change series is logged)" % (v.tag, v.values, max_values))
+    sizes = {v.tag: encoded_bytes(v.values, v.channels, weights_encoding) for v in logged_vars}
+    weights_full = sum(sizes.values())
+    # Rule 2: the weights cadence, in groups so that no snapshot writes them all.
     if weights_freq is not None:
         weights_every = int(weights_freq)
+        groups = [[v.tag for v in logged_vars]] if weights_every else []
     elif not logged_vars:
-        weights_every = 0
+        weights_every, groups = 0, []
     elif budget is None:
-        weights_every = 1
+        weights_every, groups = 1, [[v.tag for v in logged_vars]]
     else:
         share = WEIGHTS_SHARE * max(budget - fixed_bytes, 0)
         weights_every = max(1, int(math.ceil(weights_full / share))) if share > 0 else 0
+        groups = _groups(logged_vars, sizes, weights_every) if weights_every else []
         if weights_every == 0:
-            reductions.append("full weights: not logged (the statistics alone take the budget)")
+            notes.append("full weights: not logged (the statistics alone take the budget)")
         elif weights_every > 1:
-            reductions.append(
-                "full weights every %d snapshots (%.1f MB each time; %d%% of the budget at most per snapshot)"
-                % (weights_every, weights_full / 1e6, WEIGHTS_SHARE * 100)
+            notes.append(
+                "full weights: each variable every %d snapshots, a %d-th of them (by size) per snapshot "
+                "(%.1f MiB in all; at most %d%% of the budget per snapshot)"
+                % (weights_every, weights_every, weights_full / 2**20, WEIGHTS_SHARE * 100)
             )
-    weights_per_snapshot = int(math.ceil(weights_full / weights_every)) if weights_every else 0
+    weights_per_snapshot = max((sum(sizes[t] for t in g) for g in groups), default=0)
+    if weights_freq is not None:
+        weights_per_snapshot = int(math.ceil(weights_full / weights_every)) if weights_every else 0
     # Rule 3: maps share the rest.
+    wanted = dict(samples)
+    left_out = []
     if budget is not None:
         fixed_maps = [m for m in maps if m.explicit]
         flexible = [m for m in maps if not m.explicit]
         room = budget - fixed_bytes - weights_per_snapshot - sum(m.bytes(samples[m.tag]) for m in fixed_maps)
-        _fit_maps(flexible, samples, room, reductions)
+        left_out = _fit_maps(flexible, samples, room)
+    reductions = []
+    for m in maps:
+        k = samples[m.tag]
+        if k == m.samples:
+            continue
+        if k == 0:
+            why = ("tier %d, %.2f MiB per sample; lower tiers and larger maps are kept first" % (m.tier, m.bytes(1) / 2**20)
+                   if m in left_out else "one sample is over the %d-value summary limit" % max_values)
+            reductions.append("%s: statistics only, no map (%s)" % (m.tag, why))
+        elif m.tag in limited and k == limited[m.tag]:
+            reductions.append("%s: %d of %d probe samples (one summary holds at most %d values)"
+                              % (m.tag, k, m.samples, max_values))
+        else:
+            reductions.append("%s: %d of %d probe samples (budget: the largest maps give up samples first)"
+                              % (m.tag, k, m.samples))
+    reductions = notes + reductions
     bytes_maps = sum(m.bytes(samples[m.tag]) for m in maps)
     warning = None
     if budget is not None:
-        average = fixed_bytes + bytes_maps + weights_per_snapshot
-        if average > budget:
+        largest = fixed_bytes + bytes_maps + weights_per_snapshot
+        if largest > budget:
             why = []
             if any(m.explicit for m in maps):
-                why.append("explicitly selected maps: %.1f MB" % (sum(m.bytes(samples[m.tag]) for m in maps if m.explicit) / 1e6))
+                why.append("explicitly requested maps: %.1f MiB"
+                           % (sum(m.bytes(samples[m.tag]) for m in maps if m.explicit) / 2**20))
             if weights_freq is not None and weights_every:
-                why.append("weights_freq=%d: %.1f MB per snapshot" % (weights_freq, weights_per_snapshot / 1e6))
-            why.append("statistics and change series: %.1f MB" % (fixed_bytes / 1e6))
-            warning = "the snapshots take %.1f MB each, over the budget of %.1f MB (%s); logging it as asked. " \
-                      "Pass budget=None to silence this, or ask for less." % (average / 1e6, budget / 1e6, "; ".join(why))
+                why.append("weights_freq=%d: %.1f MiB of full weights at once" % (weights_freq, weights_full / 2**20))
+            elif weights_per_snapshot > WEIGHTS_SHARE * budget:
+                why.append("the largest variables alone: %.1f MiB" % (weights_per_snapshot / 2**20))
+            why.append("statistics and change series: %.1f MiB" % (fixed_bytes / 2**20))
+            warning = ("a snapshot takes up to %.1f MiB, over the budget of %.1f MiB (%s); logging it as asked. "
+                       "Raise budget= (or budget=None), or ask for less." % (largest / 2**20, budget / 2**20, "; ".join(why)))
     return Plan(budget, samples, weights_every, weights_encoding, fixed_bytes, bytes_maps, weights_full,
-                reductions, warning, list(maps), logged_vars)
+                reductions, warning, list(maps), logged_vars, groups, weights_per_snapshot)
 
 
-def _total(maps, samples):
-    return sum(m.bytes(samples[m.tag]) for m in maps)
+def _groups(variables, sizes, n):
+    """`n` groups of variable tags of about equal bytes (largest first into the lightest group)."""
+    groups = [[] for _ in range(n)]
+    load = [0] * n
+    for v in sorted(variables, key=lambda v: -sizes[v.tag]):
+        i = min(range(n), key=lambda j: (load[j], j))
+        groups[i].append(v.tag)
+        load[i] += sizes[v.tag]
+    order = {v.tag: i for i, v in enumerate(variables)}
+    return [sorted(g, key=order.get) for g in groups]
 
 
-def _fit_maps(maps, samples, room, reductions):
-    """Rule 3 on `maps` (mutating `samples`), recording reductions."""
+def _fit_maps(maps, samples, room):
+    """Rule 3 on `maps` (mutating `samples`); returns the maps left out."""
     wanted = dict(samples)
-    if _total(maps, samples) <= room:
-        return
+    if sum(m.bytes(samples[m.tag]) for m in maps) <= room:
+        return []
     active = [m for m in maps if samples[m.tag] > 0]
     # Leave maps out until one sample of each fits.
     by_drop_order = sorted(active, key=lambda m: (-m.tier, -m.bytes(1)))
@@ -282,6 +328,7 @@ def _fit_maps(maps, samples, room, reductions):
         active.remove(m)
         left_out.append(m)
         samples[m.tag] = 0
+
     # The largest common byte cap that fits.
     def capped(cap):
         return {m.tag: max(1, min(wanted[m.tag], m.samples_within(cap))) for m in active}
@@ -294,13 +341,6 @@ def _fit_maps(maps, samples, room, reductions):
             lo = mid
         else:
             hi = mid - 1
-    final = capped(lo)
-    for m in active:
-        samples[m.tag] = final[m.tag]
-    for m in active:
-        if samples[m.tag] < wanted[m.tag]:
-            reductions.append("%s: %d of %d probe samples (budget; the largest maps first)"
-                              % (m.tag, samples[m.tag], wanted[m.tag]))
-    for m in left_out:
-        reductions.append("%s: statistics only, no map (budget; tier %d, %.2f MB per sample)"
-                          % (m.tag, m.tier, m.bytes(1) / 1e6))
+    for tag, k in capped(lo).items():
+        samples[tag] = k
+    return left_out
