@@ -245,7 +245,36 @@ def _is_cell(layer):
 # ---- the probe pass --------------------------------------------------------
 
 
-def capture(model, x, attention_fn=None, cells=(), names=None):
+def _compiled(layer, original, cache):
+    """`original` (an RNN layer's call) as a TensorFlow function, traced once per layer.
+
+    A recurrent layer whose cell is not recorded needs no Python inside it:
+    compiled, its time loop runs as one graph instead of one eager cell call
+    per time step (the probe pass of a bidirectional LSTM over 64 steps went
+    from about 10 training batches to about one). Its outputs are the same
+    ops on the same variables.
+    """
+    if cache is None or keras.backend.backend() != "tensorflow":
+        return original
+    entry = cache.get(id(layer))
+    if entry is None or entry[0] is not layer:
+        import tensorflow as tf
+
+        entry = (layer, tf.function(original, reduce_retracing=True))
+        cache[id(layer)] = entry
+    function = entry[1]
+
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception:
+            cache[id(layer)] = (layer, original)  # not compilable: eager from now on
+            return original(*args, **kwargs)
+
+    return call
+
+
+def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=None):
     """Runs `x` through `model` in inference mode, recording every layer call.
 
     Args:
@@ -255,6 +284,9 @@ def capture(model, x, attention_fn=None, cells=(), names=None):
         scores of other layers' calls (None: none).
       cells: ids of recurrent cells to record (by default none is).
       names: `stable_names(model)`, computed when None.
+      compile_cache: a dict kept between calls to run recurrent layers whose
+        cells are not recorded as compiled TensorFlow functions (see
+        `_compiled`); None runs everything eagerly.
 
     Every `keras.layers.MultiHeadAttention` call's scores are recorded as a
     `LayerOutput` of kind "attention" just before the layer's outputs (see
@@ -345,7 +377,10 @@ def capture(model, x, attention_fn=None, cells=(), names=None):
             had_own = "call" in layer.__dict__
             original = layer.call
             patched.append((layer, had_own, original))
-            object.__setattr__(layer, "call", wrap(layer, original))
+            inner = original
+            if isinstance(layer, keras.layers.RNN) and id(getattr(layer, "cell", None)) not in cell_ids:
+                inner = _compiled(layer, original, compile_cache)
+            object.__setattr__(layer, "call", wrap(layer, inner))
         try:
             model(x, training=False)
         except Exception as e:

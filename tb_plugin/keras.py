@@ -223,6 +223,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._errors = []
         self._names = None
         self._cells = ()
+        self._compile_cache = {}
         self.plan = None
         self._logged_steps = None  # steps already in the run directory
         self._run_tags = set()
@@ -421,7 +422,8 @@ class InternalsCallback(keras.callbacks.Callback):
     # Snapshots ---------------------------------------------------------------
 
     def _capture(self):
-        return capture(self.model, self.probe_x, attention_fn=self.attention_fn, cells=self._cells, names=self._names)
+        return capture(self.model, self.probe_x, attention_fn=self.attention_fn, cells=self._cells, names=self._names,
+                       compile_cache=self._compile_cache)
 
     def _capture_and_log(self, step):
         self._report_errors()

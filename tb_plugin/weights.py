@@ -253,33 +253,44 @@ def weight_stats_length(units):
 def weight_stats(current, previous=None, before_last_batch=None):
     """The exact change series record of one variable at one snapshot.
 
-    Computed in float64 from the float32 values in memory. Layout: FIELDS,
-    histogram edges (BINS + 1, min to max of W_t), counts (BINS), then the
-    per-output-unit relative change `||dW[:, j]|| / ||W_prev[:, j]||` over the
-    columns of `as_matrix` (one per output unit; NaN at the first snapshot).
+    Computed in float64 from the float32 values in memory (one conversion
+    per array, BLAS dot products for the norms). Layout: FIELDS, histogram
+    edges (BINS + 1, min to max of W_t), counts (BINS), then the
+    per-output-unit relative change `||dW[:, j]|| / ||W_prev[:, j]||` over
+    the columns of `as_matrix` (one per output unit; NaN at the first
+    snapshot, inf for a unit that moved from all zeros).
     """
     w = as_matrix(current)
     units = w.shape[1]
     flat = w.ravel()
-    finite = flat[np.isfinite(flat)]
     record = dict.fromkeys(WEIGHT_STATS_FIELDS, float("nan"))
     record["units"] = units
+    all_finite = bool(np.isfinite(flat).all())
+    finite = flat if all_finite else flat[np.isfinite(flat)]
     record["nonfinite_count"] = flat.size - finite.size
     record["norm"] = float(np.sqrt(np.dot(flat, flat)))
     if finite.size:
-        record.update(mean=finite.mean(), std=finite.std(), min=finite.min(), max=finite.max())
-        edges = np.linspace(record["min"], record["max"], WEIGHT_STATS_BINS + 1)
-        counts, _ = np.histogram(finite, bins=edges)
+        lo, hi = float(finite.min()), float(finite.max())
+        mean = float(finite.sum() / finite.size)
+        squares = record["norm"] ** 2 if all_finite else float(np.dot(finite, finite))
+        # std from the moments (no second pass): exact to float64 rounding for weights.
+        record.update(mean=mean, std=float(np.sqrt(max(squares / finite.size - mean * mean, 0.0))), min=lo, max=hi)
+        edges = np.linspace(lo, hi, WEIGHT_STATS_BINS + 1)
+        # bins + range: numpy's fast uniform-bin path, the same edges and counts.
+        counts = (np.histogram(finite, bins=WEIGHT_STATS_BINS, range=(lo, hi))[0] if hi > lo
+                  else np.histogram(finite, bins=edges)[0])
     else:
         edges, counts = np.zeros(WEIGHT_STATS_BINS + 1), np.zeros(WEIGHT_STATS_BINS)
     per_unit = np.full(units, np.nan)
     if previous is not None:
         p = as_matrix(previous)
         d = w - p
-        record["relative_change"] = relative_change(p, w)
-        record["max_abs_change"] = float(np.max(np.abs(d))) if d.size else 0.0
-        num = np.sqrt((d * d).sum(axis=0))
-        den = np.sqrt((p * p).sum(axis=0))
+        dflat, pflat = d.ravel(), p.ravel()
+        delta, base = float(np.sqrt(np.dot(dflat, dflat))), float(np.sqrt(np.dot(pflat, pflat)))
+        record["relative_change"] = (0.0 if delta == 0 else float("inf")) if base == 0 else delta / base
+        record["max_abs_change"] = float(np.max(np.abs(dflat))) if dflat.size else 0.0
+        num = np.sqrt(np.einsum("ij,ij->j", d, d))
+        den = np.sqrt(np.einsum("ij,ij->j", p, p))
         with np.errstate(divide="ignore", invalid="ignore"):
             per_unit = np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, np.inf, 0.0))
     if before_last_batch is not None:
@@ -288,7 +299,7 @@ def weight_stats(current, previous=None, before_last_batch=None):
         delta = float(np.sqrt(np.dot(d, d)))
         record["update_ratio"] = delta / norm if norm > 0 else (0.0 if delta == 0 else float("inf"))
     head = np.array([record[f] for f in WEIGHT_STATS_FIELDS], np.float64)
-    return np.concatenate([head, edges, counts, per_unit]).astype(np.float64)
+    return np.concatenate([head, np.asarray(edges, np.float64), counts, per_unit]).astype(np.float64)
 
 
 def unpack_weight_stats(vector):
