@@ -158,6 +158,10 @@ class InternalsCallback(keras.callbacks.Callback):
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
 
+    Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
+    (every worker checks the arguments and the probe pass at train begin);
+    under `MirroredStrategy` the one process logs once per step.
+
     Raises (at construction, or at `on_train_begin` before an epoch is spent):
       ValueError: bad arguments (the message names the argument and the
         fix), the model rejects the probe data, a name in `layers` matches
@@ -224,6 +228,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._names = None
         self._cells = ()
         self._compile_cache = {}
+        self._chief = True
         self.plan = None
         self._logged_steps = None  # steps already in the run directory
         self._run_tags = set()
@@ -247,7 +252,10 @@ class InternalsCallback(keras.callbacks.Callback):
         self._names = capture_lib.stable_names(self.model)
         self._cells = self._selected_cells()
         records = self._capture()
-        selected = self._select(records)
+        selected = self._select(records)  # every worker checks its arguments alike
+        self._chief = is_chief(self.model)
+        if not self._chief:
+            return  # under a multi-worker strategy only the chief logs
         if self._logged_steps is None:
             self._logged_steps, self._run_tags = _scan_run_dir(self.log_dir)
         if self._writer is None:
@@ -291,6 +299,8 @@ class InternalsCallback(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+        if not self._chief:
+            return
         self._report_errors()
         if self._pending_initial is not None:
             records, self._pending_initial = self._pending_initial, None
@@ -298,6 +308,8 @@ class InternalsCallback(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         self._global_batch += 1
+        if not self._chief:
+            return
         if self.batch_freq:
             due = self._global_batch % self.batch_freq == 0
         else:
@@ -310,10 +322,14 @@ class InternalsCallback(keras.callbacks.Callback):
             self._before_last = self._read_variables()
 
     def on_epoch_end(self, epoch, logs=None):
+        if not self._chief:
+            return
         if not self.batch_freq and self.epoch_freq and epoch % self.epoch_freq == 0:
             self._capture_and_log(epoch)
 
     def _on_train_batch_end(self, batch, logs=None):
+        if not self._chief:
+            return
         if self._global_batch % self.batch_freq == 0:
             self._capture_and_log(self._global_batch)
 
@@ -663,6 +679,26 @@ class _Worker:
     def close(self):
         self._queue.put(None)
         self._thread.join()
+
+
+def is_chief(model):
+    """False on the non-chief workers of a multi-worker strategy (they do not write).
+
+    The chief is the task of type "chief", or worker 0 when the cluster has
+    no chief task, as `tf.distribute.MultiWorkerMirroredStrategy` decides.
+    """
+    strategy = getattr(model, "distribute_strategy", None)
+    resolver = getattr(strategy, "cluster_resolver", None)
+    task_type = getattr(resolver, "task_type", None)
+    if resolver is None or task_type is None:
+        return True
+    if task_type == "chief":
+        return True
+    try:
+        has_chief = "chief" in resolver.cluster_spec().as_dict()
+    except Exception:
+        has_chief = False
+    return task_type == "worker" and int(getattr(resolver, "task_id", 0) or 0) == 0 and not has_chief
 
 
 def normalize_rows(scores):
