@@ -199,3 +199,23 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
         ),
         data_class=summary_pb2.DATA_CLASS_TENSOR,
     )
+
+
+# ---- the callback's logging plan (appended; written by tb_plugin.keras) ----
+
+KIND_LOGGING_PLAN = "logging_plan"  # blob sequence: one UTF-8 JSON document (tb_plugin.plan)
+KINDS = KINDS + (KIND_LOGGING_PLAN,)
+
+
+def create_logging_plan_metadata(description=None):
+    """Builds the `SummaryMetadata` of a logging plan: one JSON document blob
+    (`tb_plugin.plan.Plan.document`), like a model summary but its own kind."""
+    content = {"version": SCHEMA_VERSION, "kind": KIND_LOGGING_PLAN, "encoding": "json"}
+    return summary_pb2.SummaryMetadata(
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )

@@ -15,7 +15,7 @@ from tensorboard.util import tensor_util
 
 from tb_plugin import encoding
 from tb_plugin import weights as W
-from tb_plugin.keras import InternalsCallback
+from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
 
 
@@ -78,7 +78,8 @@ def test_snapshots_stay_within_the_budget_with_every_statistic(tmp_path, capsys)
     model, x, truth, cb, run = _fit(tmp_path, budget=budget)
     printed = capsys.readouterr().out
     assert "logging plan" in printed and "reduced:" in printed
-    plan = Reader(run).read(".", "logging_plan")
+    plan = read_plan(run)
+    assert Reader(run).tags()["."]["logging_plan"]["kind"] == "logging_plan"
     assert plan["budget_bytes"] == budget and plan["within_budget"] and plan["reductions"]
     sizes = _bytes_per_step(run)
     assert sorted(sizes) == [-1, 0, 1, 2]
