@@ -48,10 +48,12 @@ def build_model(seed=0):
 
 
 def train_run(logdir, learning_rate, epochs, seed=0):
-    """Trains one run into `logdir`, logging internals and loss/accuracy."""
+    """Trains one run into `logdir`, logging internals and, as users do, loss
+    and accuracy with Keras's own TensorBoard callback (its `train/` and
+    `validation/` runs below `logdir`). Both log the model after epoch e at
+    step e; the internals also log step -1, before training."""
     import keras
 
-    from tb_plugin import summary
     from tb_plugin.keras import InternalsCallback
 
     x_train, y_train, x_test, y_test = load_digits()
@@ -61,13 +63,6 @@ def train_run(logdir, learning_rate, epochs, seed=0):
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    scalars = summary.Writer(logdir, filename_suffix=".metrics")
-
-    class MetricsToScalars(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            for name, value in (logs or {}).items():
-                scalars.scalar("epoch_" + name, float(value), epoch + 1)
-
     model.fit(
         x_train,
         y_train,
@@ -76,11 +71,10 @@ def train_run(logdir, learning_rate, epochs, seed=0):
         batch_size=32,
         verbose=0,
         callbacks=[
-            InternalsCallback(logdir, x_test[:PROBE_SAMPLES], scalars=True),
-            MetricsToScalars(),
+            keras.callbacks.TensorBoard(logdir),
+            InternalsCallback(logdir, x_test[:PROBE_SAMPLES], scalars=True, verbose=0),
         ],
     )
-    scalars.close()
     return model
 
 
@@ -151,7 +145,8 @@ def train_transformer(logdir, epochs=8, samples=2000, probe=4, seed=0, **callbac
         verbose=0,
         callbacks=[
             InternalsCallback(
-                logdir, probe_x, probe_samples=probe, attention_tokens=token_labels(probe_x), **callback_args
+                logdir, probe_x, probe_samples=probe, attention_tokens=token_labels(probe_x),
+                **dict({"verbose": 0}, **callback_args)
             )
         ],
     )

@@ -205,3 +205,58 @@ def parse_plugin_metadata(content):
             "tensorboard-plugin-internals" % (kind, parsed.get("storage"))
         )
     return parsed
+
+
+# ---- exact weight-change series (appended; written by tb_plugin.keras) ----
+
+KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
+KINDS = KINDS + (KIND_WEIGHT_STATS,)
+
+
+def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=None, description=None):
+    """Builds the `SummaryMetadata` of a variable's exact change series.
+
+    The values are float64 vectors, one per snapshot, laid out as
+    `tb_plugin.weights.weight_stats` says (`fields`, `bins` histogram bins,
+    `units` per-output-unit changes), stored as a plain tensor
+    (`DATA_CLASS_TENSOR`). `source_tag` is the variable's `weights/` tag
+    (its full values, logged on the plan's cadence).
+    """
+    content = {
+        "version": SCHEMA_VERSION,
+        "kind": KIND_WEIGHT_STATS,
+        "fields": list(layout["fields"]),
+        "bins": int(layout["bins"]),
+        "units": int(layout["units"]),
+        "source_tag": source_tag,
+        "layer": layer,
+        "layer_class": layer_class,
+    }
+    return summary_pb2.SummaryMetadata(
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_TENSOR,
+    )
+
+
+# ---- the callback's logging plan (appended; written by tb_plugin.keras) ----
+
+KIND_LOGGING_PLAN = "logging_plan"  # blob sequence: one UTF-8 JSON document (tb_plugin.plan)
+KINDS = KINDS + (KIND_LOGGING_PLAN,)
+
+
+def create_logging_plan_metadata(description=None):
+    """Builds the `SummaryMetadata` of a logging plan: one JSON document blob
+    (`tb_plugin.plan.Plan.document`), like a model summary but its own kind."""
+    content = {"version": SCHEMA_VERSION, "kind": KIND_LOGGING_PLAN, "encoding": "json"}
+    return summary_pb2.SummaryMetadata(
+        summary_description=description or "",
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(
+            plugin_name=PLUGIN_NAME,
+            content=json.dumps(content, sort_keys=True).encode("utf-8"),
+        ),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )

@@ -62,7 +62,8 @@ def compute(data, activation=None):
     units = int(values.shape[-1]) if values.ndim else 1
     per_unit = values.reshape(-1, units) if units else np.zeros((0, 0))
     finite = np.isfinite(values)
-    finite_values = values[finite]
+    # All finite (the usual case): no masked copy.
+    finite_values = values.ravel() if finite.all() else values[finite]
     record = dict.fromkeys(FIELDS, float("nan"))
     record["units"] = units
     record["nonfinite_count"] = values.size - finite_values.size
@@ -75,7 +76,11 @@ def compute(data, activation=None):
             max=finite_values.max(),
         )
         edges = np.linspace(record["min"], record["max"], BINS + 1)
-        counts, _ = np.histogram(finite_values, bins=edges)
+        if record["max"] > record["min"]:
+            # bins + range: numpy's fast uniform-bin path, the same edges and counts.
+            counts, _ = np.histogram(finite_values, bins=BINS, range=(record["min"], record["max"]))
+        else:
+            counts, _ = np.histogram(finite_values, bins=edges)
     else:
         edges, counts = np.zeros(BINS + 1), np.zeros(BINS)
     flags = np.zeros(units)

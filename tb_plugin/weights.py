@@ -33,15 +33,19 @@ def _layer_children(layer):
         return []
 
 
-def walk_layers(model):
-    """`(path, depth, parent path, layer)` of every layer below `model`, depth first."""
+def walk_layers(model, names=None):
+    """`(path, depth, parent path, layer)` of every layer below `model`, depth first.
+
+    `names`: `{id(layer): name}` to use instead of `layer.name` (stable names,
+    `tb_plugin.capture.stable_names`)."""
     out = []
+    names = names or {}
 
     def visit(layer, prefix, depth, parent):
         for child in _layer_children(layer):
             if type(child).__name__ == "InputLayer":
                 continue  # no computation, no variables
-            path = prefix + child.name
+            path = prefix + names.get(id(child), child.name)
             out.append((path, depth, parent, child))
             visit(child, path + "/", depth + 1, path)
 
@@ -59,23 +63,21 @@ def _own_variables(layer, trainable=True):
     return [v for v in variables if id(v) not in nested]
 
 
-def trainable_variables(model):
+def trainable_variables(model, names=None, variable_names=None):
     """`(layer path, variable name, layer, variable)` per trainable variable.
 
     Variables held by the model itself (not by one of its layers) get the
     model's name as layer path. Shared variables are listed once.
+    `names` as `walk_layers`; `variable_names(layer, variables)` gives the
+    names of a layer's variables (default: their own).
     """
     seen, out = set(), []
-    for path, _, _, layer in walk_layers(model):
-        for v in _own_variables(layer):
-            if id(v) in seen:
-                continue
+    variable_names = variable_names or (lambda layer, vs: [_variable_name(v) for v in vs])
+    for path, _, _, layer in walk_layers(model, names) + [(model.name, 0, None, model)]:
+        own = [v for v in _own_variables(layer) if id(v) not in seen]
+        for v, name in zip(own, variable_names(layer, own)):
             seen.add(id(v))
-            out.append((path, _variable_name(v), layer, v))
-    for v in _own_variables(model):
-        if id(v) not in seen:
-            seen.add(id(v))
-            out.append((model.name, _variable_name(v), model, v))
+            out.append((path, name, layer, v))
     return out
 
 
@@ -91,7 +93,7 @@ def _shape_of(value):
         return None
 
 
-def model_summary(model, output_shapes=None):
+def model_summary(model, output_shapes=None, names=None):
     """The layer list of `model` as a JSON-serialisable document.
 
     Args:
@@ -107,7 +109,7 @@ def model_summary(model, output_shapes=None):
     """
     output_shapes = output_shapes or {}
     layers = []
-    for path, depth, parent, layer in walk_layers(model):
+    for path, depth, parent, layer in walk_layers(model, names):
         shape = output_shapes.get(path)
         if shape is not None:
             shape = [None] + [int(d) for d in list(shape)[1:]]
@@ -120,7 +122,8 @@ def model_summary(model, output_shapes=None):
         layers.append(
             {
                 "path": path,
-                "name": layer.name,
+                "name": path.split("/")[-1],
+                "keras_name": layer.name,
                 "class": type(layer).__name__,
                 "depth": depth,
                 "parent": parent,
@@ -223,3 +226,87 @@ def sparsity(w, threshold):
     """Fraction of weights with |w| < threshold (NaN never counts)."""
     w = np.asarray(w, dtype=np.float64)
     return float(np.count_nonzero(np.abs(w) < threshold) / w.size) if w.size else 0.0
+
+
+# ---- exact weight-change series (kind "weight_stats") ----
+
+WEIGHT_STATS_PREFIX = "weight_stats/"
+WEIGHT_STATS_FIELDS = (
+    "relative_change",  # ||W_t - W_prev|| / ||W_prev|| (previous snapshot; NaN at the first)
+    "update_ratio",  # ||W_t - W_before_last_batch|| / ||W_t|| (the last batch's update; NaN if unknown)
+    "norm",  # ||W_t||
+    "mean",
+    "std",
+    "min",
+    "max",
+    "max_abs_change",  # max |W_t - W_prev|
+    "nonfinite_count",
+    "units",
+)
+WEIGHT_STATS_BINS = 30
+
+
+def weight_stats_length(units):
+    return len(WEIGHT_STATS_FIELDS) + 2 * WEIGHT_STATS_BINS + 1 + int(units)
+
+
+def weight_stats(current, previous=None, before_last_batch=None):
+    """The exact change series record of one variable at one snapshot.
+
+    Computed in float64 from the float32 values in memory (one conversion
+    per array, BLAS dot products for the norms). Layout: FIELDS, histogram
+    edges (BINS + 1, min to max of W_t), counts (BINS), then the
+    per-output-unit relative change `||dW[:, j]|| / ||W_prev[:, j]||` over
+    the columns of `as_matrix` (one per output unit; NaN at the first
+    snapshot, inf for a unit that moved from all zeros).
+    """
+    w = as_matrix(current)
+    units = w.shape[1]
+    flat = w.ravel()
+    record = dict.fromkeys(WEIGHT_STATS_FIELDS, float("nan"))
+    record["units"] = units
+    all_finite = bool(np.isfinite(flat).all())
+    finite = flat if all_finite else flat[np.isfinite(flat)]
+    record["nonfinite_count"] = flat.size - finite.size
+    record["norm"] = float(np.sqrt(np.dot(flat, flat)))
+    if finite.size:
+        lo, hi = float(finite.min()), float(finite.max())
+        mean = float(finite.sum() / finite.size)
+        squares = record["norm"] ** 2 if all_finite else float(np.dot(finite, finite))
+        # std from the moments (no second pass): exact to float64 rounding for weights.
+        record.update(mean=mean, std=float(np.sqrt(max(squares / finite.size - mean * mean, 0.0))), min=lo, max=hi)
+        edges = np.linspace(lo, hi, WEIGHT_STATS_BINS + 1)
+        # bins + range: numpy's fast uniform-bin path, the same edges and counts.
+        counts = (np.histogram(finite, bins=WEIGHT_STATS_BINS, range=(lo, hi))[0] if hi > lo
+                  else np.histogram(finite, bins=edges)[0])
+    else:
+        edges, counts = np.zeros(WEIGHT_STATS_BINS + 1), np.zeros(WEIGHT_STATS_BINS)
+    per_unit = np.full(units, np.nan)
+    if previous is not None:
+        p = as_matrix(previous)
+        d = w - p
+        dflat, pflat = d.ravel(), p.ravel()
+        delta, base = float(np.sqrt(np.dot(dflat, dflat))), float(np.sqrt(np.dot(pflat, pflat)))
+        record["relative_change"] = (0.0 if delta == 0 else float("inf")) if base == 0 else delta / base
+        record["max_abs_change"] = float(np.max(np.abs(dflat))) if dflat.size else 0.0
+        num = np.sqrt(np.einsum("ij,ij->j", d, d))
+        den = np.sqrt(np.einsum("ij,ij->j", p, p))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_unit = np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, np.inf, 0.0))
+    if before_last_batch is not None:
+        d = (w - as_matrix(before_last_batch)).ravel()
+        norm = record["norm"]
+        delta = float(np.sqrt(np.dot(d, d)))
+        record["update_ratio"] = delta / norm if norm > 0 else (0.0 if delta == 0 else float("inf"))
+    head = np.array([record[f] for f in WEIGHT_STATS_FIELDS], np.float64)
+    return np.concatenate([head, np.asarray(edges, np.float64), counts, per_unit]).astype(np.float64)
+
+
+def unpack_weight_stats(vector):
+    vector = np.asarray(vector, np.float64)
+    n, b = len(WEIGHT_STATS_FIELDS), WEIGHT_STATS_BINS
+    out = {f: float(vector[i]) for i, f in enumerate(WEIGHT_STATS_FIELDS)}
+    out["edges"] = vector[n:n + b + 1]
+    out["counts"] = vector[n + b + 1:n + 2 * b + 1]
+    out["unit_change"] = vector[n + 2 * b + 1:]
+    return out

@@ -193,7 +193,7 @@ def test_attention_fn_captures_custom_layers(tmp_path):
         return getattr(layer, "last_scores", None) if isinstance(layer, MyAttention) else None
 
     model.fit(x, x, epochs=1, verbose=0, callbacks=[InternalsCallback(str(tmp_path), x[:2], attention_fn=attention_fn, encoding="f32")])
-    logged = Reader(str(tmp_path)).read(".", "attention/mine", 1)
+    logged = Reader(str(tmp_path)).read(".", "attention/mine", 0)  # after epoch 0
     xp = x[:2].astype(np.float64)
     np.testing.assert_allclose(logged[:, 0], softmax(xp @ xp.transpose(0, 2, 1)), atol=1e-5)
     assert "mine" in seen
@@ -215,19 +215,19 @@ def test_truth_reversal_attention_forms_on_the_anti_diagonal(tmp_path):
         probe_x, _ = demo.reverse_data(4, 1)
         assert info["query_tokens"] == demo.token_labels(probe_x)
         mass = {}
-        for step in (0, 4):
+        for step in (-1, 3):  # before training, after the last epoch
             status, _, payload = http_get(base + "data?" + urlencode({"run": "rev", "tag": tag, "step": step}))
             assert status == 200
             scores = encoding.decode(payload)
             n = demo.SEQ_LEN
             mass[step] = scores[..., np.arange(n), n - 1 - np.arange(n)].mean()  # computed here, not by the plugin
-        assert mass[0] < 0.3, mass  # before training: near uniform (1/6)
-        assert mass[4] > 0.8, mass  # after: the mirror key carries most of each row
+        assert mass[-1] < 0.3, mass  # before training: near uniform (1/6)
+        assert mass[3] > 0.8, mass  # after: the mirror key carries most of each row
         status, _, body = http_get(base + "attention_summary?" + urlencode({"run": "rev", "tag": tag}))
         series = json.loads(body)
-        assert series["steps"] == [0, 1, 2, 3, 4]
+        assert series["steps"] == [-1, 0, 1, 2, 3]
         assert series["max_entropy"] == pytest.approx(np.log(demo.SEQ_LEN))
         assert min(series["entropy"][0]) > 0.9 * np.log(demo.SEQ_LEN)  # diffuse before training
         assert max(series["entropy"][-1]) < 0.5 * np.log(demo.SEQ_LEN)  # specialised after
-        status, _, body = http_get(base + "attention_blob?" + urlencode({"run": "rev", "tag": tag, "step": 0, "index": 3}))
+        status, _, body = http_get(base + "attention_blob?" + urlencode({"run": "rev", "tag": tag, "step": -1, "index": 3}))
         assert status == 400

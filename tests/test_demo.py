@@ -42,13 +42,13 @@ def test_committed_demo_logs_match_the_generator(regenerated):
     assert _layout(committed) == _layout(regenerated)
     for run in demo.RUNS:
         steps = committed.steps(run, "activations/conv1")
-        assert steps[0] == 0 and len(steps) >= 10, "demo logs every epoch from step 0"
+        assert steps[0] == -1 and len(steps) >= 10, "demo logs every epoch from step -1 (before training)"
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(DEMO_LOGS) for f in fs)
     assert total < 10 * 1024 * 1024
 
 
 def test_regenerated_probe_activations_are_the_models(regenerated):
-    # The conv1 activations of the regenerated demo at step 0 are those of
+    # The conv1 activations of the regenerated demo at step -1 are those of
     # the untrained demo model on the probe batch (same seed).
     import keras
 
@@ -57,7 +57,7 @@ def test_regenerated_probe_activations_are_the_models(regenerated):
     model = demo.build_model(seed=0)
     conv1 = keras.Model(model.inputs, model.get_layer("conv1").output)
     expected = np.asarray(conv1(x_test[: demo.PROBE_SAMPLES], training=False))
-    logged = regenerated.read(run, "activations/conv1", step=0)
+    logged = regenerated.read(run, "activations/conv1", step=-1)
     from tb_plugin import encoding
 
     assert np.all(np.abs(logged - expected) <= encoding.error_bound(expected) + 1e-7)

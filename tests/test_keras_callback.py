@@ -30,6 +30,7 @@ from tb_plugin.reader import Reader
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 PROBE = 8  # probe samples
 EPOCHS = 2
+STEPS = list(range(-1, EPOCHS))  # -1: before training; e: after epoch e (0-based, as Keras's TensorBoard)
 ACT, STATS = "activations/", "activation_stats/"
 
 
@@ -66,7 +67,7 @@ class History(keras.callbacks.Callback):
         self._snapshot_initial()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.after_epoch[epoch + 1] = self.model.get_weights()
+        self.after_epoch[epoch] = self.model.get_weights()  # logged at step `epoch`, as Keras's TensorBoard
 
     def on_train_batch_end(self, batch, logs=None):
         self.batches_run += 1
@@ -116,7 +117,8 @@ def read_stats(logdir, run):
     mux.AddRunsFromDirectory(str(logdir))
     mux.Reload()
     provider = mux_data_provider.MultiplexerDataProvider(mux, str(logdir))
-    return data_access.read_stats(provider, tb_context.RequestContext(), "", run)
+    found = data_access.read_stats(provider, tb_context.RequestContext(), "", run)
+    return {tag: datums for tag, datums in found.items() if tag.startswith(STATS)}
 
 
 def unpack(vector, info):
@@ -247,7 +249,7 @@ def trained(tmp_path_factory):
             model.compile(keras.optimizers.Adam(0.05), "mse")
             model.fit(case.x, case.y, batch_size=8, epochs=EPOCHS, shuffle=False, verbose=0, callbacks=[history, cb])
             probe = probe_of(case.x)
-            weights = {0: history.initial, **history.after_epoch}
+            weights = {-1: history.initial, **history.after_epoch}
             expected = {step: expected_at(case, model, w, probe) for step, w in weights.items()}
             _RUNS[key] = dict(
                 case=case, logdir=logdir, expected=expected, calls_before=calls_before, reader=Reader(str(logdir))
@@ -264,9 +266,9 @@ def test_every_layer_output_is_logged_under_its_path_at_every_step(trained, kind
     assert acts == set(r["case"].paths)
     assert stats_ == set(r["case"].paths)
     for path in r["case"].paths:
-        assert r["reader"].steps("run", ACT + path) == list(range(EPOCHS + 1))
+        assert r["reader"].steps("run", ACT + path) == STEPS
     for tag, datums in read_stats(r["logdir"], "run").items():
-        assert [d.step for d in datums] == list(range(EPOCHS + 1)), tag
+        assert [d.step for d in datums] == STEPS, tag
 
 
 @pytest.mark.parametrize("kind", sorted(km.KINDS))
@@ -280,7 +282,7 @@ def test_call_methods_are_restored_after_fit(trained, kind):
 def test_logged_activations_equal_true_layer_outputs(trained, kind, enc):
     r = trained(kind, enc)
     reader = r["reader"]
-    assert set(r["expected"]) == set(range(EPOCHS + 1))
+    assert set(r["expected"]) == set(STEPS)
     for step, outputs in r["expected"].items():
         assert set(outputs) == set(r["case"].paths)
         for path, value in outputs.items():
@@ -291,8 +293,8 @@ def test_logged_activations_equal_true_layer_outputs(trained, kind, enc):
             else:
                 assert_q8_close(read, value, what)
     # The test can tell steps apart: training moved some layer's output
-    # further than the q8 bound between step 0 and the last step.
-    first, last = r["expected"][0], r["expected"][EPOCHS]
+    # further than the q8 bound between step -1 and the last step.
+    first, last = r["expected"][-1], r["expected"][EPOCHS - 1]
     assert any(
         np.any(np.abs(first[p] - last[p]) > encoding.error_bound(last[p]) * 2) for p in r["case"].paths
     )
@@ -435,7 +437,7 @@ def units_run(tmp_path_factory):
     true = {name: np.asarray(keras.Model(model.inputs, model.get_layer(name).output)([x[0], x[1]])) for name in UNIT_EXPECTATIONS}
     logdir = tmp_path_factory.mktemp("units")
     model.compile("sgd", "mse")
-    # epoch_freq=0: only the model as built (step 0) is logged.
+    # epoch_freq=0: only the model as built (step -1) is logged.
     cb = InternalsCallback(str(logdir / "run"), probe_data=x, probe_samples=PROBE * 2, epoch_freq=0)
     model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[cb])
     return logdir, true, Reader(str(logdir))
@@ -453,7 +455,7 @@ def test_dead_and_saturated_units_are_exactly_the_known_ones(units_run, layer):
     elif family:
         assert saturated_units(value, family).tolist() == known
     series = read_stats(logdir, "run")[STATS + layer]
-    assert [d.step for d in series] == [0]
+    assert [d.step for d in series] == [-1]
     info = reader.tags()["run"][STATS + layer]
     got = unpack(series[0].numpy, info)
     assert got["units"] == units
@@ -485,7 +487,7 @@ def test_statistics_and_activations_with_nonfinite_values(units_run):
     assert got["nonfinite_count"] == len(Holes.SPOTS)
     assert got["counts"].sum() == np.count_nonzero(np.isfinite(value))
     # NaN/Inf come back where they were; finite values within the q8 bound.
-    assert_q8_close(reader.read("run", ACT + "holes", 0), value, "holes")
+    assert_q8_close(reader.read("run", ACT + "holes", -1), value, "holes")
 
 
 # ---------------------------------------------------------------------------
@@ -562,7 +564,7 @@ def test_training_is_bitwise_identical_with_and_without_the_callback(tmp_path):
     assert not identical(runs["control"])
     # ...and the callbacks did log.
     reader = Reader(str(tmp_path / "logs"))
-    assert reader.steps("epoch", ACT + "conv") == [0, 1, 2]
+    assert reader.steps("epoch", ACT + "conv") == [-1, 0, 1]
     assert reader.steps("batch", ACT + "conv") == list(range(9))  # 4 batches x 2 epochs
 
 
@@ -582,7 +584,8 @@ def test_layer_over_max_values_warns_and_training_goes_on(tmp_path):
     model, x, y = _wide_model()
     before = model.get_weights()
     # `wide` has PROBE * 8 = 64 values, `out` 16: only `wide` is over 40.
-    cb = InternalsCallback(str(tmp_path / "run"), probe_data=x, probe_samples=PROBE, max_values=40)
+    # Without a budget, everything is attempted as asked.
+    cb = InternalsCallback(str(tmp_path / "run"), probe_data=x, probe_samples=PROBE, max_values=40, budget=None)
     with pytest.warns(UserWarning) as record:
         history = model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[cb])
     messages = callback_warnings(record)
@@ -593,16 +596,17 @@ def test_layer_over_max_values_warns_and_training_goes_on(tmp_path):
     reader = Reader(str(tmp_path))
     acts, _ = tags_by_kind(reader, "run")
     assert acts == {"out"}
-    assert reader.steps("run", ACT + "out") == [0, 1, 2]
+    assert reader.steps("run", ACT + "out") == STEPS
 
 
 def test_strict_raises_on_a_layer_over_max_values(tmp_path):
     model, x, y = _wide_model()
-    cb = InternalsCallback(str(tmp_path / "run"), probe_data=x, probe_samples=PROBE, max_values=40, strict=True)
+    cb = InternalsCallback(str(tmp_path / "run"), probe_data=x, probe_samples=PROBE, max_values=40, strict=True,
+                           budget=None)
     counter = EpochCounter()
     with pytest.raises(RuntimeError, match=r"'wide'.*limit of 40"):
         model.fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[counter, cb])
-    assert counter.batches == 0  # raised when logging step 0, before training
+    assert counter.batches == 0  # raised when logging step -1, before training
 
 
 def test_writer_failure_warns_and_training_goes_on(tmp_path, monkeypatch):
@@ -665,7 +669,7 @@ def test_probe_pass_failing_during_training_warns_and_restores_calls(tmp_path):
     assert messages and all("probe pass" in m and "boom" in m for m in messages)
     assert len(history.history["loss"]) == 2
     assert_calls_restored(model, before)
-    assert Reader(str(tmp_path)).steps("run", ACT + "d") == [0]  # epochs 1 and 2 failed
+    assert Reader(str(tmp_path)).steps("run", ACT + "d") == [-1]  # epochs 0 and 1 failed
 
     flaky.fail = False
     strict = InternalsCallback(str(tmp_path / "strict"), probe_data=x, strict=True)
@@ -823,11 +827,14 @@ def _assert_steps(reader, case, steps, run="run"):
 @pytest.mark.parametrize(
     "cb_kwargs,fit_kwargs,steps",
     [
-        ({"epoch_freq": 2}, {"epochs": 5}, [0, 2, 4]),
-        ({"epoch_freq": 2}, {"epochs": 4}, [0, 2, 4]),
-        ({"log_initial": False}, {"epochs": 2}, [1, 2]),
-        ({"epoch_freq": 0}, {"epochs": 2}, [0]),
-        ({}, {"epochs": 4, "initial_epoch": 2}, [2, 3, 4]),  # resumed fit
+        # Epochs e with e % epoch_freq == 0, as Keras's histogram_freq.
+        ({"epoch_freq": 2}, {"epochs": 5}, [-1, 0, 2, 4]),
+        ({"epoch_freq": 2}, {"epochs": 4}, [-1, 0, 2]),
+        ({"log_initial": False}, {"epochs": 2}, [0, 1]),
+        ({"epoch_freq": 0}, {"epochs": 2}, [-1]),
+        # A fit resumed in a fresh run directory: the model it starts from
+        # is the one after epoch 1, at step 1.
+        ({}, {"epochs": 4, "initial_epoch": 2}, [1, 2, 3]),
     ],
 )
 def test_epoch_cadence(tmp_path, cb_kwargs, fit_kwargs, steps):
@@ -835,7 +842,7 @@ def test_epoch_cadence(tmp_path, cb_kwargs, fit_kwargs, steps):
     _assert_steps(reader, case, steps)
     # Each step holds the model after that epoch (the first: before training).
     first = fit_kwargs.get("initial_epoch", 0)
-    weights = {first: history.initial, **history.after_epoch}
+    weights = {first - 1: history.initial, **history.after_epoch}
     probe = probe_of(case.x)
     for step in steps:
         for path, value in expected_at(case, case.model, weights[step], probe).items():
@@ -867,14 +874,14 @@ def test_scalars_mirror_the_statistics(tmp_path):
     expected_tags = {"internals/%s/%s" % (p, f) for p in case.paths for f in common}
     expected_tags |= {"internals/hidden/dead_fraction", "internals/squash/saturated_fraction"}
     assert tags == expected_tags
-    weights = {0: history.initial, **history.after_epoch}
+    weights = {-1: history.initial, **history.after_epoch}
     probe = probe_of(case.x)
     true = {step: expected_at(case, case.model, w, probe) for step, w in weights.items()}
     for tag in tags:
         _, path, field = tag.split("/")
         assert mux.SummaryMetadata("run", tag).data_class == summary_pb2.DATA_CLASS_SCALAR
         events = mux.Tensors("run", tag)
-        assert [e.step for e in events] == [0, 1, 2], tag
+        assert [e.step for e in events] == [-1, 0, 1], tag
         for e in events:
             value = true[e.step][path]
             if field == "dead_fraction":
@@ -890,7 +897,7 @@ def test_scalars_mirror_the_statistics(tmp_path):
 def test_no_scalars_by_default(tmp_path):
     case, _, _ = _fit_cadence(tmp_path, {"epochs": 1})
     # Weights and the model summary (logged by default, tests/test_weights.py) aside.
-    tags = {tag for tag, _ in event_values(tmp_path / "run") if not tag.startswith("weights/") and tag != "model_summary"}
+    tags = {tag for tag, _ in event_values(tmp_path / "run") if tag.startswith((ACT, STATS, "internals/"))}
     assert tags == {p + path for path in case.paths for p in (ACT, STATS)}
 
 
@@ -923,10 +930,10 @@ for run, kwargs in [("epoch", {}), ("batch", {"batch_freq": 2})]:
     class Recorder(keras.callbacks.Callback):
         seen = 0
         def on_train_begin(self, logs=None):
-            weights[0] = self.model.get_weights()
+            weights[-1 if run == "epoch" else 0] = self.model.get_weights()
         def on_epoch_end(self, epoch, logs=None):
             if run == "epoch":
-                weights[epoch + 1] = self.model.get_weights()
+                weights[epoch] = self.model.get_weights()
         def on_train_batch_end(self, batch, logs=None):
             Recorder.seen += 1
             if run == "batch":
@@ -952,12 +959,12 @@ def test_mirrored_strategy_logs_once_per_step_with_true_values(tmp_path):
     assert len(all_event_files) == 2  # one per run directory
     reader = Reader(str(logdir))
     # 16 samples, global batches of 8: 2 batches per epoch, 4 in all.
-    for run, steps in [("epoch", [0, 1, 2]), ("batch", [0, 2, 4])]:
+    for run, steps in [("epoch", [-1, 0, 1]), ("batch", [0, 2, 4])]:
         assert len(glob.glob(str(logdir / run / "events.out.tfevents.*"))) == 1
         counts = collections.Counter(event_values(logdir / run))
         assert counts and set(counts.values()) == {1}, [k for k, c in counts.items() if c > 1]
         # Weights and the model summary (logged by default) also once per step; compared in test_weights.py.
-        layer_tags = {tag for tag, _ in counts if not tag.startswith("weights/") and tag != "model_summary"}
+        layer_tags = {tag for tag, _ in counts if tag.startswith((ACT, STATS))}
         assert layer_tags == {p + path for path in km.CHAIN for p in (ACT, STATS)}
         for path in km.CHAIN:
             assert sorted(step for tag, step in counts if tag == ACT + path) == steps

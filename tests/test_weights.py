@@ -86,10 +86,10 @@ def _fit(tmp_path, epochs=2, **kwargs):
 
     class Truth(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            truth[0] = {v.path: v.numpy().copy() for v in self.model.trainable_variables}
+            truth[-1] = {v.path: v.numpy().copy() for v in self.model.trainable_variables}
 
         def on_epoch_end(self, epoch, logs=None):
-            truth[epoch + 1] = {v.path: v.numpy().copy() for v in self.model.trainable_variables}
+            truth[epoch] = {v.path: v.numpy().copy() for v in self.model.trainable_variables}
 
     model.fit(x, y, epochs=epochs, batch_size=8, verbose=0,
               callbacks=[InternalsCallback(str(tmp_path / "run"), probe_data=x[:4], **kwargs), Truth()])
@@ -111,20 +111,23 @@ def test_callback_logs_every_trainable_variable_exactly(tmp_path):
     assert tags["weights/block/h1/kernel"]["layer_class"] == "Dense"
     assert tags["weights/conv1/kernel"]["layer_class"] == "Conv2D"
     for tag, suffix in expected.items():
-        assert reader.steps("run", tag) == [0, 1, 2]
-        for step in (0, 1, 2):
+        assert reader.steps("run", tag) == [-1, 0, 1]  # before training, after epochs 0 and 1
+        for step in (-1, 0, 1):
             (path,) = [p for p in truth[step] if p.endswith(suffix)]
             assert np.array_equal(reader.read("run", tag, step), truth[step][path]), (tag, step)
     # The values really changed: the steps are not copies of one another.
-    assert not np.array_equal(reader.read("run", "weights/out/kernel", 0), reader.read("run", "weights/out/kernel", 2))
+    assert not np.array_equal(reader.read("run", "weights/out/kernel", -1), reader.read("run", "weights/out/kernel", 1))
 
 
 def test_weights_freq_and_switches(tmp_path):
+    # Every 2nd snapshot, the first included: snapshots at -1, 0, 1, 2.
     _fit(tmp_path / "a", epochs=3, weights_freq=2)
-    assert Reader(str(tmp_path / "a")).steps("run", "weights/out/kernel") == [0, 2]
+    assert Reader(str(tmp_path / "a")).steps("run", "weights/out/kernel") == [-1, 1]
     _fit(tmp_path / "b", epochs=1, weights_freq=0, log_model_summary=False)
-    kinds = {i["kind"] for i in Reader(str(tmp_path / "b")).tags()["run"].values()}
-    assert kinds == {"activations", "activation_stats"}
+    tags = Reader(str(tmp_path / "b")).tags()["run"]
+    kinds = {i["kind"] for t, i in tags.items() if t != "logging_plan"}
+    assert kinds == {"activations", "activation_stats", "weight_stats"}  # change series, no full weights
+    assert "model_summary" not in tags
     from tb_plugin.keras import InternalsCallback
 
     with pytest.raises(ValueError, match="weights_freq"):

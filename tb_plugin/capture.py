@@ -1,0 +1,581 @@
+"""The probe pass: run a fixed batch through a Keras model and record every layer call.
+
+Keras-specific, no writing. `capture(model, x)` returns one `LayerOutput`
+per output of every layer call, in call order, with stable names:
+
+* **How.** Each layer's `call` is replaced, on the instance, by a wrapper
+  that records its outputs; the probe batch goes through the model once,
+  eagerly and in inference mode; the originals are restored (also when
+  something raises). This sees inside Sequential, Functional, subclassed and
+  nested models alike.
+* **Faithful.** The model computes exactly what it computes without the
+  callback. Attention scores of a `MultiHeadAttention` that was not asked
+  for them are obtained by a *second* call of that layer with
+  `return_attention_scores=True`, whose outputs are discarded and whose
+  inner layers are not recorded; the recorded outputs are those of the
+  model's own call (the scores path can differ from the fused one, notably
+  under mixed precision).
+* **Stable names** (`stable_names`). Keras numbers automatic names with
+  process-wide counters (`dense_7`); paths here renumber them within the
+  model, in depth-first order: the first `Dense` with an automatic name is
+  `dense`, the second `dense_1`, and so on, so the same architecture gives
+  the same tags in any process. A name counts as automatic when it is the
+  snake-case class name, optionally followed by `_<number>`; any other
+  name is kept as given. Variables are renumbered the same way within
+  their layer (`variable`, `variable_1`).
+* **Output names.** One output: the layer path. Several: `path:<key>`, the
+  key being the dict key (`backbone:sequence_output`), the position in a
+  list (`:0`, `:1`), joined by `.` when nested. Recurrent layers name their
+  returned states (`lstm:output`, `lstm:state_h`, `lstm:state_c`).
+* **Recurrent layers.** The cell inside an RNN layer (called once per time
+  step) is not recorded unless asked for (`cells=`); then its calls become
+  one record per output with a time axis `[batch, time, ...]`, states that
+  equal the output (an LSTM cell returns `h, [h, c]`) logged once.
+* A layer called several times gets ` [call N]` from its second call on.
+"""
+
+import collections
+import inspect
+import re
+
+import keras
+import numpy as np
+
+ATTENTION = "attention"
+ACTIVATIONS = "activations"
+
+
+class LayerOutput:
+    """One output of one layer call on the probe pass, as a numpy array."""
+
+    def __init__(self, path, layer, value, kind=ACTIVATIONS, activation=None, output_key=None):
+        self.path = path
+        self.layer = layer
+        self.value = value
+        # "activations", or "attention" for a layer call's attention scores.
+        self.kind = kind
+        self._activation = activation
+        self.output_key = output_key  # None for a single output
+
+    @property
+    def is_real(self):
+        return self.value.dtype.kind in "biuf" or self.value.dtype.name == "bfloat16"
+
+    @property
+    def activation(self):
+        return self._activation
+
+
+def to_numpy(t):
+    """A tensor or variable as a numpy array, without numpy's `__array__` warnings."""
+    if isinstance(t, np.ndarray):
+        return t
+    numpy = getattr(t, "numpy", None)
+    if callable(numpy):
+        return np.asarray(numpy())
+    return np.asarray(keras.ops.convert_to_numpy(t))
+
+
+# ---- names -----------------------------------------------------------------
+
+
+def snake_case(name):
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _auto_base(obj, name):
+    """The automatic base name of `obj` if `name` is automatic, else None."""
+    base = snake_case(type(obj).__name__)
+    if name == base or re.fullmatch(re.escape(base) + r"_\d+", name):
+        return base
+    return None
+
+
+def children(layer):
+    try:
+        return list(layer._flatten_layers(include_self=False, recursive=False))
+    except Exception:
+        return []
+
+
+def stable_names(model):
+    """`{id(layer): stable name}` for every layer inside `model` (see the module docstring)."""
+    order = []
+
+    def visit(layer):
+        for child in children(layer):
+            if id(child) in seen:
+                continue
+            seen.add(id(child))
+            order.append((layer, child))
+            visit(child)
+
+    seen = set()
+    visit(model)
+    explicit = {c.name for _, c in order if _auto_base(c, c.name) is None}
+    counters = collections.Counter()
+    names = {}
+
+    def next_name(base):
+        while True:
+            n = counters[base]
+            counters[base] += 1
+            candidate = base if n == 0 else "%s_%d" % (base, n)
+            if candidate not in explicit:
+                return candidate
+
+    for parent, child in order:
+        if isinstance(parent, keras.layers.Bidirectional) and child.name.startswith(("forward_", "backward_")):
+            continue  # named with their wrapper below
+        base = _auto_base(child, child.name)
+        if base is not None and child.name == base and getattr(parent, "cell", None) is child:
+            base = None  # the constant name an RNN layer gives its cell ("lstm_cell"), no counter
+        names[id(child)] = child.name if base is None else next_name(base)
+        if isinstance(child, keras.layers.Bidirectional):
+            inner = child.forward_layer
+            prefix_len = len("forward_")
+            inner_name = inner.name[prefix_len:] if inner.name.startswith("forward_") else inner.name
+            inner_base = _auto_base(inner, inner_name)
+            stable = inner_name if inner_base is None else next_name(inner_base)
+            for side, layer in (("forward_", child.forward_layer), ("backward_", child.backward_layer)):
+                if layer.name.startswith(side):
+                    names[id(layer)] = side + stable
+    return names
+
+
+def variable_names(layer, variables):
+    """Stable names of `variables` of one layer: automatic ones renumbered within it."""
+    counters = collections.Counter()
+    out = []
+    explicit = {_short(v) for v in variables if _auto_base(v, _short(v)) is None and _short(v) != "variable"}
+    for v in variables:
+        name = _short(v)
+        if re.fullmatch(r"variable(_\d+)?", name) or _auto_base(v, name) is not None:
+            base = "variable"
+            while True:
+                n = counters[base]
+                counters[base] += 1
+                candidate = base if n == 0 else "%s_%d" % (base, n)
+                if candidate not in explicit:
+                    break
+            name = candidate
+        out.append(name)
+    return out
+
+
+def _short(v):
+    name = getattr(v, "name", None) or "variable"
+    return str(name).split("/")[-1].split(":")[0]
+
+
+# ---- recurrent layers ------------------------------------------------------
+
+
+def rnn_cells(model):
+    """`{id(cell): cell}` of every cell inside a recurrent layer of `model` (and their sub-cells)."""
+    cells = {}
+
+    def add(cell):
+        cells[id(cell)] = cell
+        for sub in getattr(cell, "cells", None) or []:  # StackedRNNCells
+            add(sub)
+
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.RNN) and getattr(layer, "cell", None) is not None:
+            add(layer.cell)
+    return cells
+
+
+def _state_names(layer):
+    """Names of the states a recurrent layer returns with `return_state=True`."""
+    if isinstance(layer, keras.layers.LSTM):
+        return ["state_h", "state_c"]
+    if isinstance(layer, (keras.layers.GRU, keras.layers.SimpleRNN)):
+        return ["state"]
+    return None
+
+
+def output_keys(layer, outputs, flat_paths):
+    """Names of a call's flattened outputs (None for a single one)."""
+    if len(flat_paths) == 1:
+        return [None]
+    if isinstance(layer, keras.layers.Bidirectional) and getattr(layer, "return_state", False):
+        states = _state_names(layer.forward_layer)
+        if states and len(flat_paths) == 1 + 2 * len(states):
+            return ["output"] + ["forward_" + s for s in states] + ["backward_" + s for s in states]
+    if isinstance(layer, keras.layers.RNN) and getattr(layer, "return_state", False):
+        states = _state_names(layer) or ["state_%d" % i for i in range(len(flat_paths) - 1)]
+        if len(flat_paths) == 1 + len(states):
+            return ["output"] + states
+    return [".".join(str(p) for p in path) for path in flat_paths]
+
+
+def activation_name(layer):
+    """The name of the activation function applied last to a layer's output ("relu", ...) or None.
+
+    Recurrent layers other than SimpleRNN (whose output is its activation's)
+    and their states have none: an LSTM's output is a gated tanh and its cell
+    state is unbounded.
+    """
+    if isinstance(layer, keras.layers.LeakyReLU):
+        return "leaky_relu"
+    if isinstance(layer, keras.layers.ReLU):
+        slope = getattr(layer, "negative_slope", 0) or 0
+        return "leaky_relu" if slope else "relu"
+    if isinstance(layer, (keras.layers.RNN, keras.layers.Bidirectional)):
+        if isinstance(layer, keras.layers.SimpleRNN):
+            layer = layer.cell
+        else:
+            return None
+    elif _is_cell(layer) and not isinstance(layer, keras.layers.SimpleRNNCell):
+        return None
+    activation = getattr(layer, "activation", None)
+    name = getattr(activation, "__name__", None)
+    return name if isinstance(name, str) else None
+
+
+def _is_cell(layer):
+    return isinstance(layer, (keras.layers.LSTMCell, keras.layers.GRUCell, keras.layers.SimpleRNNCell)) or (
+        hasattr(layer, "state_size") and not isinstance(layer, keras.layers.RNN)
+    )
+
+
+# ---- the probe pass --------------------------------------------------------
+
+
+def _compiled(layer, original, cache):
+    """`original` (an RNN layer's call) as a TensorFlow function, traced once per layer.
+
+    A recurrent layer whose cell is not recorded needs no Python inside it:
+    compiled, its time loop runs as one graph instead of one eager cell call
+    per time step (the probe pass of a bidirectional LSTM over 64 steps went
+    from about 10 training batches to about one). Its outputs are the same
+    ops on the same variables.
+    """
+    if cache is None or keras.backend.backend() != "tensorflow":
+        return original
+    entry = cache.get(id(layer))
+    if entry is None or entry[0] is not layer:
+        import tensorflow as tf
+
+        entry = (layer, tf.function(original, reduce_retracing=True))
+        cache[id(layer)] = entry
+    function = entry[1]
+
+    def call(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception:
+            cache[id(layer)] = (layer, original)  # not compilable: eager from now on
+            return original(*args, **kwargs)
+
+    return call
+
+
+def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=None):
+    """Runs `x` through `model` in inference mode, recording every layer call.
+
+    Args:
+      model: a Keras model.
+      x: the probe inputs, in a form the model takes.
+      attention_fn: `attention_fn(layer, outputs)` may return the attention
+        scores of other layers' calls (None: none).
+      cells: ids of recurrent cells to record (by default none is).
+      names: `stable_names(model)`, computed when None.
+      compile_cache: a dict kept between calls to run recurrent layers whose
+        cells are not recorded as compiled TensorFlow functions (see
+        `_compiled`); None runs everything eagerly.
+
+    Every `keras.layers.MultiHeadAttention` call's scores are recorded as a
+    `LayerOutput` of kind "attention" just before the layer's outputs (see
+    the module docstring for how they are obtained).
+
+    Returns:
+      A list of `LayerOutput` in call order.
+
+    Raises:
+      ValueError: the model rejects `x` (the message gives the shapes).
+    """
+    try:
+        build_like_fit(model, x)
+    except Exception as e:
+        raise rejected(model, x, e) from e
+    if names is None:
+        names = stable_names(model)
+    cell_ids = set(cells)
+    skip = set(rnn_cells(model)) - cell_ids
+    layers = [l for l in model._flatten_layers(include_self=False, recursive=True) if id(l) not in skip]
+    records, stack, calls = [], [], collections.Counter()
+    cell_calls = collections.OrderedDict()  # key -> (layer, [flat arrays per call], keys)
+    state = {"suspended": 0}
+    patched = []
+
+    def wrap(layer, original):
+        name = names.get(id(layer), layer.name)
+
+        def recording_call(*args, **kwargs):
+            if state["suspended"]:
+                return original(*args, **kwargs)
+            path = "/".join(stack + [name])
+            stack.append(name)
+            scores = None
+            try:
+                is_mha = isinstance(layer, keras.layers.MultiHeadAttention)
+                masks = _keras_masks(args, kwargs) if is_mha else None
+                outputs = original(*args, **kwargs)
+                if is_mha:
+                    if kwargs.get("return_attention_scores"):
+                        scores = outputs[1]
+                    else:
+                        # A second call for the scores alone: the scores path
+                        # (no fused attention) may compute slightly different
+                        # outputs, which the model never sees. The layer
+                        # removes its inputs' Keras masks: put them back for it.
+                        after = _keras_masks(args, kwargs)
+                        _set_keras_masks(masks)
+                        state["suspended"] += 1
+                        try:
+                            _, scores = original(*args, **dict(kwargs, return_attention_scores=True))
+                        finally:
+                            state["suspended"] -= 1
+                            _set_keras_masks(after)
+                elif attention_fn is not None:
+                    scores = attention_fn(layer, outputs)
+            finally:
+                stack.pop()
+            flat = [(p, o) for p, o in keras.tree.flatten_with_path(outputs) if hasattr(o, "shape")]
+            try:
+                arrays = [to_numpy(o) for _, o in flat]
+            except Exception:
+                # A symbolic call (e.g. Keras building a subclassed model on
+                # its first call) has no values to record.
+                return outputs
+            if id(layer) in cell_ids:
+                entry = cell_calls.setdefault(path, (layer, [], []))
+                entry[1].append(arrays)
+                if len(entry[2]) < 2:  # the inputs of the first two calls (see _cell_records)
+                    entry[2].append([to_numpy(t) for t in keras.tree.flatten((args, kwargs)) if hasattr(t, "shape")])
+                return outputs
+            calls[path] += 1
+            key = path if calls[path] == 1 else "%s [call %d]" % (path, calls[path])
+            if scores is not None:
+                records.append(LayerOutput(key, layer, to_numpy(scores), ATTENTION))
+            activation = activation_name(layer)
+            for out_key, array in zip(output_keys(layer, outputs, [p for p, _ in flat]), arrays):
+                records.append(
+                    LayerOutput(key if out_key is None else "%s:%s" % (key, out_key), layer, array,
+                                activation=activation, output_key=out_key)
+                )
+            return outputs
+
+        return recording_call
+
+    try:
+        for layer in layers:
+            had_own = "call" in layer.__dict__
+            original = layer.call
+            patched.append((layer, had_own, original))
+            inner = original
+            if isinstance(layer, keras.layers.RNN) and id(getattr(layer, "cell", None)) not in cell_ids:
+                inner = _compiled(layer, original, compile_cache)
+            object.__setattr__(layer, "call", wrap(layer, inner))
+        try:
+            model(x, training=False)
+        except Exception as e:
+            raise rejected(model, x, e) from e
+    finally:
+        for layer, had_own, original in reversed(patched):
+            if had_own:
+                object.__setattr__(layer, "call", original)
+            else:
+                object.__delattr__(layer, "call")
+    records.extend(_cell_records(cell_calls))
+    return records
+
+
+def _keras_masks(args, kwargs):
+    from keras.src import backend
+
+    tensors = [t for t in keras.tree.flatten((args, kwargs)) if hasattr(t, "shape") and not isinstance(t, np.ndarray)]
+    return [(t, backend.get_keras_mask(t)) for t in tensors]
+
+
+def _set_keras_masks(masks):
+    from keras.src import backend
+
+    for t, mask in masks:
+        try:
+            backend.set_keras_mask(t, mask)
+        except Exception:
+            pass
+
+
+def _cell_records(cell_calls):
+    """One record per distinct output of a cell, its calls stacked on a time axis (axis 1), in
+    the order the cell processed them (reversed time for `go_backwards`)."""
+    out = []
+    for path, (layer, per_call, inputs) in cell_calls.items():
+        if len(per_call) > 1 and len(inputs) == 2 and len(inputs[0]) == len(inputs[1]) and all(
+            a.shape == b.shape and np.array_equal(a, b) for a, b in zip(*inputs)
+        ):
+            # The first call repeated the second (Keras's TensorFlow rnn calls
+            # the cell once on the first step to learn its output structure).
+            per_call = per_call[1:]
+        n = len(per_call[0])
+        keep = []
+        for i in range(n):
+            if any(np.array_equal(per_call[0][i], per_call[0][j]) and per_call[0][i].shape == per_call[0][j].shape
+                   for j in keep):
+                continue  # a state equal to the output (h of an LSTM cell)
+            keep.append(i)
+        names = ["output"] + ["state_%d" % k for k in range(len(keep) - 1)]
+        if isinstance(layer, keras.layers.LSTMCell) and len(keep) == 2:
+            names = ["output", "state_c"]
+        activation = activation_name(layer)
+        for name, i in zip(names, keep):
+            series = np.stack([call[i] for call in per_call], axis=1)
+            out.append(LayerOutput(path if len(keep) == 1 else "%s:%s" % (path, name), layer, series,
+                                   activation=activation, output_key=None if len(keep) == 1 else name))
+    return out
+
+
+def build_like_fit(model, x):
+    """Builds a model that fit has not built yet, as fit's first trace would.
+
+    Without a distribution strategy, `fit` builds a model that has no Input
+    (a Sequential without one, a subclassed model) only when it traces the
+    train step, after `on_train_begin`. The eager probe call would build it
+    first, with the probe's batch size baked into its input shapes; build
+    it instead symbolically from the probe's structure with an unknown batch
+    size, which creates the same variables with the same values.
+    """
+    if all(layer.built for layer in model._flatten_layers()):
+        return
+    from keras.src import backend  # compute_output_spec: what fit's own build uses
+
+    def spec(a):
+        a = np.asarray(a)
+        return keras.KerasTensor((None,) + a.shape[1:], dtype=keras.backend.standardize_dtype(a.dtype))
+
+    backend.compute_output_spec(model, keras.tree.map_structure(spec, x), training=False)
+
+
+def rejected(model, x, error):
+    return ValueError(
+        "model %r rejected the probe data (%s): %s: %s. Pass probe_data "
+        "in the form and shape the model takes as input."
+        % (model.name, describe(x), type(error).__name__, error)
+    )
+
+
+def describe(x):
+    return ", ".join(
+        "shape %s %s" % (tuple(np.shape(a)), getattr(np.asarray(a), "dtype", "")) for a in keras.tree.flatten(x)
+    )
+
+
+# ---- probe input -----------------------------------------------------------
+
+
+def _is_scalar(v):
+    return isinstance(v, (bool, int, float, complex, str, bytes, np.generic))
+
+
+def _numeric_nested(obj):
+    """True for a (nested) list/tuple whose leaves are all plain numbers (or strings)."""
+    if isinstance(obj, (list, tuple)):
+        return len(obj) > 0 and all(_numeric_nested(v) for v in obj)
+    return _is_scalar(obj)
+
+
+def _to_arrays(obj):
+    if isinstance(obj, dict):
+        return {k: _to_arrays(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)) and not _numeric_nested(obj):
+        return type(obj)(_to_arrays(v) for v in obj) if isinstance(obj, list) else tuple(_to_arrays(v) for v in obj)
+    if isinstance(obj, np.ndarray):
+        return obj
+    return to_numpy(obj) if hasattr(obj, "numpy") else np.asarray(obj)
+
+
+def _strip_targets(element):
+    """`x` of a dataset element `(x,)`, `(x, y)` or `(x, y, sample_weight)`."""
+    if isinstance(element, tuple) and len(element) in (1, 2, 3):
+        return element[0]
+    return element
+
+
+def _batches(probe_data):
+    """(what, iterator over batches) for a dataset-like probe_data, else None."""
+    if hasattr(probe_data, "as_numpy_iterator") and hasattr(probe_data, "element_spec"):
+        return "tf.data.Dataset", iter(probe_data.as_numpy_iterator())
+    if isinstance(probe_data, keras.utils.PyDataset):
+        return "PyDataset", (probe_data[i] for i in range(len(probe_data)))
+    if inspect.isgenerator(probe_data) or (
+        hasattr(probe_data, "__next__") and hasattr(probe_data, "__iter__") and not isinstance(probe_data, (list, tuple, dict))
+    ):
+        return "generator", probe_data
+    return None
+
+
+def probe_inputs(probe_data, samples):
+    """`(x, note)`: the first `samples` samples of `probe_data` as numpy arrays.
+
+    `probe_data` may be a batch (array, tensor, nested list of numbers, list
+    or dict of those; a tuple is read as `(x, y[, sample_weight])`), or a
+    `tf.data.Dataset`, a `keras.utils.PyDataset` or a generator of batches
+    (of `x` or `(x, y)`), from which the first `samples` samples are taken
+    (a generator's batches are consumed). `note` says where the samples
+    came from when it was not a plain batch, else None.
+
+    Raises:
+      ValueError: naming `probe_data` and the fix.
+    """
+    if probe_data is None:
+        raise ValueError("probe_data is None; pass a fixed batch of model inputs (e.g. x_val[:16])")
+    note = None
+    source = _batches(probe_data)
+    if source is not None:
+        what, batches = source
+        taken, count, n_batches = [], 0, 0
+        for batch in batches:
+            xb = _to_arrays(_strip_targets(batch))
+            leaves = keras.tree.flatten(xb)
+            if not leaves or np.ndim(leaves[0]) == 0:
+                raise ValueError("probe_data: the %s yields elements without a batch axis (%s); batch it "
+                                 "(e.g. dataset.batch(16))" % (what, describe(xb)))
+            taken.append(xb)
+            n_batches += 1
+            count += int(np.shape(leaves[0])[0])
+            if count >= samples:
+                break
+        if not taken:
+            raise ValueError("probe_data: the %s yields no batch; pass one that yields at least one sample" % what)
+        x = keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *taken) if len(taken) > 1 else taken[0]
+        note = "probe: took the first %d samples from %d batch%s of a %s%s" % (
+            min(count, samples), n_batches, "" if n_batches == 1 else "es", what,
+            " (those batches are consumed; pass a separate generator)" if what == "generator" else "",
+        )
+    else:
+        if isinstance(probe_data, tuple) and len(probe_data) in (2, 3):
+            probe_data = probe_data[0]  # (x, y) or (x, y, sample_weight)
+        x = _to_arrays(probe_data)
+    leaves = keras.tree.flatten(x)
+    if not leaves:
+        raise ValueError("probe_data holds no arrays; pass a fixed batch of model inputs (e.g. x_val[:16])")
+    for leaf in leaves:
+        if np.ndim(leaf) == 0:
+            raise ValueError(
+                "probe_data holds a scalar (%r); every input needs a batch axis: pass e.g. x_val[:16], "
+                "a list of such arrays for several inputs" % (leaf,)
+            )
+    sizes = {int(np.shape(leaf)[0]) for leaf in leaves}
+    if 0 in sizes:
+        raise ValueError("probe_data is empty (0 samples, %s); pass at least one sample" % describe(x))
+    if len(sizes) > 1:
+        raise ValueError("probe_data: the inputs have different sample counts (%s); pass the same samples "
+                         "of every input" % describe(x))
+    x = keras.tree.map_structure(lambda a: a[:samples], x)
+    return x, note
