@@ -14,6 +14,13 @@ Routes, under `/data/plugin/internals`:
   when the step has no such blob.
 * `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
   step (`tb_plugin.attention.entropy_series`).
+* `GET /ranges?run=R&tag=T`: per-step value ranges of an array tag
+  (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
+  finite values only, null where a step has none (`tb_plugin.series`).
+* `GET /weight_change?run=R&tag=T`: a weights tag's change over steps:
+  `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
+  "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
+  tag of another kind; computed once per tag and its step list, then cached.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters answer 400 and unknown runs, tags or steps 404, each
@@ -92,6 +99,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
     def __init__(self, context):
         self._data_provider = context.data_provider
         self._frontend_dir = frontend_dir()
+        self._series = None  # tb_plugin.series.SeriesCache, made on first use (numpy)
 
     def get_plugin_apps(self):
         return {
@@ -101,6 +109,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/stats": self._serve_stats,
             "/attention_blob": self._serve_attention_blob,
             "/attention_summary": self._serve_attention_summary,
+            "/ranges": self._serve_ranges,
+            "/weight_change": self._serve_weight_change,
             "/static/*": self._serve_static,
         }
 
@@ -174,6 +184,35 @@ class InternalsPlugin(base_plugin.TBPlugin):
         except encoding.DecodeError as e:
             raise _BadRequest("tag %r does not hold readable attention scores: %s" % (tag, e))
         return http_util.Respond(request, series, "application/json")
+
+    def _series_cache(self):
+        if self._series is None:
+            from tb_plugin import series  # numpy only; not at TensorBoard's start-up
+
+            self._series = series.SeriesCache(self._data_provider)
+        return self._series
+
+    @_route
+    def _serve_ranges(self, request):
+        """Per-step finite min, max, p01, p99 of an array tag (colour scales)."""
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        try:
+            answer = self._series_cache().ranges(ctx, experiment, run, tag)
+        except self._series_cache().WRONG_KIND as e:
+            raise _BadRequest(str(e))
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_weight_change(self, request):
+        """Relative change per step of a weights tag."""
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        try:
+            answer = self._series_cache().weight_change(ctx, experiment, run, tag)
+        except self._series_cache().WRONG_KIND as e:
+            raise _BadRequest(str(e))
+        return http_util.Respond(request, answer, "application/json")
 
     @_route
     def _serve_static(self, request):

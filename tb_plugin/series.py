@@ -1,0 +1,136 @@
+"""Per-tag numerics over steps, computed from decoded payloads (numpy only).
+
+* `value_ranges`: per step, the finite minimum, maximum and 1st / 99th
+  percentiles of an array tag (activations, weights, attention). The
+  frontend's colour scales fixed over all steps and robust scales read these
+  instead of downloading every step.
+* `weight_change`: per step, the relative change of a weights tag
+  `||W_t - W_prev|| / ||W_prev||` (null at the first step), the change
+  relative to the first step, and the Frobenius norm.
+
+Both are computed once per (experiment, run, tag) and cached, keyed by the
+tag's step list: a request after the first costs one step listing, and new
+steps (a reload) recompute the answer. Payloads are read only through
+`data_access.read_all_payloads` and decoded with `encoding.decode`.
+"""
+
+import math
+import threading
+
+import numpy as np
+
+from tb_plugin import data_access, encoding, metadata, weights
+
+# Kinds each series applies to.
+RANGE_KINDS = metadata.ARRAY_KINDS
+CHANGE_KINDS = (metadata.KIND_WEIGHTS,)
+
+# Cached answers kept at most (oldest dropped first).
+_MAX_CACHED = 512
+
+
+class WrongKind(ValueError):
+    """The tag exists but is of a kind the series does not apply to."""
+
+
+def _finite_or_none(x):
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def step_range(array):
+    """`(min, max, p01, p99)` of the finite values of `array`, or Nones when it has none."""
+    values = np.asarray(array, dtype=np.float64).ravel()
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return None, None, None, None
+    p01, p99 = np.percentile(values, [1.0, 99.0])
+    return float(values.min()), float(values.max()), float(p01), float(p99)
+
+
+def value_ranges(steps_and_arrays):
+    """`{"steps", "min", "max", "p01", "p99"}` from `[(step, ndarray)]` (ascending)."""
+    out = {"steps": [], "min": [], "max": [], "p01": [], "p99": []}
+    for step, array in steps_and_arrays:
+        lo, hi, p01, p99 = step_range(array)
+        out["steps"].append(int(step))
+        out["min"].append(lo)
+        out["max"].append(hi)
+        out["p01"].append(p01)
+        out["p99"].append(p99)
+    return out
+
+
+def change_series(steps_and_arrays):
+    """`{"steps", "relative_change", "relative_to_first", "norm"}` from `[(step, ndarray)]`.
+
+    A step whose shape differs from the one before (or the first) has null
+    there; non-finite results (e.g. a zero previous norm) are null too.
+    """
+    out = {"steps": [], "relative_change": [], "relative_to_first": [], "norm": []}
+    previous = first = None
+    for step, array in steps_and_arrays:
+        array = np.asarray(array, dtype=np.float64)
+        out["steps"].append(int(step))
+        out["norm"].append(_finite_or_none(np.linalg.norm(array.ravel())))
+        for key, base in (("relative_change", previous), ("relative_to_first", first)):
+            if base is None or base.shape != array.shape:
+                out[key].append(None)
+            else:
+                out[key].append(_finite_or_none(weights.relative_change(base, array)))
+        previous = array
+        if first is None:
+            first = array
+    return out
+
+
+class SeriesCache:
+    """Computes and caches the series of (experiment, run, tag), keyed by its steps."""
+
+    WRONG_KIND = WrongKind
+
+    def __init__(self, data_provider):
+        self._data_provider = data_provider
+        self._lock = threading.Lock()
+        self._cache = {}  # (name, experiment, run, tag) -> (steps tuple, answer)
+
+    def _kind(self, ctx, experiment_id, run, tag):
+        listing = data_access.list_tags(self._data_provider, ctx, experiment_id)
+        info = listing.get(run, {}).get(tag)
+        if info is None:
+            raise data_access.NotFound("no internals tag %r in run %r" % (tag, run))
+        if "error" in info:
+            raise WrongKind("tag %r in run %r cannot be read by this release: %s" % (tag, run, info["error"]))
+        return info.get("kind")
+
+    def _get(self, name, kinds, compute, ctx, experiment_id, run, tag):
+        kind = self._kind(ctx, experiment_id, run, tag)
+        if kind not in kinds:
+            raise WrongKind(
+                "/%s applies to tags of kind %s; %r in run %r is %r" % (name, " or ".join(kinds), tag, run, kind)
+            )
+        steps, _ = data_access.list_steps(self._data_provider, ctx, experiment_id, run, tag)
+        key = (name, experiment_id, run, tag)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[0] == tuple(steps):
+            return hit[1]
+        payloads = data_access.read_all_payloads(self._data_provider, ctx, experiment_id, run, tag)
+        try:
+            arrays = [(step, encoding.decode(p)) for step, p in payloads]
+        except (encoding.DecodeError, ValueError) as e:
+            raise WrongKind("tag %r in run %r does not hold readable arrays: %s" % (tag, run, e))
+        answer = compute(arrays)
+        with self._lock:
+            if len(self._cache) >= _MAX_CACHED:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = (tuple(steps), answer)
+        return answer
+
+    def ranges(self, ctx, experiment_id, run, tag):
+        """`value_ranges` of an array tag. Raises NotFound, WrongKind."""
+        return self._get("ranges", RANGE_KINDS, value_ranges, ctx, experiment_id, run, tag)
+
+    def weight_change(self, ctx, experiment_id, run, tag):
+        """`change_series` of a weights tag. Raises NotFound, WrongKind."""
+        return self._get("weight_change", CHANGE_KINDS, change_series, ctx, experiment_id, run, tag)
