@@ -348,7 +348,7 @@ export class StepControl {
  */
 export function labelledSelect({ label, options, value, onChange, hint }) {
   const id = uid("select");
-  const select = el("select", { id, onchange: () => onChange(select.value) });
+  const select = el("select", { id, title: hint || null, onchange: () => onChange(select.value) });
   const setOptions = (/** @type {Array<[string, string]>} */ opts, /** @type {string} */ current) => {
     clear(select);
     for (const [v, text] of opts) {

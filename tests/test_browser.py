@@ -196,9 +196,10 @@ def hostile_blob_failure(url):
     of runs whose names hold '"' or '\\' (400 "failed to parse blob key:
     BadJson ... expected a borrowed string"); the Python path reads them.
     The tab then shows that message as text, and Chromium logs the failed
-    request as a console error.
+    request as a console error. `/ranges` reads the same blobs (the colour
+    range then falls back to the step's own, as the legend says).
     """
-    return "/data?" in url and parse_qs(urlparse(url).query).get("run") == [HOSTILE_RUN]
+    return ("/data?" in url or "/ranges?" in url) and parse_qs(urlparse(url).query).get("run") == [HOSTILE_RUN]
 
 
 class Browser:
@@ -318,6 +319,9 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
     assert frame.locator(".tag-item:not([hidden]) .tag-label").all_text_contents() == [CONV, "conv3d"]
     select_tag(frame, CONV)
     frame.locator(".tag-filter").fill("")
+    # This test reads colours on the per-step range (the fixed default is tested in test_browser_scales.py).
+    frame.locator("select").filter(has=frame.locator("option[value=robust]")).select_option("step")
+    frame.wait_for_function("() => document.querySelector('.legend-mode')?.textContent.startsWith('Per step')")
 
     # The latest step shows first; at step 2 the probe cell is the layer's minimum.
     wait_step(frame, 2)

@@ -151,7 +151,7 @@ def test_overlaid_weight_change_and_entropy(browser, url, logs, artifacts_dir):
     click_point(page, frame, ".compare-charts .chart[data-chart=attention-entropy] .chart-series[data-series=r2] .chart-pt[data-step='5']")
     wait_shown(frame, 5, ["step 4", "step 5"])
     # r1 has no step 5: its nearest, 4.
-    assert frame.locator(".run-column .column-note").all_text_contents() == ["step 4 (nearest to 5)", "step 5"]
+    assert frame.locator(".run-column .column-note").all_text_contents() == ["step 4 (nearest to step 5)", "step 5"]
     page.mouse.move(5, 5)
     page.screenshot(path=os.path.join(artifacts_dir, "compare_attention_entropy.png"))
     browser.check_clean()

@@ -54,13 +54,7 @@ export class ArchitectureView {
     if (step === this._shown) return;
     this._shown = step;
     try {
-      const query = new URLSearchParams({ run: this.run, tag: this.tag, step: String(step) });
-      const [response, listing] = await Promise.all([
-        fetch(`./data?${query}`, { credentials: "same-origin" }),
-        this.api.tags().catch(() => ({})),
-      ]);
-      if (!response.ok) throw new Error(`TensorBoard answered ${response.status}`);
-      const doc = JSON.parse(await response.text());
+      const [doc, listing] = await Promise.all([this.api.modelSummary(this.run, this.tag, step), this.api.tags().catch(() => ({}))]);
       if (this._destroyed || step !== this._shown) return;
       this.showMessage(null);
       this._render(doc, (listing && listing[this.run]) || {});
