@@ -29,6 +29,7 @@ export const SCALE_MODES = [
  * @property {number} max
  * @property {ScaleMode} mode the mode in effect
  * @property {string} name what the range is, for the legend
+ * @property {string} label the mode's name without counts (for a range shared across panels)
  * @property {boolean} clip values beyond the range are expected (robust, 0–1): count them
  * @property {Float64Array|null} channelMin (per-channel ranges are per step, from the tensor)
  * @property {Float64Array|null} channelMax
@@ -67,13 +68,14 @@ export function tagRange(ranges, mode) {
  */
 export function resolveScale({ mode, signed, difference, attention = false, stats, ranges }) {
   mode = scaleMode(mode);
-  const finish = (/** @type {number} */ lo, /** @type {number} */ hi, /** @type {ScaleMode} */ m, /** @type {string} */ name, clip = false) => {
+  const finish = (/** @type {number} */ lo, /** @type {number} */ hi, /** @type {ScaleMode} */ m, /** @type {string} */ name, clip = false, label = name) => {
     if (signed) {
       const a = Math.max(Math.abs(lo), Math.abs(hi));
       [lo, hi] = [-a, a];
       name += ", centred on zero";
+      label += ", centred on zero";
     } else if (attention && m !== "unit") lo = Math.min(0, lo); // 0 is "no attention"
-    return { min: lo, max: hi, mode: m, name, clip, channelMin: null, channelMax: null };
+    return { min: lo, max: hi, mode: m, name, label, clip, channelMin: null, channelMax: null };
   };
   if (mode === "unit" && !difference) return finish(0, 1, "unit", "Fixed 0–1", true);
   if (difference || mode === "step") {
@@ -92,8 +94,8 @@ export function resolveScale({ mode, signed, difference, attention = false, stat
   const [lo, hi] = r || [0, 0];
   const n = Array.isArray(ranges.steps) ? ranges.steps.length : 0;
   return mode === "robust"
-    ? finish(lo, hi, "robust", `Robust: 1st–99th percentile over all ${n} steps`, true)
-    : finish(lo, hi, "fixed", `Fixed over all ${n} steps`);
+    ? finish(lo, hi, "robust", `Robust: 1st–99th percentile over all ${n} steps`, true, "Robust: 1st–99th percentile over all steps")
+    : finish(lo, hi, "fixed", `Fixed over all ${n} steps`, false, "Fixed over all steps");
 }
 
 /**
@@ -107,14 +109,10 @@ export function combineScales(scales) {
   const min = Math.min(...list.map((s) => s.min));
   const max = Math.max(...list.map((s) => s.max));
   const first = list[0];
-  const same = list.every((s) => s.name === first.name);
-  return {
-    ...first,
-    min,
-    max,
-    clip: list.some((s) => s.clip),
-    name: `${same ? first.name : "Mixed scales"}; shared across ${list.length} panels`,
-  };
+  const sameName = list.every((s) => s.name === first.name);
+  const sameLabel = list.every((s) => s.label === first.label);
+  const name = sameName ? first.name : sameLabel ? first.label : "Mixed scales";
+  return { ...first, min, max, clip: list.some((s) => s.clip), name: `${name}; shared across ${list.length} panels` };
 }
 
 /**

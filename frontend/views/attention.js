@@ -35,7 +35,7 @@ import { Legend } from "../legend.js";
 export const MAX_LINE_TOKENS = 64;
 /** Cell size (CSS px) from which token labels are drawn beside the heatmap. */
 const LABEL_MIN_CELL = 10;
-const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
+const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96];
 const HEAD_COLOURS = 8;
 
 let cssAdded = false;
@@ -493,7 +493,10 @@ export class AttentionView {
   /** @private fit cell size for the focused heatmap */
   _fitCell() {
     const { q, k } = this._dims();
-    const fit = Math.floor(640 / Math.max(q, k));
+    // Grow to the width available (minus the query labels), and to most of the window's height.
+    const width = Math.max(160, (this._focus.clientWidth || this.element.clientWidth || 640) - 80);
+    const height = Math.max(240, Math.round(window.innerHeight * 0.75));
+    const fit = Math.floor(Math.min(width / k, height / q));
     return ZOOMS.reduce((best, z) => (z <= Math.max(1, fit) ? z : best), 1);
   }
 

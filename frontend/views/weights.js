@@ -569,7 +569,7 @@ export class WeightsView {
     }
     const w = 260;
     const barH = 16;
-    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), role: "img", "aria-label": "explained variance per component" });
+    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), viewBox: `0 0 ${w} ${result.ratios.length * (barH + 4)}`, role: "img", "aria-label": "explained variance per component" });
     result.ratios.forEach((r, k) => {
       const y = k * (barH + 4);
       chart.append(
@@ -817,7 +817,7 @@ function drawCircuit(box, layers, { label, hover }) {
   const width = 120 + span * drawn.length;
   const xOf = (/** @type {number} */ c) => 60 + c * span;
   const yOf = columns.map((col) => new Map(col.map((n, k) => [n, top + (k + 0.5) * ((height - top - 10) / col.length)])));
-  const diagram = svg("svg", { class: "weights-circuit-svg", width, height, role: "img", "aria-label": label });
+  const diagram = svg("svg", { class: "weights-circuit-svg", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   drawn.forEach((l, j) => {
     const nOut = l.shape[1];
     const g = svg("g", {
