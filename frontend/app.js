@@ -15,7 +15,8 @@ import { columnAt, formatStep, planColumns } from "./plan.js";
 import { combineScales, resolveScale, scaleMode, SCALE_MODES } from "./scales.js";
 import { CompareCharts } from "./compare_charts.js";
 import { UrlState } from "./urlstate.js";
-import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
+import { labelledSelect, nearestIndex, StepControl } from "./controls.js";
+import { RunTagPicker } from "./picker.js";
 import { el, clear } from "./dom.js";
 import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND, unitMarksAt } from "./layerstats.js";
 import { viewFor } from "./views/registry.js";
@@ -324,6 +325,7 @@ export class App {
       const before = { run: this.run, tag: this.tag };
       // A run's landing page is its architecture overview, until the user picks a layer.
       const landing = this.tag === null && this.run === null ? landingTag(listing) : null;
+      this.picker.setFullListing(listing);
       const { run, tag } = this.picker.setListing(layerListing(listing), landing ? landing.run : this.run, landing ? landing.tag : this.tag);
       if (run !== null && tag !== null && (first || run !== before.run || tag !== before.tag)) {
         await this.select(run, tag);

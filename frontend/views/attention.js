@@ -494,7 +494,7 @@ export class AttentionView {
   _fitCell() {
     const { q, k } = this._dims();
     // Grow to the width available (minus the query labels), and to most of the window's height.
-    const width = Math.max(160, (this._focus.clientWidth || this.element.clientWidth || 640) - 80);
+    const width = Math.max(160, (this._body.clientWidth || this.element.clientWidth || 640) - 80);
     const height = Math.max(240, Math.round(window.innerHeight * 0.75));
     const fit = Math.floor(Math.min(width / k, height / q));
     return ZOOMS.reduce((best, z) => (z <= Math.max(1, fit) ? z : best), 1);
