@@ -191,6 +191,8 @@ export class App {
    */
   _applyUrl(state, show) {
     this.pause();
+    /** @private what a link asked for, checked against the listing once it is known */
+    this._urlWanted = { runs: state.runs ? state.runs.slice() : [], tag: state.tag || null };
     if (state.runs && state.runs.length) this.runs = state.runs.slice();
     if (state.tag) this.tag = state.tag;
     if (this.runs.length) this.run = this.runs[0];
@@ -327,6 +329,7 @@ export class App {
       const landing = this.tag === null && this.run === null ? landingTag(listing) : null;
       this.picker.setFullListing(listing);
       const { run, tag } = this.picker.setListing(layerListing(listing), landing ? landing.run : this.run, landing ? landing.tag : this.tag);
+      this._checkUrl(listing, run, tag);
       if (run !== null && tag !== null && (first || run !== before.run || tag !== before.tag)) {
         await this.select(run, tag);
       } else if (run !== null && tag !== null) {
@@ -386,6 +389,37 @@ export class App {
       },
       () => {} // no badges; the statistics panel says what failed
     );
+  }
+
+  /**
+   * @private A run or tag named by the URL that this TensorBoard does not have:
+   * said in a notice above the views (not a silent fall-back).
+   * @param {import("./api.js").TagListing} listing @param {string|null} run @param {string|null} tag
+   */
+  _checkUrl(listing, run, tag) {
+    const wanted = this._urlWanted;
+    this._urlWanted = null;
+    if (!wanted) return;
+    const lost = [];
+    const missingRuns = wanted.runs.filter((r) => !listing[r]);
+    if (missingRuns.length) lost.push(`run${missingRuns.length > 1 ? "s" : ""} ${missingRuns.map((r) => `“${r}”`).join(", ")}`);
+    const firstRun = wanted.runs.find((r) => listing[r]);
+    if (wanted.tag && !(firstRun ? listing[firstRun][wanted.tag] : Object.values(listing).some((t) => t[wanted.tag]))) {
+      lost.push(`layer “${wanted.tag}”${firstRun ? ` in run “${firstRun}”` : ""}`);
+    }
+    if (this.staleNotice) this.staleNotice.remove();
+    this.staleNotice = null;
+    if (!lost.length) return;
+    const close = el("button", { type: "button", class: "stale-close", "aria-label": "Dismiss", text: "×", onclick: () => this.staleNotice && this.staleNotice.remove() });
+    this.staleNotice = el("div", { class: "stale-notice", role: "status" }, [
+      el("span", { text: `This link names ${lost.join(" and ")}, which this TensorBoard does not have (renamed or deleted?). Showing ` }),
+      el("bdi", { text: tag ?? "nothing" }),
+      el("span", { text: run ? ` of run ` : "" }),
+      run ? el("bdi", { text: run }) : null,
+      el("span", { text: " instead." }),
+      close,
+    ]);
+    this.main.insertBefore(this.staleNotice, this.viewsArea);
   }
 
   /** @private @param {Node} content */
@@ -455,11 +489,16 @@ export class App {
       );
       return;
     }
+    if (info.kind === STATS_KIND && info.source_tag && infos[info.source_tag]) {
+      // Its activations were logged too: they show with the statistics beside them.
+      return this.select(run, info.source_tag, { keepRuns });
+    }
     if (info.kind === STATS_KIND) {
-      // One column per run: the activations, and the statistics beside them.
+      // Statistics only: one column, the statistics panel.
       const body = el("div", { class: "run-body" });
       this.viewsArea.append(el("div", { class: "run-column" }, [body]));
       await this._selectStatsOnly(run, tag, body, token);
+      if (userPick && token === this._selectToken) this._saveUrl();
       return;
     }
     // Step lists of every run involved; then the planner says what each column shows.

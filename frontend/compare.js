@@ -184,7 +184,7 @@ export class RunChecklist {
         el("label", { class: "compare-run", dataset: { run } }, [
           box,
           el("span", { class: `run-swatch ${runColourClass(run, this._all)}`, "aria-hidden": "true" }),
-          el("span", { class: "compare-run-name", text: run }),
+          el("bdi", { class: "compare-run-name", title: run, text: run }),
         ])
       );
     }

@@ -99,6 +99,7 @@ export class RunTagPicker {
     for (const name of runs) {
       const option = el("option", { text: name });
       option.value = name;
+      option.label = `\u2068${name}\u2069`; // shown isolated (a name may hold bidi controls); the text stays the name
       this._runSelect.append(option);
     }
     this._runSelect.disabled = runs.length === 0;
@@ -174,7 +175,8 @@ export class RunTagPicker {
           : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
     const badges = el("span", { class: "tag-badges" });
     this._fillBadges(badges, (this._badges.get(/** @type {string} */ (this.run)) || {})[tag] || []);
-    const item = el("label", { class: "tag-item", dataset: { tag }, title: info.description ? `${tag}\n${info.description}` : tag }, [
+    const shape = info.shape ? ` ${formatShape(info.shape)}` : "";
+    const item = el("label", { class: "tag-item", dataset: { tag }, title: `${tag}${shape}${info.description ? `\n${info.description}` : ""}` }, [
       radio,
       el("span", { class: "tag-main" }, [el("bdi", { class: "tag-label", text: label }), detail]),
       badges,
