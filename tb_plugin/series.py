@@ -39,13 +39,31 @@ def _finite_or_none(x):
 
 
 def step_range(array):
-    """`(min, max, p01, p99)` of the finite values of `array`, or Nones when it has none."""
-    values = np.asarray(array, dtype=np.float64).ravel()
-    values = values[np.isfinite(values)]
-    if values.size == 0:
+    """`(min, max, p01, p99)` of the finite values of `array`, or Nones when it has none.
+
+    The percentiles interpolate linearly between order statistics, as
+    `np.percentile` does, found with one `np.partition` on the values as
+    decoded (float32; about twice as fast as `np.percentile` on float64).
+    """
+    values = np.asarray(array).ravel()
+    if values.dtype not in (np.float32, np.float64):
+        values = values.astype(np.float64)
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
+    n = values.size
+    if n == 0:
         return None, None, None, None
-    p01, p99 = np.percentile(values, [1.0, 99.0])
-    return float(values.min()), float(values.max()), float(p01), float(p99)
+    positions = [(n - 1) * q / 100.0 for q in (1.0, 99.0)]
+    kth = sorted({k for pos in positions for k in (int(math.floor(pos)), min(n - 1, int(math.floor(pos)) + 1))})
+    part = np.partition(values, kth)
+    pct = []
+    for pos in positions:
+        lo = int(math.floor(pos))
+        hi = min(n - 1, lo + 1)
+        a, b = float(part[lo]), float(part[hi])
+        pct.append(a + (b - a) * (pos - lo))
+    return float(values.min()), float(values.max()), pct[0], pct[1]
 
 
 def value_ranges(steps_and_arrays):

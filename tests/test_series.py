@@ -124,3 +124,13 @@ def test_series_functions_on_empty_and_nonfinite():
     assert r["steps"] == [-1, 0] and r["min"] == [0.0, None] and r["p99"][0] == pytest.approx(99.0)
     c = series.change_series([(0, np.ones(3)), (1, np.ones(4))])
     assert c["relative_change"] == [None, None]
+
+
+def test_step_range_percentiles_equal_numpy():
+    rng = np.random.RandomState(2)
+    for n in (1, 2, 3, 7, 100, 1001):
+        x = rng.randn(n).astype(np.float32)
+        lo, hi, p01, p99 = series.step_range(x)
+        want = np.percentile(x.astype(np.float64), [1, 99])
+        assert (lo, hi) == (float(x.min()), float(x.max()))
+        assert p01 == pytest.approx(want[0], rel=1e-12, abs=1e-12) and p99 == pytest.approx(want[1], rel=1e-12, abs=1e-12)
