@@ -1,12 +1,23 @@
-"""Browser benchmark: time from a step change (slider input) to the painted frame.
+"""Browser benchmark: step change to painted frame, tab open to first paint,
+and what the weights view's change chart fetches.
 
-Writes synthetic logs (4 runs of a 16x32x32x64 conv layer, 6 steps each),
-starts TensorBoard (Rust data server), opens the Internals tab in Debian's
-chromium and measures, inside the page, performance.now() from dispatching
-the slider's `input` event to the first requestAnimationFrame after the app
-fired "internals-shown" (every panel drawn). Two cases: the 4-run comparison
-(shared colour range) and a 1-run view of the same layer. The first pass over
-the steps fetches and decodes (cold); later passes hit the tab's cache (warm).
+Writes synthetic logs (4 runs of a 16x32x32x64 conv layer, 6 steps each, and
+one 256x256 weights tag per run), starts TensorBoard (Rust data server),
+opens the Internals tab in Debian's chromium and measures:
+
+- step change: inside the page, performance.now() from dispatching the
+  slider's `input` event to the first requestAnimationFrame after the app
+  fired "internals-shown" (every panel drawn). Cases: the 4-run comparison
+  with the default colour range (fixed over all steps, from /ranges), the
+  same with the per-step range, and a 1-run view. The first pass over the
+  steps fetches and decodes (first visit); later passes hit the tab's cache
+  (visited).
+- tab open to first paint: from the parent page's navigation start to the
+  app's "internals-first-shown" performance mark (first view painted), for a
+  1-run and a 4-run URL.
+- the weights view's change chart: requests and bytes per route when a
+  weights tag is opened (the chart reads /weight_change; before this change
+  it downloaded every step's payload).
 
     python bench/bench_browser.py [--steps 6] [--rounds 5]
 """
@@ -16,7 +27,8 @@ import json
 import os
 import sys
 import tempfile
-from urllib.parse import quote
+import time
+from urllib.parse import quote, urlparse
 
 import numpy as np
 
@@ -32,6 +44,8 @@ from test_browser import Browser  # noqa: E402
 RUNS = ["run0", "run1", "run2", "run3"]
 TAG = "conv"
 SHAPE = (16, 32, 32, 64)
+WEIGHTS = "weights/dense/kernel"
+WEIGHTS_SHAPE = (256, 256)
 
 MEASURE = """async (index) => {
   const slider = document.querySelector('.step-slider');
@@ -52,6 +66,8 @@ def write_logs(root, steps):
             for step in range(steps):
                 x = np.maximum(rng.normal(size=SHAPE).astype(np.float32), 0)
                 w.activations(TAG, x, step=step)
+                k = rng.normal(size=WEIGHTS_SHAPE).astype(np.float32) * (1 + 0.1 * step)
+                w.weights(WEIGHTS, k, step=step, layer="dense", layer_class="Dense")
 
 
 def measure(frame, steps, rounds):
@@ -61,6 +77,13 @@ def measure(frame, steps, rounds):
             ms = frame.evaluate(MEASURE, i)
             (cold if r == 0 else warm).append(ms)
     return cold, warm
+
+
+def open_tab(b, url, state):
+    h = "&".join("%s=%s" % (quote("p.internals." + k, safe=""), quote(v, safe="")) for k, v in state.items())
+    b.page.goto("about:blank")
+    b.page.goto(url + "/#internals&" + h)
+    return b.page.wait_for_selector('iframe[src*="plugin_entry.html?name=internals"]').content_frame()
 
 
 def pct(values, q):
@@ -75,38 +98,78 @@ def main():
     root = tempfile.mkdtemp(prefix="bench_browser_")
     write_logs(root, args.steps)
     results = {}
+    opened = {}
+    fetches = {}
     with running_tensorboard(root, "true") as url, sync_playwright() as p:
         for run in RUNS:
             wait_for_steps(url, run, TAG, args.steps)
+            wait_for_steps(url, run, WEIGHTS, args.steps)
         b = Browser(p, "/usr/bin/chromium", url)
         try:
-            for name, runs in (("4 runs", RUNS), ("1 run", RUNS[:1])):
-                state = {"runs": json.dumps(runs), "tag": TAG, "step": "0"}
-                h = "&".join("%s=%s" % (quote("p.internals." + k, safe=""), quote(v, safe="")) for k, v in state.items())
-                b.page.goto("about:blank")
-                b.page.goto(url + "/#internals&" + h)
-                frame = b.page.wait_for_selector('iframe[src*="plugin_entry.html?name=internals"]').content_frame()
+            for name, runs, scale in (("4 runs, fixed scale", RUNS, "fixed"), ("4 runs, per-step scale", RUNS, "step"), ("1 run, fixed scale", RUNS[:1], "fixed")):
+                t_open = time.perf_counter()
+                frame = open_tab(b, url, {"runs": json.dumps(runs), "tag": TAG, "step": "0", "range": scale})
                 frame.wait_for_function(
                     "n => document.querySelectorAll('.run-column .view canvas.hm-canvas').length === n * %d" % SHAPE[-1],
                     arg=len(runs), timeout=60000,
                 )
                 frame.wait_for_function("() => document.querySelector('.step-value')?.textContent === 'Step 0'")
+                frame.wait_for_function("() => performance.getEntriesByName('internals-first-shown').length > 0", timeout=60000)
+                first = frame.evaluate("performance.timeOrigin + performance.getEntriesByName('internals-first-shown')[0].startTime")
+                origin = b.page.evaluate("performance.timeOrigin")
+                opened[name] = {"first_paint_ms": first - origin, "wall_ms": (time.perf_counter() - t_open) * 1000}
                 cold, warm = measure(frame, args.steps, args.rounds)
                 results[name] = {
-                    "cold_p50_ms": pct(cold, 50), "cold_p95_ms": pct(cold, 95),
-                    "warm_p50_ms": pct(warm, 50), "warm_p95_ms": pct(warm, 95),
-                    "samples": {"cold": len(cold), "warm": len(warm)},
+                    "first_visit_p50_ms": pct(cold, 50), "first_visit_p95_ms": pct(cold, 95),
+                    "visited_p50_ms": pct(warm, 50), "visited_p95_ms": pct(warm, 95),
+                    "samples": {"first_visit": len(cold), "visited": len(warm)},
+                }
+            # The weights view: what its change chart fetches (one run; then 4 runs compared).
+            for name, runs in (("1 run", RUNS[:1]), ("4 runs", RUNS)):
+                seen = []
+                listener = lambda r: seen.append(r)  # noqa: E731
+                b.page.on("requestfinished", listener)
+                frame = open_tab(b, url, {"runs": json.dumps(runs), "tag": WEIGHTS, "step": str(args.steps - 1)})
+                chart = "[data-chart=weights-change] .chart-pt" if len(runs) == 1 else ".compare-charts [data-chart=weight-change] .chart-pt"
+                frame.wait_for_selector(chart, state="attached", timeout=60000)
+                frame.wait_for_function(
+                    "n => document.querySelectorAll('.run-column .hm[data-panel=matrix] canvas').length === n && "
+                    "Array.from(document.querySelectorAll('.run-column .legend')).every(l => l.dataset.lo !== undefined)",
+                    arg=len(runs), timeout=60000,
+                )
+                time.sleep(1.0)  # let stragglers finish
+                b.page.remove_listener("requestfinished", listener)
+                by_route = {}
+                for r in seen:
+                    path = urlparse(r.url).path
+                    if "/data/plugin/internals/" not in path or "/static/" in path:
+                        continue
+                    route = path.rsplit("/", 1)[-1]
+                    size = r.sizes()["responseBodySize"]
+                    entry = by_route.setdefault(route, {"requests": 0, "bytes": 0})
+                    entry["requests"] += 1
+                    entry["bytes"] += size
+                payload = by_route.get("data", {}).get("bytes", 0) / max(1, by_route.get("data", {}).get("requests", 1))
+                fetches[name] = {
+                    "by_route": by_route,
+                    "before_change_chart_bytes": payload * args.steps * len(runs),  # every step's payload, per run
+                    "before_change_chart_requests": args.steps * len(runs),
                 }
             b.check_clean()
         finally:
             b.close()
-    out = {"shape": list(SHAPE), "steps": args.steps, "rounds": args.rounds, "results": results}
+    out = {"shape": list(SHAPE), "weights_shape": list(WEIGHTS_SHAPE), "steps": args.steps, "rounds": args.rounds,
+           "results": results, "tab_open": opened, "weights_view_fetches": fetches}
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "browser-latest.json"), "w") as f:
         json.dump(out, f, indent=2)
     for name, r in results.items():
-        print("%-7s cold p50 %7.1f ms  p95 %7.1f ms | warm p50 %7.1f ms  p95 %7.1f ms" % (
-            name, r["cold_p50_ms"], r["cold_p95_ms"], r["warm_p50_ms"], r["warm_p95_ms"]))
+        print("%-24s first visit p50 %7.1f ms  p95 %7.1f ms | visited p50 %7.1f ms  p95 %7.1f ms | tab open to first paint %7.0f ms" % (
+            name, r["first_visit_p50_ms"], r["first_visit_p95_ms"], r["visited_p50_ms"], r["visited_p95_ms"], opened[name]["first_paint_ms"]))
+    for name, f in fetches.items():
+        routes = ", ".join("%s %d req %d B" % (k, v["requests"], v["bytes"]) for k, v in sorted(f["by_route"].items()))
+        print("weights view, %s: %s (before: the chart alone fetched %d payloads, %d B)" % (
+            name, routes, f["before_change_chart_requests"], f["before_change_chart_bytes"]))
 
 
 if __name__ == "__main__":

@@ -85,6 +85,10 @@ export class Api {
     this._cache = new LruCache({ maxEntries: cacheEntries, maxCost: cacheBytes });
     /** @private @type {Map<string, Promise<Object<string, StatsSeries>>>} per run */
     this._stats = new Map();
+    /** @private @type {Map<string, Promise<any>>} per (route, run, tag): small per-tag series */
+    this._series = new Map();
+    /** Requests made, and bytes received, per route (for the benchmark and tests). */
+    this.counts = /** @type {Object<string, {requests: number, bytes: number}>} */ ({});
   }
 
   /**
@@ -103,6 +107,9 @@ export class Api {
         route,
       });
     }
+    const count = (this.counts[route] = this.counts[route] || { requests: 0, bytes: 0 });
+    count.requests++;
+    count.bytes += Number(response.headers && response.headers.get ? response.headers.get("content-length") || 0 : 0);
     if (!response.ok) {
       let message = `TensorBoard answered ${response.status} ${response.statusText}`.trim();
       try {
@@ -232,6 +239,69 @@ export class Api {
     return answer;
   }
 
+  /**
+   * @private A small per-tag series (`/ranges`, `/weight_change`), cached per
+   * (run, tag) until the tag's step list changes (`version`: e.g. its max step).
+   */
+  _tagSeries(route, run, tag, version, check) {
+    const key = JSON.stringify([route, run, tag, version]);
+    const cached = this._series.get(key);
+    if (cached) return cached;
+    const pending = this._json(route, { run, tag }).then((answer) => {
+      if (!answer || !Array.isArray(answer.steps) || !check(answer)) {
+        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
+      }
+      return answer;
+    });
+    this._series.set(key, pending);
+    pending.catch(() => {
+      if (this._series.get(key) === pending) this._series.delete(key);
+    });
+    return pending;
+  }
+
+  /**
+   * Per-step finite min, max, 1st and 99th percentile of an array tag (`/ranges`).
+   * @param {string} run @param {string} tag @param {number|string} [version] the tag's max step
+   * @returns {Promise<{steps: number[], min: Array<number|null>, max: Array<number|null>, p01: Array<number|null>, p99: Array<number|null>}>}
+   */
+  ranges(run, tag, version = "") {
+    return this._tagSeries("ranges", run, tag, version, (a) => Array.isArray(a.min) && Array.isArray(a.max));
+  }
+
+  /**
+   * The change of a weights tag over steps (`/weight_change`).
+   * @param {string} run @param {string} tag @param {number|string} [version] the tag's max step
+   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, relative_to_first: Array<number|null>, norm: Array<number|null>}>}
+   */
+  weightChange(run, tag, version = "") {
+    return this._tagSeries("weight_change", run, tag, version, (a) => Array.isArray(a.relative_change));
+  }
+
+  /**
+   * Blob `index` of an attention step (`/attention_blob`): 1 token labels (parsed JSON, or null
+   * when the step has none), 2 the input image payload (decoded, or null).
+   * @param {string} run @param {string} tag @param {number} step @param {1|2} index
+   */
+  async attentionBlob(run, tag, step, index) {
+    const response = await this._get("attention_blob", { run, tag, step, index });
+    if (index === 1) {
+      const text = await response.text();
+      return text ? JSON.parse(text) : null;
+    }
+    const bytes = await response.arrayBuffer();
+    return bytes.byteLength ? decodePayload(bytes) : null;
+  }
+
+  /**
+   * A model summary document (JSON) at a step.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  async modelSummary(run, tag, step) {
+    const response = await this._get("data", { run, tag, step });
+    return JSON.parse(await response.text());
+  }
+
   /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
   forgetStats(run) {
     if (run === undefined) this._stats.clear();
@@ -241,5 +311,6 @@ export class Api {
   /** Forgets cached steps (e.g. after a reload rewrote a step). */
   clearCache() {
     this._cache.clear();
+    this._series.clear();
   }
 }

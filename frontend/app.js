@@ -10,10 +10,13 @@
 
 import { ApiError } from "./api.js";
 import { DIVERGING } from "./colormap.js";
-import { differenceTensor, nearestStep, RunChecklist, runColourClass, sharedRange, unionSteps } from "./compare.js";
+import { differenceLoader, nearestStep, RunChecklist, runColourClass } from "./compare.js";
+import { columnAt, formatStep, planColumns } from "./plan.js";
+import { combineScales, resolveScale, scaleMode, SCALE_MODES } from "./scales.js";
 import { CompareCharts } from "./compare_charts.js";
 import { UrlState } from "./urlstate.js";
-import { labelledSelect, nearestIndex, RunTagPicker, StepControl } from "./controls.js";
+import { labelledSelect, nearestIndex, StepControl } from "./controls.js";
+import { RunTagPicker } from "./picker.js";
 import { el, clear } from "./dom.js";
 import { badgesByLayer, hasStats, layerListing, statsSignature, statsTagFor, STATS_KIND, unitMarksAt } from "./layerstats.js";
 import { viewFor } from "./views/registry.js";
@@ -45,6 +48,12 @@ export class App {
     this.refStep = null;
     /** one colour range across compared panels (else each panel its own) */
     this.sharedScale = true;
+    /** @type {import("./scales.js").ScaleMode} which range the colours span (scales.js) */
+    this.rangeMode = "fixed";
+    /** @type {import("./plan.js").Plan|null} what the columns show (plan.js) */
+    this.plan = null;
+    /** @type {Map<string, number[]>} each involved run's steps of the tag */
+    this.stepsOf = new Map();
     /** @type {string[]|null} TensorBoard's runs (host message GetRuns / RunsChanged); null: no host */
     this.hostRuns = null;
     /**
@@ -96,6 +105,13 @@ export class App {
       onChange: (v) => this.setColourScale(v === "channel" ? "channel" : "layer"),
       hint: "Shared keeps channels comparable; per channel reveals detail in quiet channels.",
     });
+    this.rangeSelect = labelledSelect({
+      label: "Colour range",
+      options: SCALE_MODES.map(([v, t]) => [v, t]),
+      value: "fixed",
+      onChange: (v) => this.setRangeMode(scaleMode(v)),
+      hint: "Fixed keeps colours comparable while scrubbing and playing; the legend names the range in use.",
+    });
     this.checklist = new RunChecklist({ onChange: (runs) => this.setRuns(runs) });
     this.modeSelect = labelledSelect({
       label: "Compare as",
@@ -139,9 +155,6 @@ export class App {
       this.checklist.element,
       this.modeSelect.element,
       this.refSelect.element,
-      this.sampleSelect.element,
-      this.scaleSelect.element,
-      this.sharedControl,
       el("div", { class: "keys", "aria-label": "Keyboard shortcuts" }, [
         el("div", { class: "control-label", text: "Keyboard" }),
         keyLine(["Space", "k"], "play / pause"),
@@ -150,8 +163,15 @@ export class App {
         keyLine(["/"], "filter layers"),
       ]),
     ]);
-    this.main = el("main", { class: "main" }, [el("div", { class: "toolbar" }, [this.stepControl.element]), this.viewsArea]);
-    this.shell = el("div", { class: "app" }, [this.sidebar, this.main]);
+    // The controls that act on the picture sit with it, under the step toolbar (first in tab order).
+    this.viewControls = el("div", { class: "view-controls", role: "group", "aria-label": "How the picture is drawn" }, [
+      this.sampleSelect.element,
+      this.rangeSelect.element,
+      this.scaleSelect.element,
+      this.sharedControl,
+    ]);
+    this.main = el("main", { class: "main" }, [el("div", { class: "toolbar" }, [this.stepControl.element, this.viewControls]), this.viewsArea]);
+    this.shell = el("div", { class: "app" }, [this.main, this.sidebar]);
     this.page = el("div", { class: "page" });
     root.append(this.page);
     document.addEventListener("keydown", (e) => this._onKey(e));
@@ -171,6 +191,8 @@ export class App {
    */
   _applyUrl(state, show) {
     this.pause();
+    /** @private what a link asked for, checked against the listing once it is known */
+    this._urlWanted = { runs: state.runs ? state.runs.slice() : [], tag: state.tag || null };
     if (state.runs && state.runs.length) this.runs = state.runs.slice();
     if (state.tag) this.tag = state.tag;
     if (this.runs.length) this.run = this.runs[0];
@@ -180,6 +202,8 @@ export class App {
     this.refStep = typeof state.ref === "number" ? state.ref : null;
     if (state.scale) this.colourScale = /** @type {any} */ (state.scale);
     if (typeof state.shared === "boolean") this.sharedScale = state.shared;
+    if (state.range) this.rangeMode = scaleMode(state.range);
+    this.rangeSelect.select.value = this.rangeMode;
     this.modeSelect.select.value = this.mode;
     this.scaleSelect.select.value = this.colourScale;
     this.sharedBox.checked = this.sharedScale;
@@ -205,6 +229,7 @@ export class App {
         ref: this.mode === "diff-step" && this.refStep !== null ? this.refStep : undefined,
         scale: this.colourScale,
         shared: this.sharedScale,
+        range: this.rangeMode,
       },
       { replace: replace || this.playing }
     );
@@ -253,6 +278,14 @@ export class App {
     this._saveUrl();
   }
 
+  /** @param {import("./scales.js").ScaleMode} mode */
+  async setRangeMode(mode) {
+    this.rangeMode = mode;
+    this.rangeSelect.select.value = mode;
+    if (this.index >= 0) await this.showIndex(this.index);
+    this._saveUrl();
+  }
+
   /** @param {boolean} on */
   async setSharedScale(on) {
     this.sharedScale = on;
@@ -294,7 +327,9 @@ export class App {
       const before = { run: this.run, tag: this.tag };
       // A run's landing page is its architecture overview, until the user picks a layer.
       const landing = this.tag === null && this.run === null ? landingTag(listing) : null;
+      this.picker.setFullListing(listing);
       const { run, tag } = this.picker.setListing(layerListing(listing), landing ? landing.run : this.run, landing ? landing.tag : this.tag);
+      this._checkUrl(listing, run, tag);
       if (run !== null && tag !== null && (first || run !== before.run || tag !== before.tag)) {
         await this.select(run, tag);
       } else if (run !== null && tag !== null) {
@@ -356,6 +391,37 @@ export class App {
     );
   }
 
+  /**
+   * @private A run or tag named by the URL that this TensorBoard does not have:
+   * said in a notice above the views (not a silent fall-back).
+   * @param {import("./api.js").TagListing} listing @param {string|null} run @param {string|null} tag
+   */
+  _checkUrl(listing, run, tag) {
+    const wanted = this._urlWanted;
+    this._urlWanted = null;
+    if (!wanted) return;
+    const lost = [];
+    const missingRuns = wanted.runs.filter((r) => !listing[r]);
+    if (missingRuns.length) lost.push(`run${missingRuns.length > 1 ? "s" : ""} ${missingRuns.map((r) => `“${r}”`).join(", ")}`);
+    const firstRun = wanted.runs.find((r) => listing[r]);
+    if (wanted.tag && !(firstRun ? listing[firstRun][wanted.tag] : Object.values(listing).some((t) => t[wanted.tag]))) {
+      lost.push(`layer “${wanted.tag}”${firstRun ? ` in run “${firstRun}”` : ""}`);
+    }
+    if (this.staleNotice) this.staleNotice.remove();
+    this.staleNotice = null;
+    if (!lost.length) return;
+    const close = el("button", { type: "button", class: "stale-close", "aria-label": "Dismiss", text: "×", onclick: () => this.staleNotice && this.staleNotice.remove() });
+    this.staleNotice = el("div", { class: "stale-notice", role: "status" }, [
+      el("span", { text: `This link names ${lost.join(" and ")}, which this TensorBoard does not have (renamed or deleted?). Showing ` }),
+      el("bdi", { text: tag ?? "nothing" }),
+      el("span", { text: run ? ` of run ` : "" }),
+      run ? el("bdi", { text: run }) : null,
+      el("span", { text: " instead." }),
+      close,
+    ]);
+    this.main.insertBefore(this.staleNotice, this.viewsArea);
+  }
+
   /** @private @param {Node} content */
   _showPage(content) {
     if (this.page.firstChild === content) return;
@@ -366,7 +432,7 @@ export class App {
   /** @private */
   _destroyView() {
     for (const col of this.columns) {
-      col.view.destroy();
+      if (col.view) col.view.destroy();
       if (col.statsView) col.statsView.destroy();
     }
     if (this.view && !this.columns.some((c) => c.view === this.view)) this.view.destroy();
@@ -423,119 +489,97 @@ export class App {
       );
       return;
     }
+    if (info.kind === STATS_KIND && info.source_tag && infos[info.source_tag]) {
+      // Its activations were logged too: they show with the statistics beside them.
+      return this.select(run, info.source_tag, { keepRuns });
+    }
     if (info.kind === STATS_KIND) {
-      // One column per run: the activations, and the statistics beside them.
+      // Statistics only: one column, the statistics panel.
       const body = el("div", { class: "run-body" });
       this.viewsArea.append(el("div", { class: "run-column" }, [body]));
       await this._selectStatsOnly(run, tag, body, token);
+      if (userPick && token === this._selectToken) this._saveUrl();
       return;
     }
-    const mode = this.runs.length < 2 && this.mode === "diff-runs" ? "side" : this.mode;
-    const compare = this.runs.length > 1 || mode !== "side";
-    this.refSelect.element.hidden = mode !== "diff-step";
-    this.sharedControl.hidden = !compare;
-    this.viewsArea.classList.toggle("views-compare", compare);
-    const allRuns = Object.keys(this.listing);
-    /** @type {Array<{run: string, label: string, load: ((step: number) => Promise<any>)|null, runSteps: string[]}>} */
-    let specs;
-    if (mode === "diff-runs") {
-      const [a, b] = this.runs;
-      specs = [{ run: a, label: `${a} − ${b}`, load: null, runSteps: [a, b] }];
-    } else {
-      specs = this.runs.map((r) => ({ run: r, label: mode === "diff-step" ? `${r}: step − reference` : r, load: null, runSteps: [r] }));
-    }
-    // Step lists of every run involved.
-    /** @type {Map<string, number[]>} */
-    const stepsOf = new Map();
-    const wantedRuns = Array.from(new Set(specs.flatMap((sp) => sp.runSteps)));
+    // Step lists of every run involved; then the planner says what each column shows.
+    const involved = this.mode === "diff-runs" ? this.runs.slice(0, 2) : this.runs;
     const answers = await Promise.all(
-      wantedRuns.map((r) =>
+      involved.map((r) =>
         (this.listing[r] || {})[tag]
           ? this.api.steps(r, tag).then(
               (a) => ({ run: r, steps: a.steps.slice().sort((x, y) => x - y), error: null }),
               (e) => ({ run: r, steps: [], error: errorText(e) })
             )
-          : Promise.resolve({ run: r, steps: [], error: `Run ${r} has no layer ${tag}.` })
+          : Promise.resolve({ run: r, steps: [], error: null })
       )
     );
     if (token !== this._selectToken) return;
-    for (const a of answers) stepsOf.set(a.run, a.steps);
-    const errors = new Map(answers.filter((a) => a.error).map((a) => [a.run, a.error]));
-    for (const sp of specs) {
-      const column = el("div", { class: "run-column" });
+    /** @type {Map<string, number[]>} */
+    const stepsOf = new Map(answers.map((a) => [a.run, a.steps]));
+    const errors = new Map(answers.filter((a) => a.error).map((a) => [a.run, /** @type {string} */ (a.error)]));
+    const plan = planColumns({ runs: this.runs, mode: this.mode, refStep: this.refStep, listing: this.listing, tag, stepsOf, errors });
+    this.plan = plan;
+    this.stepsOf = stepsOf;
+    const mode = plan.mode;
+    const compare = plan.compare;
+    this.refSelect.element.hidden = mode !== "diff-step";
+    this.sharedControl.hidden = !compare;
+    this.viewsArea.classList.toggle("views-compare", compare);
+    this.viewsArea.style.setProperty("--columns", String(Math.max(1, plan.columns.length)));
+    const allRuns = Object.keys(this.listing);
+    if (plan.fallback && this.mode !== "side") this.viewsArea.append(notice("Comparison", plan.fallback, "info"));
+    for (const spec of plan.columns) {
+      const column = el("div", { class: "run-column", dataset: { run: spec.run, key: spec.key } });
       const note = el("div", { class: "column-note", "aria-live": "off" });
       const body = el("div", { class: "run-body" });
       if (compare) {
         column.append(
-          el("div", { class: "column-head" }, [el("span", { class: `run-swatch ${runColourClass(sp.run, allRuns)}`, "aria-hidden": "true" }), note])
+          el("div", { class: "column-head" }, [
+            el("span", { class: `run-swatch ${runColourClass(spec.run, allRuns)}`, "aria-hidden": "true" }),
+            el("bdi", { class: "column-title", title: spec.title, text: spec.title }),
+            note,
+          ])
         );
       }
       column.append(body);
       this.viewsArea.append(column);
-      const colInfo = (this.listing[sp.run] || {})[tag] || info;
-      const View = viewFor(colInfo.kind);
-      let steps = stepsOf.get(sp.run) || [];
-      /** @type {((step: number) => Promise<any>)|null} */
-      let load = null;
-      /** @type {((step: number) => string)|null} what the panel shows at a step */
-      let describe = null;
-      if (mode === "diff-runs") {
-        const [a, b] = sp.runSteps;
-        const stepsA = steps;
-        const stepsB = stepsOf.get(b) || [];
-        steps = unionSteps([stepsA, stepsB]);
-        const mark = (/** @type {number|null} */ s, /** @type {number} */ step) => (s === step ? `step ${s}` : `step ${s} (nearest to ${step})`);
-        describe = (step) => `${a} ${mark(nearestStep(stepsA, step), step)} − ${b} ${mark(nearestStep(stepsB, step), step)}`;
-        load = memo(async (step) => {
-          const sa = nearestStep(stepsA, step);
-          const sb = nearestStep(stepsB, step);
-          if (sa === null || sb === null) throw new Error("no steps to subtract");
-          const [ta, tb] = await Promise.all([this.api.tensor(a, tag, sa), this.api.tensor(b, tag, sb)]);
-          return differenceTensor(ta, tb, { run: `${a} − ${b}`, step });
-        });
-      } else if (mode === "diff-step") {
-        const r = sp.run;
-        const runSteps = steps;
-        describe = (step) => {
-          const own = nearestStep(runSteps, step);
-          const ref = nearestStep(runSteps, this.refStep ?? runSteps[0]);
-          return `step ${own}${own === step ? "" : ` (nearest to ${step})`} − reference step ${ref}`;
-        };
-        load = memo(async (step) => {
-          const ref = nearestStep(steps, this.refStep ?? steps[0]);
-          if (ref === null) throw new Error("no steps");
-          const [ta, tb] = await Promise.all([this.api.tensor(r, tag, step), this.api.tensor(r, tag, ref)]);
-          return differenceTensor(ta, tb, { run: `${r} − step ${ref}`, step });
-        });
+      if (spec.placeholder) {
+        body.append(el("p", { class: "column-placeholder", text: spec.placeholder }));
+        this.columns.push({ run: spec.run, spec, view: null, statsView: null, steps: [], note, load: null, element: column });
+        continue;
       }
-      const diff = load !== null;
+      const View = viewFor(spec.kind || info.kind);
+      const diff = spec.diff !== "none";
+      const load = diff
+        ? differenceLoader(this.api, spec, tag, stepsOf, () => (this.plan ? this.plan.refStep : null))
+        : (/** @type {number} */ step) => this.api.tensor(spec.run, tag, step);
       const view = new View(body, {
         api: this.api,
-        run: sp.run,
+        run: spec.run,
         tag,
-        info: colInfo,
+        info: spec.info,
         colourScale: this.colourScale,
         sample: this.sample,
-        onLoad: (/** @type {any} */ _tensor, /** @type {any} */ plan) => this._onViewLoad(plan.batch),
+        onLoad: (/** @type {any} */ _tensor, /** @type {any} */ p) => this._onViewLoad(p.batch),
         unitMarks: (/** @type {number} */ step) =>
           column.statsView ? column.statsView.unitMarksAt(step) : column.markSeries ? unitMarksAt(column.markSeries, step) : null,
         navigate: (/** @type {string} */ toRun, /** @type {string} */ toTag) => this.select(toRun, toTag),
         jumpToStep: (/** @type {number} */ step) => this.jumpToStep(step),
-        runTags: this.listing[sp.run] || {},
-        ...(diff ? { load, colormap: DIVERGING, symmetric: true, title: sp.label } : {}),
+        runTags: this.listing[spec.run] || {},
+        ...(diff ? { load, colormap: DIVERGING, symmetric: true, difference: true, title: spec.title } : {}),
       });
       /** @type {any} */
-      const col = { run: sp.run, view, statsView: null, steps, note, describe, load: load || ((step) => this.api.tensor(sp.run, tag, step)), element: column };
+      const col = { run: spec.run, spec, view, statsView: null, steps: spec.steps, note, load, element: column };
       column.statsView = null;
       column.markSeries = null;
-      const ref = statsTagFor(this.listing[sp.run] || {}, tag);
+      const ref = statsTagFor(this.listing[spec.run] || {}, tag);
       if (ref && !compare) {
-        col.statsView = this._makeStatsView(body, sp.run, ref, colInfo.shape);
+        col.statsView = this._makeStatsView(body, spec.run, ref, spec.info.shape);
         column.statsView = col.statsView;
       } else if (ref && !diff) {
         // Compared side by side: no statistics panel per column, but its dead/saturated units still marked.
         const statsTag = ref.tag;
-        this.api.stats(sp.run).then(
+        this.api.stats(spec.run).then(
           (all) => {
             if (token !== this._selectToken || !all[statsTag]) return;
             column.markSeries = all[statsTag];
@@ -545,26 +589,21 @@ export class App {
         );
       }
       this.columns.push(col);
-      if (errors.has(sp.run) || sp.runSteps.some((r) => errors.has(r))) {
-        const which = sp.runSteps.find((r) => errors.has(r));
-        view.showMessage(`Could not list the steps of ${tag} in ${which}: ${errors.get(which)}`);
-      } else if (mode === "diff-runs" && !(this.listing[sp.runSteps[1]] || {})[tag]) {
-        view.showMessage(`Run ${sp.runSteps[1]} has no layer ${tag}.`);
-      }
+      if (spec.message) view.showMessage(spec.message);
     }
-    this.view = this.columns.length ? this.columns[0].view : null;
-    this.statsView = this.columns.length ? this.columns[0].statsView : null;
+    const viewCol = this.columns.find((c) => c.view);
+    this.view = viewCol ? viewCol.view : null;
+    this.statsView = viewCol ? viewCol.statsView : null;
     if (compare && this.runs.length > 1) {
       this.compareCharts = new CompareCharts(this.viewsArea, { api: this.api, onStep: (step) => this.jumpToStep(step) });
       this.compareCharts.element.classList.add("compare-charts-row");
       this.compareCharts.setRuns(this.runs, tag, this.listing, (r) => runColourClass(r, allRuns));
     }
-    const union = unionSteps(wantedRuns.map((r) => stepsOf.get(r) || []));
+    const union = plan.steps;
     this._setSteps(union);
     if (mode === "diff-step") {
-      const first = stepsOf.get(this.runs[0]) || union;
-      if (this.refStep === null && first.length) this.refStep = first[0];
-      this.refSelect.setOptions(union.map((st) => [String(st), `Step ${st}`]), String(this.refStep));
+      this.refStep = plan.refStep;
+      this.refSelect.setOptions(union.map((st) => [String(st), formatStep(st, { capital: true })]), String(this.refStep));
     }
     if (union.length === 0) {
       if (this.view && !errors.size) this.view.showMessage("No steps logged for this layer yet.");
@@ -679,34 +718,62 @@ export class App {
     if (this.compareCharts) this.compareCharts.setStep(step);
     const cols = this.columns;
     if (cols.length === 0 && this.statsView) this.statsView.setStep(step); // statistics only
+    const plan = this.plan;
     const shown = cols.map((col) => {
+      if (!col.view) {
+        col.shownStep = null;
+        if (col.note) col.note.textContent = "";
+        return null;
+      }
       const own = nearestStep(col.steps, step);
       col.shownStep = own;
+      const at = own === null || !col.spec ? null : columnAt(col.spec, step, plan ? plan.refStep : null, this.stepsOf);
       if (col.note) {
-        col.note.textContent =
-          own === null ? "no steps" : col.describe ? col.describe(step) : own === step ? `step ${own}` : `step ${own} (nearest to ${step})`;
-        col.note.classList.toggle("column-note-nearest", own !== null && col.note.textContent.includes("nearest"));
+        col.note.textContent = at ? at.label : "no steps";
+        col.note.title = col.note.textContent;
+        col.note.classList.toggle("column-note-nearest", at !== null && at.nearest);
       }
       return own;
     });
-    if (cols.length > 1 && this.sharedScale) {
-      // One colour range: load every panel's tensor first (cached), then paint each once.
-      const tensors = await Promise.all(
-        cols.map((col, k) => (shown[k] === null || !col.view.setScaleRange ? null : col.load(/** @type {number} */ (shown[k])).catch(() => null)))
-      );
-      if (token !== this._showToken) return;
-      const range = sharedRange(tensors.filter(Boolean).map((t) => t.stats));
-      for (const col of cols) if (col.view.setScaleRange) col.view.setScaleRange(range);
-    } else {
-      for (const col of cols) if (col.view.setScaleRange) col.view.setScaleRange(null);
-    }
+    // The colour range of each panel (scales.js): fixed and robust from the tag's /ranges (cached),
+    // per step and differences from the step's tensor (cached); one across panels when shared.
+    const scales = await Promise.all(cols.map((col, k) => this._scaleFor(col, shown[k])));
+    if (token !== this._showToken) return;
+    const common = cols.filter((c) => c.view).length > 1 && this.sharedScale ? combineScales(scales) : null;
+    cols.forEach((col, k) => {
+      if (col.view && col.view.setScaleRange) col.view.setScaleRange(common || scales[k]);
+    });
     await Promise.all(
       cols.map((col, k) => {
         if (col.statsView && shown[k] !== null) col.statsView.setStep(/** @type {number} */ (shown[k]));
-        return shown[k] === null ? null : col.view.setStep(shown[k]);
+        return shown[k] === null || !col.view ? null : col.view.setStep(shown[k]);
       })
     );
-    if (token === this._showToken) document.dispatchEvent(new CustomEvent("internals-shown", { detail: { step } }));
+    if (token !== this._showToken) return;
+    if (!this._shownOnce) {
+      this._shownOnce = true;
+      performance.mark("internals-first-shown"); // the benchmark's "tab open to first painted view"
+    }
+    document.dispatchEvent(new CustomEvent("internals-shown", { detail: { step } }));
+  }
+
+  /**
+   * @private The colour range of a column at its step (null: the view's own).
+   * @param {any} col @param {number|null} step
+   */
+  async _scaleFor(col, step) {
+    if (!col.view || !col.view.setScaleRange || step === null || !col.spec) return null;
+    const kind = col.spec.kind;
+    const difference = col.spec.diff !== "none";
+    const mode = this.rangeMode;
+    const needsTensor = difference || mode === "step";
+    try {
+      const stats = needsTensor ? (await col.load(step)).stats : null;
+      const ranges = !needsTensor && mode !== "unit" ? await this.api.ranges(col.run, /** @type {string} */ (this.tag), col.spec.info.max_step ?? "") : null;
+      return resolveScale({ mode, signed: difference || kind === "weights", difference, attention: kind === "attention", stats, ranges });
+    } catch (_) {
+      return null; // the view paints with its own range, and says what failed when its step fails
+    }
   }
 
   /** @private @param {number} batch */
@@ -723,7 +790,7 @@ export class App {
   setSample(sample) {
     this.sample = sample;
     this.sampleSelect.select.value = String(sample);
-    for (const col of this.columns) col.view.setSample(sample);
+    for (const col of this.columns) if (col.view) col.view.setSample(sample);
     if (!this.columns.length && this.view) this.view.setSample(sample);
     this._saveUrl();
   }
@@ -732,7 +799,7 @@ export class App {
   setColourScale(mode) {
     this.colourScale = mode;
     this.scaleSelect.select.value = mode;
-    for (const col of this.columns) col.view.setColourScale(mode);
+    for (const col of this.columns) if (col.view) col.view.setColourScale(mode);
     if (!this.columns.length && this.view) this.view.setColourScale(mode);
     this._saveUrl();
   }
@@ -806,27 +873,6 @@ function landingTag(listing) {
   return tag ? { run: runs[0], tag } : null;
 }
 
-/**
- * `load` remembering its last few answers (difference tensors are computed,
- * not cached by the Api).
- * @template T
- * @param {(step: number) => Promise<T>} load
- * @returns {(step: number) => Promise<T>}
- */
-function memo(load) {
-  /** @type {Map<number, Promise<T>>} */
-  const cache = new Map();
-  return (step) => {
-    let p = cache.get(step);
-    if (!p) {
-      p = load(step);
-      cache.set(step, p);
-      p.catch(() => cache.delete(step));
-      if (cache.size > 4) cache.delete(/** @type {number} */ (cache.keys().next().value));
-    }
-    return p;
-  };
-}
 
 /** @param {string[]} keys @param {string} what */
 function keyLine(keys, what) {

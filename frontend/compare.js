@@ -8,6 +8,7 @@
 import { nearestIndex } from "./controls.js";
 import { el, clear } from "./dom.js";
 import { computeStats } from "./stats.js";
+import { columnAt } from "./plan.js";
 
 /** Colours per run (CSS classes run-c0 .. run-c7, both themes). */
 export const RUN_COLOURS = 8;
@@ -183,7 +184,7 @@ export class RunChecklist {
         el("label", { class: "compare-run", dataset: { run } }, [
           box,
           el("span", { class: `run-swatch ${runColourClass(run, this._all)}`, "aria-hidden": "true" }),
-          el("span", { class: "compare-run-name", text: run }),
+          el("bdi", { class: "compare-run-name", title: run, text: run }),
         ])
       );
     }
@@ -197,4 +198,52 @@ export class RunChecklist {
       item.hidden = q !== "" && !(item.dataset.run || "").toLowerCase().includes(q);
     }
   }
+}
+
+/** Nothing to subtract at a step (a side has no steps): shown as an explanation. */
+export class NoDifference extends Error {
+  constructor(message) {
+    super(message);
+    this.name = "NoDifference";
+  }
+}
+
+/**
+ * Where a difference column's tensors come from: at a slider step, both
+ * sides as the planner says (`plan.columnAt`), decoded through the Api, then
+ * subtracted element-wise; the result carries the column's honest label.
+ * The last few results are kept (differences are computed, not cached by the Api).
+ * @param {import("./api.js").Api} api
+ * @param {import("./plan.js").ColumnSpec} spec
+ * @param {string} tag
+ * @param {Map<string, number[]>} stepsOf
+ * @param {() => number|null} refStep the reference step in effect
+ * @returns {(step: number) => Promise<import("./api.js").Tensor>}
+ */
+export function differenceLoader(api, spec, tag, stepsOf, refStep) {
+  /** @type {Map<string, Promise<any>>} */
+  const cache = new Map();
+  return (step) => {
+    const at = columnAt(spec, step, refStep(), stepsOf);
+    const key = at.a && at.b ? `${at.a.run}@${at.a.step}-${at.b.run}@${at.b.step}` : `none@${step}`;
+    let p = cache.get(key);
+    if (!p) {
+      p = (async () => {
+        if (!at.a || !at.b) throw new NoDifference(at.missing || "Nothing to subtract at this step.");
+        const [ta, tb] = await Promise.all([api.tensor(at.a.run, tag, at.a.step), api.tensor(at.b.run, tag, at.b.step)]);
+        const d = differenceTensor(ta, tb, { run: spec.title, step });
+        return { ...d, label: at.label, sides: [at.a, at.b], sourceStep: at.a.step };
+      })();
+      cache.set(key, p);
+      p.catch(() => cache.delete(key));
+      if (cache.size > 6) cache.delete(/** @type {string} */ (cache.keys().next().value));
+    }
+    // The step asked for (the view's "shown step"), even when a cached pair answers several.
+    return p.then((t) => (t.step === step ? t : { ...t, step }));
+  };
+}
+
+/** Errors that explain why nothing is painted (not failures). @param {unknown} e */
+export function isExplanation(e) {
+  return e instanceof Error && (e.name === "ShapeMismatch" || e.name === "NoDifference");
 }

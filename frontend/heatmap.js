@@ -111,6 +111,8 @@ export class Heatmap {
     });
     this.canvas.style.width = `${grid.cols * cellWidth}px`;
     this.canvas.style.height = `${grid.rows * cellHeight}px`;
+    // Shrinks to its column (CSS max-width) keeping the cells' shape.
+    this.canvas.style.aspectRatio = `${grid.cols * cellWidth} / ${grid.rows * cellHeight}`;
     this.caption = caption === undefined ? null : el("figcaption", { class: "hm-caption", text: caption });
     /** @private */
     this._cellWidth = cellWidth;
@@ -120,8 +122,8 @@ export class Heatmap {
     this._marker = el("div", { class: "hm-marker", hidden: true, "aria-hidden": "true" });
     /** @private the hovered cell's outline */
     this._cursor = el("div", { class: "hm-cursor", hidden: true, "aria-hidden": "true" });
-    this._cursor.style.width = `${cellWidth}px`;
-    this._cursor.style.height = `${cellHeight}px`;
+    this._cursor.style.width = `${100 / Math.max(1, grid.cols)}%`;
+    this._cursor.style.height = `${100 / Math.max(1, grid.rows)}%`;
     this.frame = el("div", { class: "hm-frame" }, [this.canvas, this._marker, this._cursor]);
     this.element = el("figure", { class: className ? `hm ${className}` : "hm" }, [this.frame, this.caption]);
     /** @private */
@@ -153,8 +155,8 @@ export class Heatmap {
     const show = hit !== null && this._cellWidth >= 4 && this._cellHeight >= 4;
     this._cursor.hidden = !show;
     if (show && hit) {
-      this._cursor.style.left = `${hit.col * this._cellWidth}px`;
-      this._cursor.style.top = `${hit.row * this._cellHeight}px`;
+      this._cursor.style.left = `${(100 * hit.col) / this.grid.cols}%`;
+      this._cursor.style.top = `${(100 * hit.row) / this.grid.rows}%`;
     }
     if (this._onHover) this._onHover(hit);
   }
@@ -188,8 +190,8 @@ export class Heatmap {
     const show = col !== null && col >= 0 && col < this.grid.cols;
     this._marker.hidden = !show;
     if (show) {
-      this._marker.style.left = `${col * this._cellWidth}px`;
-      this._marker.style.width = `${this._cellWidth}px`;
+      this._marker.style.left = `${(100 * col) / this.grid.cols}%`;
+      this._marker.style.width = `${100 / this.grid.cols}%`;
     }
   }
 
@@ -218,8 +220,8 @@ export class Heatmap {
     for (const { row, kind } of rows) {
       if (row < 0 || row >= this.grid.rows) continue;
       const tick = el("div", { class: `hm-rowmark hm-rowmark-${kind}` });
-      tick.style.top = `${row * h}px`;
-      tick.style.height = `${h >= 4 ? h - 1 : Math.max(1, h)}px`;
+      tick.style.top = `${(100 * row) / this.grid.rows}%`;
+      tick.style.height = h >= 4 ? `calc(${100 / this.grid.rows}% - 1px)` : `${Math.max(1, h)}px`;
       this._rowMarks.append(tick);
     }
     this._rowMarks.hidden = rows.length === 0;

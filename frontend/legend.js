@@ -47,17 +47,26 @@ export class Legend {
   /**
    * @param {{mode: "layer"|"channel", lo: number, hi: number,
    *          nan: number, posInf: number, negInf: number, channels: number, noun?: string,
-   *          shared?: boolean, symmetric?: boolean}} state
-   *   lo/hi: the shared range (layer mode) or the range over all channels.
+   *          shared?: boolean, symmetric?: boolean, name?: string, clipped?: number, extra?: string}} state
+   *   lo/hi: the shared range (layer mode) or the range over all channels;
+   *   name: what the range is (the colour-scale mode, see scales.js); clipped: values beyond it
    */
-  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels", shared = false, symmetric = false }) {
+  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels", shared = false, symmetric = false, name, clipped = 0, extra }) {
+    this.element.dataset.mode = mode;
+    this.element.dataset.lo = String(lo);
+    this.element.dataset.hi = String(hi);
+    this.element.dataset.clipped = String(clipped);
+    this.element.classList.toggle("legend-clipped", clipped > 0);
     if (mode === "layer") {
-      this._lo.textContent = formatTick(lo);
+      this._lo.textContent = (clipped ? "≤ " : "") + formatTick(lo);
       this._mid.textContent = hi > lo ? formatTick((lo + hi) / 2) : "";
-      this._hi.textContent = formatTick(hi);
+      this._hi.textContent = (clipped ? "≥ " : "") + formatTick(hi);
       const where = shared ? "shared across the compared panels" : "shared across the layer (all samples)";
+      const text = name || `Colour range ${where}${symmetric ? ", centred on zero" : ""}`;
       this._mode.textContent =
-        hi > lo ? `Colour range ${where}${symmetric ? ", centred on zero" : ""}` : "All values equal";
+        (hi > lo ? text : `${text}: all values equal`) +
+        (clipped ? ` · ${formatCount(clipped)} value${clipped === 1 ? "" : "s"} beyond, painted at the ends (clipped)` : "") +
+        (extra ? ` · ${extra}` : "");
     } else {
       this._lo.textContent = "own min";
       this._mid.textContent = "";

@@ -31,6 +31,7 @@ const PREFIX = `p.${PLUGIN}.`;
  * @property {number} [ref] reference step of "diff-step"
  * @property {string} [scale] "layer" | "channel"
  * @property {boolean} [shared] one colour range across compared panels
+ * @property {string} [range] colour range mode: "fixed" | "step" | "robust" | "unit" (scales.js)
  */
 
 /** @param {Object<string, string>} dict @returns {UrlState} */
@@ -54,6 +55,7 @@ export function parseState(dict) {
   if (["side", "diff-runs", "diff-step"].includes(dict.mode)) out.mode = dict.mode;
   if (dict.scale === "layer" || dict.scale === "channel") out.scale = dict.scale;
   if (dict.shared === "0" || dict.shared === "1") out.shared = dict.shared === "1";
+  if (["fixed", "step", "robust", "unit"].includes(dict.range)) out.range = dict.range;
   return out;
 }
 
@@ -69,6 +71,7 @@ export function serialiseState(state) {
   if (typeof state.ref === "number") out.ref = String(state.ref);
   if (state.scale) out.scale = state.scale;
   if (typeof state.shared === "boolean") out.shared = state.shared ? "1" : "0";
+  if (state.range) out.range = state.range;
   return out;
 }
 

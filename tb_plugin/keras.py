@@ -15,7 +15,6 @@ proceeds exactly as without the callback.
 
 import fnmatch
 import glob
-import json
 import numbers
 import os
 import queue
@@ -287,15 +286,8 @@ class InternalsCallback(keras.callbacks.Callback):
                            probe_samples=int(np.shape(keras.tree.flatten(self.probe_x)[0])[0]),
                            mode="batch" if self.batch_freq else "epoch",
                            every=self.batch_freq or self.epoch_freq)
-                self._writer._write_value(
-                    summary_pb2.Summary.Value(
-                        tag=PLAN_TAG,
-                        metadata=metadata.create_logging_plan_metadata("What each snapshot logs, and why"),
-                        tensor=tensor_util.make_tensor_proto(
-                            np.array([json.dumps(doc, sort_keys=True).encode("utf-8")], dtype=object)),
-                    ),
-                    0,
-                )
+                self._writer.document(metadata.KIND_LOGGING_PLAN, PLAN_TAG, doc, step=0,
+                                      description="What each snapshot logs, and why")
             except Exception as e:
                 self._fail("the logging plan", e)
         if self.log_initial:
@@ -832,15 +824,13 @@ def _description(record):
 
 
 def read_plan(run_dir):
-    """The logging plan logged in `run_dir` (a dict), or None: read from the event files."""
-    from tensorboard.backend.event_processing import event_file_loader
+    """The logging plan logged in `run_dir` (a dict), or None."""
+    from tb_plugin.reader import Reader
 
-    for path in sorted(glob.glob(os.path.join(str(run_dir), "events.out.tfevents.*"))):
-        for event in event_file_loader.EventFileLoader(path).Load():
-            for value in event.summary.value if event.HasField("summary") else ():
-                if value.tag == PLAN_TAG:
-                    return json.loads(tensor_util.make_ndarray(value.tensor).reshape(-1)[0].decode("utf-8"))
-    return None
+    try:
+        return Reader(str(run_dir)).read(".", PLAN_TAG)
+    except KeyError:
+        return None
 
 
 def _short_list(steps):

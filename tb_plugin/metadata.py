@@ -40,16 +40,21 @@ STORAGE_INLINE = "inline"
 STORAGES = (STORAGE_STORE, STORAGE_INLINE)
 
 # Summary kinds this release can show.
-KIND_ACTIVATIONS = "activations"  # blob sequence: encoded arrays
+KIND_ACTIVATIONS = "activations"  # encoded arrays
 KIND_ACTIVATION_STATS = "activation_stats"  # tensor: stats vectors (stats.py)
-KIND_WEIGHTS = "weights"  # blob sequence: encoded arrays (variables)
-KIND_ATTENTION = "attention"  # blob sequence: encoded attention scores
-KIND_MODEL_SUMMARY = "model_summary"  # blob sequence: a UTF-8 JSON document
+KIND_WEIGHTS = "weights"  # encoded arrays (variables)
+KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
+KIND_ATTENTION = "attention"  # encoded attention scores, per-step labels and images
 KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
+KIND_MODEL_SUMMARY = "model_summary"  # a UTF-8 JSON document (the layer list)
+KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.plan)
 ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING)
-# Kinds whose steps hold payloads (`/data` serves them).
-PAYLOAD_KINDS = ARRAY_KINDS + (KIND_MODEL_SUMMARY,)
-KINDS = ARRAY_KINDS + (KIND_ACTIVATION_STATS, KIND_MODEL_SUMMARY)
+DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN)
+# Kinds whose steps hold payloads (`/data` serves them), with a `storage`.
+PAYLOAD_KINDS = ARRAY_KINDS + DOCUMENT_KINDS
+# Kinds whose steps are small float64 vectors in the event file itself.
+SERIES_KINDS = (KIND_ACTIVATION_STATS, KIND_WEIGHT_STATS)
+KINDS = PAYLOAD_KINDS + SERIES_KINDS
 # Kinds whose steps `/steps` lists.
 STEPPED_KINDS = KINDS
 
@@ -108,9 +113,11 @@ def create_summary_metadata(
     )
 
 
-def create_model_summary_metadata(description=None, storage=STORAGE_STORE):
-    """Builds the `SummaryMetadata` of a model summary (a JSON document blob)."""
-    content = {"version": SCHEMA_VERSION, "kind": KIND_MODEL_SUMMARY, "encoding": "json", "storage": storage}
+def create_document_metadata(kind, description=None, storage=STORAGE_STORE):
+    """Builds the `SummaryMetadata` of a JSON document summary (`DOCUMENT_KINDS`)."""
+    if kind not in DOCUMENT_KINDS:
+        raise ValueError("unknown document kind %r; expected one of %s" % (kind, DOCUMENT_KINDS))
+    content = {"version": SCHEMA_VERSION, "kind": kind, "encoding": "json", "storage": storage}
     data_class = _data_class(storage)
     return summary_pb2.SummaryMetadata(
         summary_description=description or "",
@@ -120,6 +127,11 @@ def create_model_summary_metadata(description=None, storage=STORAGE_STORE):
         ),
         data_class=data_class,
     )
+
+
+def create_model_summary_metadata(description=None, storage=STORAGE_STORE):
+    """Builds the `SummaryMetadata` of a model summary (a JSON document)."""
+    return create_document_metadata(KIND_MODEL_SUMMARY, description, storage)
 
 
 def create_stats_metadata(layout, activation, source_tag, description=None):
@@ -207,10 +219,8 @@ def parse_plugin_metadata(content):
     return parsed
 
 
-# ---- exact weight-change series (appended; written by tb_plugin.keras) ----
+# ---- exact weight-change series (written by tb_plugin.keras) ----
 
-KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
-KINDS = KINDS + (KIND_WEIGHT_STATS,)
 
 
 def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=None, description=None):
@@ -242,21 +252,10 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
     )
 
 
-# ---- the callback's logging plan (appended; written by tb_plugin.keras) ----
-
-KIND_LOGGING_PLAN = "logging_plan"  # blob sequence: one UTF-8 JSON document (tb_plugin.plan)
-KINDS = KINDS + (KIND_LOGGING_PLAN,)
+# ---- the callback's logging plan ----
 
 
-def create_logging_plan_metadata(description=None):
-    """Builds the `SummaryMetadata` of a logging plan: one JSON document blob
+def create_logging_plan_metadata(description=None, storage=STORAGE_STORE):
+    """Builds the `SummaryMetadata` of a logging plan: one JSON document
     (`tb_plugin.plan.Plan.document`), like a model summary but its own kind."""
-    content = {"version": SCHEMA_VERSION, "kind": KIND_LOGGING_PLAN, "encoding": "json"}
-    return summary_pb2.SummaryMetadata(
-        summary_description=description or "",
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME,
-            content=json.dumps(content, sort_keys=True).encode("utf-8"),
-        ),
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
-    )
+    return create_document_metadata(KIND_LOGGING_PLAN, description, storage)

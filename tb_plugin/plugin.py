@@ -23,6 +23,13 @@ Routes, under `/data/plugin/internals`:
   before, with labels, metadata columns and scores (`tb_plugin.projections`).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
   (full space and projection), silhouette and explained variance.
+* `GET /ranges?run=R&tag=T`: per-step value ranges of an array tag
+  (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
+  finite values only, null where a step has none (`tb_plugin.series`).
+* `GET /weight_change?run=R&tag=T`: a weights tag's change over steps:
+  `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
+  "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
+  tag of another kind; computed once per tag and its step list, then cached.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters and a tag of the wrong kind for the route answer 400,
@@ -113,6 +120,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
         )
         self._frontend_dir = frontend_dir()
         self._projections = None  # tb_plugin.projections.ProjectionCache, made on first use
+        self._series = None  # tb_plugin.series.SeriesCache, made on first use (numpy)
 
     def get_plugin_apps(self):
         return {
@@ -124,6 +132,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/attention_summary": self._serve_attention_summary,
             "/embedding": self._serve_embedding,
             "/embedding_scores": self._serve_embedding_scores,
+            "/ranges": self._serve_ranges,
+            "/weight_change": self._serve_weight_change,
             "/static/*": self._serve_static,
         }
 
@@ -231,6 +241,29 @@ class InternalsPlugin(base_plugin.TBPlugin):
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
         answer = self._projection_cache().scores(ctx, experiment, run, tag, _query_method(request))
+        return http_util.Respond(request, answer, "application/json")
+
+    def _series_cache(self):
+        if self._series is None:
+            from tb_plugin import series  # numpy only; not at TensorBoard's start-up
+
+            self._series = series.SeriesCache(self._catalog)
+        return self._series
+
+    @_route
+    def _serve_ranges(self, request):
+        """Per-step finite min, max, p01, p99 of an array tag (colour scales)."""
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        answer = self._series_cache().ranges(ctx, experiment, run, tag)
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_weight_change(self, request):
+        """Relative change per step of a weights tag."""
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        answer = self._series_cache().weight_change(ctx, experiment, run, tag)
         return http_util.Respond(request, answer, "application/json")
 
     @_route

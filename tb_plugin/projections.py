@@ -10,7 +10,6 @@ chain when new steps arrive (a changed earlier step starts it again).
 import json
 import threading
 
-import numpy as np
 
 from tb_plugin import data_access, embedding, encoding, metadata
 

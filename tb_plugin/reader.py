@@ -79,7 +79,7 @@ class Reader:
 
     def read(self, run, tag, step=None):
         """The array logged for `run`/`tag` at `step` (latest if None); for a
-        `model_summary` tag, the logged document (a dict). Reads that one
+        document tag (`model_summary`, `logging_plan`), the logged document. Reads that one
         step's payload only.
 
         Raises:
@@ -93,7 +93,7 @@ class Reader:
             raise KeyError(str(e))
         except data_access.UnreadablePayload as e:
             raise encoding.DecodeError(str(e))
-        if info["kind"] == metadata.KIND_MODEL_SUMMARY:
+        if info["kind"] in metadata.DOCUMENT_KINDS:
             return json.loads(bytes(payload).decode("utf-8"))
         return encoding.decode(payload)
 

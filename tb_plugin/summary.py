@@ -377,12 +377,17 @@ class Writer:
 
     def model_summary(self, name, document, step=0, description=None):
         """Writes a JSON-serialisable model description (layer list) at `step`."""
+        self.document(metadata.KIND_MODEL_SUMMARY, name, document, step, description)
+
+    def document(self, kind, name, document, step=0, description=None):
+        """Writes a JSON-serialisable document of one of `metadata.DOCUMENT_KINDS`
+        (a model summary, the callback's logging plan) at `step`."""
         _check_name(name)
         step = _check_step(step)
         payload = json.dumps(document, sort_keys=True).encode("utf-8")
         value = summary_pb2.Summary.Value(
             tag=name,
-            metadata=metadata.create_model_summary_metadata(description),
+            metadata=metadata.create_document_metadata(kind, description),
             tensor=self._stored([payload]),
         )
         self._write_value(value, step)

@@ -196,9 +196,10 @@ def hostile_blob_failure(url):
     of runs whose names hold '"' or '\\' (400 "failed to parse blob key:
     BadJson ... expected a borrowed string"); the Python path reads them.
     The tab then shows that message as text, and Chromium logs the failed
-    request as a console error.
+    request as a console error. `/ranges` reads the same blobs (the colour
+    range then falls back to the step's own, as the legend says).
     """
-    return "/data?" in url and parse_qs(urlparse(url).query).get("run") == [HOSTILE_RUN]
+    return ("/data?" in url or "/ranges?" in url) and parse_qs(urlparse(url).query).get("run") == [HOSTILE_RUN]
 
 
 class Browser:
@@ -254,7 +255,7 @@ class Browser:
 
 
 def select_tag(frame, tag):
-    frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text=tag)).first.click()
+    frame.locator(".tag-item[data-tag='%s']" % tag).first.click()
     frame.wait_for_function(
         "tag => { const h = document.querySelector('.view .tag-name');"
         " return h && h.textContent === tag && !!document.querySelector('.view canvas.hm-canvas'); }",
@@ -315,9 +316,12 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
     assert frame.locator(".run-select option").all_text_contents() == sorted([HOSTILE_RUN, URL_HOSTILE_RUN, RUN])
     frame.locator(".run-select").select_option(value=RUN)
     frame.locator(".tag-filter").fill("conv")
-    assert frame.locator(".tag-item:not([hidden]) .tag-label").all_text_contents() == [CONV, "conv3d"]
+    assert frame.evaluate("() => Array.from(document.querySelectorAll('.tag-item:not([hidden])')).map(e => e.dataset.tag)") == [CONV, "conv3d"]
     select_tag(frame, CONV)
     frame.locator(".tag-filter").fill("")
+    # This test reads colours on the per-step range (the fixed default is tested in test_browser_scales.py).
+    frame.locator("select").filter(has=frame.locator("option[value=robust]")).select_option("step")
+    frame.wait_for_function("() => document.querySelector('.legend-mode')?.textContent.startsWith('Per step')")
 
     # The latest step shows first; at step 2 the probe cell is the layer's minimum.
     wait_step(frame, 2)
@@ -420,7 +424,7 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
         assert canvas_size(frame, panel) == size, tag
 
     # A tag written by a newer plugin version: its message, not a crash.
-    frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text=FUTURE_TAG)).click()
+    frame.locator(".tag-item[data-tag='%s']" % FUTURE_TAG).click()
     frame.wait_for_selector(".tag-error")
     assert "newer" in frame.locator(".tag-error").text_content()
     page.screenshot(path=os.path.join(artifacts_dir, "internals_error.png"))

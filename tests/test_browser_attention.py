@@ -88,7 +88,7 @@ def tensorboard_url(logdir):
 def open_attention(browser, url, tag, step):
     frame = browser.open_tab(url)
     frame.wait_for_selector(".tag-item")
-    frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text=tag)).first.click()
+    frame.locator(".tag-item[data-tag='%s']" % tag).first.click()
     frame.wait_for_function(
         "([tag, step]) => { const h = document.querySelector('.attn-view .tag-name');"
         " return h && h.textContent === tag && document.querySelector('.step-label')?.textContent === 'step ' + step"
@@ -100,6 +100,13 @@ def open_attention(browser, url, tag, step):
 
 
 def centre(frame, selector, row, col, rows, cols):
+    # The focus map grows to the available width: bring the cell on screen first.
+    frame.locator(selector).evaluate(
+        "(e, [r, c, rows, cols]) => { const b = e.getBoundingClientRect();"
+        " let p = e.parentElement; while (p && !(p.scrollHeight > p.clientHeight && getComputedStyle(p).overflowY !== 'visible')) p = p.parentElement;"
+        " (p || document.scrollingElement).scrollBy(0, b.top + (r + 0.5) * b.height / rows - innerHeight / 2); }",
+        [row, col, rows, cols],
+    )
     box = frame.locator(selector).bounding_box()
     return box["x"] + (col + 0.5) * box["width"] / cols, box["y"] + (row + 0.5) * box["height"] / rows
 

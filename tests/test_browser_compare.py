@@ -92,8 +92,8 @@ def open_at(b, url, state):
 def wait_panels(frame, count, step=None):
     frame.wait_for_function(
         "([n, s]) => { const c = document.querySelectorAll('.run-column'); if (c.length !== n) return false;"
-        " return Array.from(c).every(col => col.querySelector('.view canvas.hm-canvas, .view-message:not([hidden])')"
-        " && (s === null || col.querySelector('.step-label')?.textContent === 'step ' + s)); }",
+        " return Array.from(c).every(col => col.querySelector('.view canvas.hm-canvas, .view-message:not([hidden]), .column-placeholder')"
+        " && (s === null || (col.querySelector('.step-label')?.textContent || '').startsWith('step ' + s))); }",
         arg=[count, step],
         timeout=20000,
     )
@@ -125,7 +125,7 @@ def test_demo_runs_side_by_side(playwright, chromium_path, urls, artifacts_dir):
         assert frame.locator(".compare-run:not([hidden])").all_text_contents() == ["lr_0.03_dead_units"]
         frame.locator(".compare-filter").fill("")
 
-        frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text="activations/conv1")).first.click()
+        frame.locator(".tag-item[data-tag='activations/conv1']").first.click()
         frame.wait_for_function("() => document.querySelector('.view .tag-name')?.textContent === 'activations/conv1'")
         runs = [r for r in runs if r in DEMO_RUNS]  # the CNN runs, which have conv1
         for run in runs[1:]:
@@ -148,16 +148,18 @@ def test_demo_runs_side_by_side(playwright, chromium_path, urls, artifacts_dir):
             for (r, c) in [(0, 0), (3, 4), (7, 7)]:
                 v = float(arrays[run][0, r, c, 2])
                 assert_colour(column_pixel(frame, k, "ch2", r, c), ember((v - lo) / (hi - lo)), "%s (%d,%d) shared" % (run, r, c))
-        assert "compared panels" in frame.locator(".legend-mode").first.text_content()
+        assert "shared across 3 panels" in frame.locator(".legend-mode").first.text_content()
 
         # Per-panel scales.
         frame.locator(".shared-scale").uncheck()
-        frame.wait_for_function("() => !document.querySelector('.legend-mode').textContent.includes('compared')")
+        frame.wait_for_function("() => !document.querySelector('.legend-mode').textContent.includes('shared across')")
+        # Per panel, the default scale is fixed over all of the run's steps.
         own = arrays[runs[1]]
+        everything = np.stack([reader.read(runs[1], TAG, s) for s in reader.steps(runs[1], TAG)])
         v = float(own[0, 3, 4, 2])
         assert_colour(
             column_pixel(frame, 1, "ch2", 3, 4),
-            ember((v - float(own.min())) / (float(own.max()) - float(own.min()))),
+            ember((v - float(everything.min())) / (float(everything.max()) - float(everything.min()))),
             "per-panel",
         )
         frame.locator(".shared-scale").check()
@@ -201,7 +203,7 @@ def test_differences_and_url(playwright, chromium_path, urls, artifacts_dir):
         assert frame.locator(".run-chip").text_content() == "a − b"
         assert frame.locator("select").filter(has=frame.locator("option[value='diff-runs']")).input_value() == "diff-runs"
         # a has no step 3: its nearest (2, ties to the earlier) minus b's step 3, labelled.
-        assert frame.locator(".column-note").text_content() == "a step 2 (nearest to 3) − b step 3"
+        assert frame.locator(".column-note").text_content() == "a step 2 (nearest to step 3) − b step 3"
         diff = reader.read(RUN_A, LAYER, 2) - reader.read(RUN_B, LAYER, 3)
         assert canvas_size(frame, "ch1") == [6, 5]
         for (r, c) in [(0, 0), (2, 3), (4, 5)]:
@@ -226,9 +228,10 @@ def test_differences_and_url(playwright, chromium_path, urls, artifacts_dir):
         # Shapes differ: a clear message, not a picture.
         frame.locator(".compare-run[data-run='b'] input").uncheck()
         frame.locator(".compare-run[data-run='odd'] input").check()
-        frame.wait_for_selector(".view-message:not([hidden])")
-        text = frame.locator(".view-message").text_content()
-        assert "Shapes differ" in text and "[2, 5, 6, 4]" in text and "[2, 5, 6, 3]" in text
+        frame.wait_for_selector(".column-placeholder")
+        text = frame.locator(".column-placeholder").text_content()
+        assert "shapes differ" in text and "[2, 5, 6, 4]" in text and "[2, 5, 6, 3]" in text
+        assert frame.locator(".run-column canvas").count() == 0
 
         # Step minus reference step within one run.
         frame.locator(".compare-run[data-run='odd'] input").uncheck()

@@ -135,7 +135,7 @@ def test_overlaid_weight_change_and_entropy(browser, url, logs, artifacts_dir):
     page.screenshot(path=os.path.join(artifacts_dir, "compare_weight_change.png"))
 
     # The attention tag of the same runs: mean entropy over heads.
-    frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text=ATTENTION)).first.click()
+    frame.locator(".tag-item[data-tag='%s']" % ATTENTION).first.click()
     frame.wait_for_selector(".compare-charts .chart[data-chart=attention-entropy] .chart-series[data-series=r2] .chart-pt", state="attached", timeout=20000)
     charts = frame.evaluate("() => Array.from(document.querySelectorAll('.compare-charts .chart')).map(c => c.dataset.chart)")
     assert charts == ["attention-entropy"]
@@ -151,7 +151,7 @@ def test_overlaid_weight_change_and_entropy(browser, url, logs, artifacts_dir):
     click_point(page, frame, ".compare-charts .chart[data-chart=attention-entropy] .chart-series[data-series=r2] .chart-pt[data-step='5']")
     wait_shown(frame, 5, ["step 4", "step 5"])
     # r1 has no step 5: its nearest, 4.
-    assert frame.locator(".run-column .column-note").all_text_contents() == ["step 4 (nearest to 5)", "step 5"]
+    assert frame.locator(".run-column .column-note").all_text_contents() == ["step 4 (nearest to step 5)", "step 5"]
     page.mouse.move(5, 5)
     page.screenshot(path=os.path.join(artifacts_dir, "compare_attention_entropy.png"))
     browser.check_clean()
@@ -166,7 +166,7 @@ def test_single_run_charts_jump(browser, url):
     frame.wait_for_function("() => document.querySelector('.weights-view .step-label')?.textContent === 'step 1'", timeout=15000)
     assert frame.locator(".step-value").text_content() == "Step 1"
 
-    frame.locator(".tag-item").filter(has=frame.locator(".tag-label", has_text=ATTENTION)).first.click()
+    frame.locator(".tag-item[data-tag='%s']" % ATTENTION).first.click()
     frame.wait_for_selector(".attn-view [data-chart=attention-entropy] .chart-pt[data-step='3']", state="attached", timeout=20000)
     click_point(page, frame, ".attn-view [data-chart=attention-entropy] .chart-pt[data-step='3']")
     frame.wait_for_function("() => document.querySelector('.attn-view .step-label')?.textContent === 'step 3'", timeout=15000)

@@ -12,6 +12,9 @@ import { formatShape, formatTick, formatValue } from "../format.js";
 import { Heatmap } from "../heatmap.js";
 import { Legend } from "../legend.js";
 import { planLayout, unravel } from "./layout.js";
+import { ViewFrame } from "../frame.js";
+import { formatStep } from "../plan.js";
+import { countClipped } from "../scales.js";
 
 /** @typedef {"layer"|"channel"} ColourScale */
 
@@ -79,9 +82,9 @@ export class ActivationsView {
       },
       fail: (step, e) => {
         this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        const mismatch = e instanceof Error && e.name === "ShapeMismatch";
-        this.showMessage(mismatch ? e.message : `Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`, mismatch ? "info" : "error");
+        this.frame.setStep(step);
+        this.frame.setPicture(false);
+        this.frame.showFailure(step, e);
       },
       shownStep: () => this.shownStep,
       alive: () => !this._destroyed,
@@ -99,33 +102,14 @@ export class ActivationsView {
     /** @private @type {number|undefined} */
     this._spinnerTimer = undefined;
 
-    this._stepLabel = el("span", { class: "step-label", text: "step –" });
-    this._status = el("span", { class: "view-status", role: "status" });
-    this._summary = el("span", { class: "view-summary" });
+    this.frame = new ViewFrame({ kind: "activations", run, tag, title, shape: info.shape || [], description: info.description });
+    this._stepLabel = this.frame.stepLabel;
+    this._summary = this.frame.summary;
     this._legend = new Legend(colormap);
-    this._readoutValue = el("span", { class: "readout-value", text: "–" });
-    this._readoutWhere = el("span", { class: "readout-where", text: "Hover a cell to read its exact value" });
-    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
-    this._sticky = el("div", { class: "view-sticky", hidden: true }, [
-      this._legend.element,
-      el("div", { class: "readout", "aria-live": "off" }, [this._readoutValue, this._readoutWhere]),
-    ]);
-    this._body = el("div", { class: "view-body" });
-    const description = info.description ? el("p", { class: "view-desc", text: info.description }) : null;
-    this.element = el("section", { class: "view", "aria-label": `activations of ${tag} in run ${run}` }, [
-      el("header", { class: "view-head" }, [
-        el("div", { class: "view-title" }, [
-          el("span", { class: "run-chip", title: "run", text: title || run }),
-          el("h2", { class: "tag-name", text: tag }),
-          el("span", { class: "shape-chip", title: "logged shape", text: formatShape(info.shape || []) }),
-        ]),
-        description,
-        el("div", { class: "view-meta" }, [this._stepLabel, this._summary, this._status]),
-      ]),
-      this._sticky,
-      this._message,
-      this._body,
-    ]);
+    this.frame.setLegend(this._legend.element);
+    this._message = this.frame.message;
+    this._body = this.frame.body;
+    this.element = this.frame.element;
     container.append(this.element);
   }
 
@@ -187,22 +171,16 @@ export class ActivationsView {
 
   destroy() {
     this._destroyed = true;
-    window.clearTimeout(this._spinnerTimer);
     for (const { heatmap } of this._panels) heatmap.destroy();
     this._panels = [];
-    this.element.remove();
+    this.frame.destroy();
   }
 
   /** @private @param {boolean} busy */
   _setBusy(busy) {
-    window.clearTimeout(this._spinnerTimer);
-    if (busy) {
-      // Only show "loading" when it takes long enough to notice.
-      this._spinnerTimer = window.setTimeout(() => {
-        this._status.textContent = "Loading…";
-      }, 200);
-    } else this._status.textContent = "";
+    this.frame.busy(busy);
   }
+
 
   /**
    * Replaces the picture with a message (null: shows the picture again).
@@ -210,12 +188,10 @@ export class ActivationsView {
    * @param {"error"|"info"} [tone]
    */
   showMessage(text, tone = "error") {
-    this._message.hidden = text === null;
-    this._message.classList.toggle("view-message-info", tone === "info");
-    this._message.textContent = text || "";
-    this._body.hidden = text !== null;
-    this._sticky.hidden = text !== null || this._tensor === null;
+    this.frame.setPicture(this._tensor !== null);
+    this.frame.showMessage(text, tone);
   }
+
 
   /** @private */
   _render() {
@@ -265,7 +241,7 @@ export class ActivationsView {
         heatmap.element.title = heatmap.element.dataset.range;
       }
     }
-    this._stepLabel.textContent = `step ${tensor.step}`;
+    this.frame.setStep(tensor.step, /** @type {any} */ (tensor).label);
     this._summary.textContent =
       plan.kind === "empty"
         ? `empty tensor (shape ${formatShape(tensor.shape)})`
@@ -274,12 +250,15 @@ export class ActivationsView {
       tensor.encoding === "q8"
         ? "q8: 8-bit per-channel quantisation; each value within 1/510 of its channel's range of the logged one"
         : "f32: lossless float32";
+    const clipped = shared && shared.clip && this._colourScale !== "channel" ? countClipped(tensor.values, min, max) : 0;
     this._legend.update({
       mode: this._colourScale,
       lo: min,
       hi: max,
       shared: shared !== null,
       symmetric: this._symmetric,
+      name: shared && shared.name ? shared.name : undefined,
+      clipped,
       nan: stats.nan,
       posInf: stats.posInf,
       negInf: stats.negInf,
@@ -377,8 +356,7 @@ export class ActivationsView {
     const tensor = this._tensor;
     const plan = this._plan;
     if (!this._hover || !tensor || !plan) {
-      this._readoutValue.textContent = "–";
-      this._readoutWhere.textContent = "Hover a cell to read its exact value";
+      this.frame.readout.set(null);
       return;
     }
     const { hit } = this._hover;
@@ -405,13 +383,12 @@ export class ActivationsView {
       if (this._marks.dead.has(unit)) parts.push(`dead ${noun}`);
       else if (this._marks.saturated.has(unit)) parts.push(`saturated ${noun}`);
     }
-    parts.push(`step ${tensor.step}`);
+    parts.push(/** @type {any} */ (tensor).label || formatStep(tensor.step));
     parts.push(`index [${index.join(", ")}]`);
     if (this._colourScale === "channel" && Number.isFinite(value)) {
       const c = hit.channel;
       parts.push(`channel range ${formatTick(tensor.stats.channelMin[c])} … ${formatTick(tensor.stats.channelMax[c])}`);
     }
-    this._readoutValue.textContent = formatValue(value);
-    this._readoutWhere.textContent = parts.join(" · ");
+    this.frame.readout.set(formatValue(value), parts.join(" · "));
   }
 }

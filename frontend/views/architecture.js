@@ -6,6 +6,7 @@
  */
 
 import { el, clear } from "../dom.js";
+import { groupLayers } from "../layers.js";
 import { formatCount } from "../format.js";
 import { loadWeightsCss } from "./weights.js";
 
@@ -54,13 +55,7 @@ export class ArchitectureView {
     if (step === this._shown) return;
     this._shown = step;
     try {
-      const query = new URLSearchParams({ run: this.run, tag: this.tag, step: String(step) });
-      const [response, listing] = await Promise.all([
-        fetch(`./data?${query}`, { credentials: "same-origin" }),
-        this.api.tags().catch(() => ({})),
-      ]);
-      if (!response.ok) throw new Error(`TensorBoard answered ${response.status}`);
-      const doc = JSON.parse(await response.text());
+      const [doc, listing] = await Promise.all([this.api.modelSummary(this.run, this.tag, step), this.api.tags().catch(() => ({}))]);
       if (this._destroyed || step !== this._shown) return;
       this.showMessage(null);
       this._render(doc, (listing && listing[this.run]) || {});
@@ -80,7 +75,7 @@ export class ArchitectureView {
     this._summary.textContent = `${String(doc.class || "Model")} ${String(doc.name || "")} · ${layers.length} layers · ${formatCount(
       Number(doc.total_params) || 0
     )} parameters (${formatCount(Number(doc.trainable_params) || 0)} trainable)`;
-    const tags = Object.keys(infos);
+    const byPath = new Map(groupLayers(infos).layers.map((l) => [l.path, l]));
     const link = (/** @type {string} */ text, /** @type {string|null} */ target, /** @type {string} */ kind) =>
       target
         ? el("button", {
@@ -94,9 +89,8 @@ export class ArchitectureView {
     const head = el("tr", {}, ["Layer", "Class", "Output shape", "Parameters", "Show"].map((t) => el("th", { scope: "col", text: t })));
     const rows = layers.map((/** @type {any} */ layer) => {
       const path = String(layer.path);
-      const acts = infos[`activations/${path}`] ? `activations/${path}` : null;
-      const stats = infos[`activation_stats/${path}`] ? `activation_stats/${path}` : null;
-      const weightTags = tags.filter((t) => infos[t].kind === "weights" && infos[t].layer === path).sort((a, b) => (a.endsWith("/kernel") ? -1 : b.endsWith("/kernel") ? 1 : a < b ? -1 : 1));
+      const entries = (byPath.get(path) || { entries: [] }).entries;
+      const acts = entries.find((e) => e.kind === "activations");
       const nameCell = el("td", { class: "arch-name" }, [el("span", { class: "arch-indent", style: { paddingLeft: `${Number(layer.depth || 0) * 18}px` } }), el("span", { text: String(layer.name) })]);
       nameCell.title = path;
       return el("tr", { class: "arch-row", dataset: { path, depth: String(layer.depth || 0) } }, [
@@ -104,13 +98,16 @@ export class ArchitectureView {
         el("td", { class: "arch-class", text: String(layer.class) }),
         el("td", { class: "arch-shape", text: shapeText(layer.output_shape) }),
         el("td", { class: "arch-params", text: formatCount(Number(layer.params) || 0) }),
-        el("td", { class: "arch-links" }, [
-          link("activations", acts, "activations"),
-          weightTags.length
-            ? el("span", { class: "arch-weights" }, weightTags.map((t) => link(t.split("/").pop() || t, t, "weights")))
-            : link("weights", null, "weights"),
-          link("statistics", stats, "stats"),
-        ]),
+        // Every kind the layer has; statistics logged with activations show beside them, so that button opens those.
+        el(
+          "td",
+          { class: "arch-links" },
+          entries.length
+            ? entries.map((e) =>
+                link(e.label, e.kind === "activation_stats" && acts ? acts.tag : e.tag, e.kind === "activation_stats" ? "stats" : e.kind)
+              )
+            : [link("–", null, "none")]
+        ),
       ]);
     });
     this._body.append(el("table", { class: "arch-table" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));

@@ -22,8 +22,10 @@
 import { LatestStep } from "../latest_step.js";
 import { LineChart } from "../charts.js";
 import { registerCompareSeries } from "../compare_charts.js";
-import { SEQUENTIAL } from "../colormap.js";
-import { decodePayload } from "../decode.js";
+import { DIVERGING, SEQUENTIAL } from "../colormap.js";
+import { ViewFrame } from "../frame.js";
+import { formatStep } from "../plan.js";
+import { countClipped } from "../scales.js";
 import { el, clear, svg } from "../dom.js";
 import { formatShape, formatValue } from "../format.js";
 import { paintGrid } from "../heatmap.js";
@@ -33,7 +35,7 @@ import { Legend } from "../legend.js";
 export const MAX_LINE_TOKENS = 64;
 /** Cell size (CSS px) from which token labels are drawn beside the heatmap. */
 const LABEL_MIN_CELL = 10;
-const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32];
+const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96];
 const HEAD_COLOURS = 8;
 
 let cssAdded = false;
@@ -43,25 +45,6 @@ function addStylesheet() {
   document.head.append(el("link", { rel: "stylesheet", href: new URL("../attention.css", import.meta.url).href }));
 }
 
-/**
- * GETs a route of the plugin (relative to the document, as api.js does).
- * @param {string} route @param {Object<string, string|number>} params
- */
-async function get(route, params) {
-  const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
-  const response = await window.fetch(`./${route}?${query}`, { credentials: "same-origin" });
-  if (!response.ok) {
-    let message = `TensorBoard answered ${response.status}`;
-    try {
-      const body = await response.json();
-      if (body && typeof body.error === "string") message = body.error;
-    } catch (_) {
-      // keep the status
-    }
-    throw new Error(message);
-  }
-  return response;
-}
 
 /**
  * Labels of sample `s` from a tag's labels (shared list or one per sample).
@@ -127,8 +110,15 @@ export class AttentionView {
    *          sample?: number, onLoad?: (tensor: any, plan: {batch: number}) => void,
    *          jumpToStep?: (step: number) => void}} options jumpToStep: show another step (a click on the entropy chart)
    */
-  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, onLoad, jumpToStep }) {
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, onLoad, jumpToStep, load, difference = false, title }) {
     addStylesheet();
+    /** @private where a step's scores come from (a difference column subtracts two) */
+    this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
+    /** @private the picture is a difference of two score tensors: diverging, centred on zero */
+    this._difference = difference;
+    /** @private */ this._colormap = difference ? DIVERGING : SEQUENTIAL;
+    /** @private @type {import("../scales.js").Scale|null} the colour range from outside */
+    this._extRange = null;
     this.api = api;
     this.run = run;
     this.tag = tag;
@@ -149,33 +139,40 @@ export class AttentionView {
       },
       fail: (step, e) => {
         this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+        this.frame.setStep(step);
+        this.frame.setPicture(false);
+        this.frame.showFailure(step, e);
       },
       shownStep: () => this.shownStep,
       alive: () => !this._destroyed,
-      busy: (on) => {
-        this._status.textContent = on ? "Loading…" : "";
-      },
+      busy: (on) => this.frame.busy(on),
     });
     /** @private @type {any} */ this._tensor = null;
     /** @private labels of the shown step: {query_tokens, key_tokens} */ this._labels = null;
     /** @private @type {{shape: number[], values: Float32Array}|null} */ this._image = null;
     /** @private the focused head; `heads` means the mean over heads */ this._head = 0;
-    /** @private @type {"heatmap"|"lines"|"image"} */ this._mode = info.patch_grid ? "image" : "heatmap";
+    /** @private @type {"heatmap"|"lines"|"image"} */ this._mode = info.patch_grid && !difference ? "image" : "heatmap";
     /** @private @type {number|null} CSS px per cell; null: fit */ this._cell = null;
     /** @private the query picked on the image */ this._query = 0;
     /** @private */ this._destroyed = false;
     /** @private @type {any} */ this._entropy = null;
     /** @private */ this._jump = jumpToStep || null;
 
-    this._stepLabel = el("span", { class: "step-label", text: "step –" });
-    this._summary = el("span", { class: "view-summary" });
-    this._status = el("span", { class: "view-status", role: "status" });
-    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
-    this._legend = new Legend(SEQUENTIAL);
-    this._readoutValue = el("span", { class: "readout-value", text: "–" });
-    this._readoutWhere = el("span", { class: "readout-where", text: "Hover a cell or token to read its weight" });
+    this.frame = new ViewFrame({
+      kind: "attention",
+      run,
+      tag,
+      title,
+      shape: info.shape || [],
+      description: info.description,
+      className: "attn-view",
+      hint: "Hover a cell or token to read its weight",
+    });
+    this._stepLabel = this.frame.stepLabel;
+    this._summary = this.frame.summary;
+    this._message = this.frame.message;
+    this._legend = new Legend(this._colormap);
+    this.frame.setLegend(this._legend.element);
     this._modeButtons = el("div", { class: "attn-modes", role: "group", "aria-label": "how to show the focused head" });
     this._zoomOut = el("button", { class: "attn-zoom-out", type: "button", title: "Zoom out", text: "−", onclick: () => this._zoom(-1) });
     this._zoomIn = el("button", { class: "attn-zoom-in", type: "button", title: "Zoom in", text: "+", onclick: () => this._zoom(1) });
@@ -194,32 +191,11 @@ export class AttentionView {
       },
     });
     this._chartBox = el("div", { class: "attn-entropy" }, [this._chart.element]);
-    this._body = el("div", { class: "view-body attn-body" }, [
-      el("div", { class: "attn-toolbar" }, [this._modeButtons, this._zoomBox]),
-      this._heads,
-      this._focusTitle,
-      this._focus,
-      this._chartBox,
-    ]);
-    this._sticky = el("div", { class: "view-sticky", hidden: true }, [
-      this._legend.element,
-      el("div", { class: "readout", "aria-live": "off" }, [this._readoutValue, this._readoutWhere]),
-    ]);
-    const description = info.description ? el("p", { class: "view-desc", text: info.description }) : null;
-    this.element = el("section", { class: "view attn-view", "aria-label": `attention of ${tag} in run ${run}` }, [
-      el("header", { class: "view-head" }, [
-        el("div", { class: "view-title" }, [
-          el("span", { class: "run-chip", title: "run", text: run }),
-          el("h2", { class: "tag-name", text: tag }),
-          el("span", { class: "shape-chip", title: "logged shape", text: formatShape(info.shape || []) }),
-        ]),
-        description,
-        el("div", { class: "view-meta" }, [this._stepLabel, this._summary, this._status]),
-      ]),
-      this._sticky,
-      this._message,
-      this._body,
-    ]);
+    this._body = this.frame.body;
+    this._body.classList.add("attn-body");
+    this._body.append(el("div", { class: "attn-toolbar" }, [this._modeButtons, this._zoomBox]), this._heads, this._focusTitle, this._focus);
+    if (!difference) this._body.append(this._chartBox);
+    this.element = this.frame.element;
     container.append(this.element);
     this._loadEntropy();
   }
@@ -235,10 +211,11 @@ export class AttentionView {
 
   /** @private the scores, labels and (ViT) image of a step */
   async _loadStep(step) {
-    const [tensor, labels, image] = await Promise.all([
-      this.api.tensor(this.run, this.tag, step),
-      this._fetchLabels(step),
-      this.info.patch_grid ? this._fetchImage(step) : Promise.resolve(null),
+    const tensor = await this._load(step);
+    const own = tensor.sourceStep ?? step; // a difference: run A's step (labels, image)
+    const [labels, image] = await Promise.all([
+      this._fetchLabels(own),
+      this.info.patch_grid && !this._difference ? this._fetchImage(own) : Promise.resolve(null),
     ]);
     if (tensor.shape.length !== 3 && tensor.shape.length !== 4) {
       throw new Error(`attention scores must be [heads, q, k] or [batch, heads, q, k], got ${formatShape(tensor.shape)}`);
@@ -249,26 +226,20 @@ export class AttentionView {
   /** @private labels of a step: its own when it logged some, else the tag's */
   async _fetchLabels(step) {
     const fallback = { query_tokens: this.info.query_tokens || null, key_tokens: this.info.key_tokens || null };
-    const response = await get("attention_blob", { run: this.run, tag: this.tag, step, index: 1 });
-    const text = await response.text();
-    if (!text) return fallback;
-    const parsed = JSON.parse(text);
+    const parsed = await this.api.attentionBlob(this.run, this.tag, step, 1);
+    if (!parsed) return fallback;
     return parsed && typeof parsed === "object" ? parsed : fallback;
   }
 
   /** @private the ViT input image of a step, or null */
   async _fetchImage(step) {
-    const response = await get("attention_blob", { run: this.run, tag: this.tag, step, index: 2 });
-    const bytes = await response.arrayBuffer();
-    if (!bytes.byteLength) return null;
-    return decodePayload(bytes);
+    return this.api.attentionBlob(this.run, this.tag, step, 2);
   }
 
   /** @private */
   async _loadEntropy() {
     try {
-      const response = await get("attention_summary", { run: this.run, tag: this.tag });
-      const series = await response.json();
+      const series = await this.api.attentionSummary(this.run, this.tag);
       if (this._destroyed || !series || !Array.isArray(series.steps)) return;
       this._entropy = series;
       const heads = series.entropy.length ? series.entropy[0].length : 0;
@@ -314,17 +285,24 @@ export class AttentionView {
 
   refreshMarks() {}
 
-  /** @param {string|null} text */
-  showMessage(text) {
-    this._message.hidden = text === null;
-    this._message.textContent = text || "";
-    this._body.hidden = text !== null;
-    this._sticky.hidden = text !== null || this._tensor === null;
+  /** @param {string|null} text @param {"error"|"info"} [tone] */
+  showMessage(text, tone = "error") {
+    this.frame.setPicture(this._tensor !== null);
+    this.frame.showMessage(text, tone);
+  }
+
+  /**
+   * The colour range from outside (scales.js; null: the shown sample's own).
+   * @param {import("../scales.js").Scale|null} range
+   */
+  setScaleRange(range) {
+    this._extRange = range;
+    if (this._tensor && this._tensor.step === this._steps.wanted) this._render();
   }
 
   destroy() {
     this._destroyed = true;
-    this.element.remove();
+    this.frame.destroy();
   }
 
   // ---- geometry of the shown tensor ----
@@ -386,7 +364,12 @@ export class AttentionView {
         hi = Math.max(hi, b);
       }
     }
-    if (this.info.normalized !== false) lo = Math.min(0, lo); // weights: 0 is "no attention"
+    if (this._difference) {
+      const m = Math.max(Math.abs(lo), Math.abs(hi));
+      [lo, hi] = [-m, m];
+    } else if (this.info.normalized !== false) lo = Math.min(0, lo); // weights: 0 is "no attention"
+    const ext = this._extRange;
+    if (ext && this._scale !== "channel" && Number.isFinite(ext.min) && Number.isFinite(ext.max)) [lo, hi] = [ext.min, ext.max];
     if (!(hi > lo)) hi = lo + 1;
     return [lo, hi];
   }
@@ -399,7 +382,7 @@ export class AttentionView {
     canvas.width = k;
     canvas.height = q;
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
-    paintGrid(ctx, values, { rows: q, cols: k, offset, rowStride: k, colStride: 1 }, { lo: [lo], hi: [hi] }, SEQUENTIAL);
+    paintGrid(ctx, values, { rows: q, cols: k, offset, rowStride: k, colStride: 1 }, { lo: [lo], hi: [hi] }, this._colormap);
   }
 
   // ---- rendering ----
@@ -409,15 +392,22 @@ export class AttentionView {
     const { heads, q, k, sample } = this._dims();
     if (this._head > heads) this._head = 0;
     const batch = this._batch();
-    this._stepLabel.textContent = `step ${this._tensor.step}`;
+    this.frame.setStep(this._tensor.step, this._tensor.label);
+    this.frame.setPicture(true);
     this._summary.textContent = `${heads} head${heads === 1 ? "" : "s"} · ${q} queries × ${k} keys${
       batch > 1 ? ` · sample ${sample} of ${batch}` : ""
     } · ${this._tensor.encoding}`;
     const [lo, hi] = this._range(this._head);
     const st = this._tensor.stats;
-    this._legend.update({ mode: "layer", lo, hi, nan: st.nan, posInf: st.posInf, negInf: st.negInf, channels: heads, noun: "heads" });
-    if (this._scale === "channel") this._legend._mode.textContent = "Each head scaled to its own range (focused head shown)";
-    else this._legend._mode.textContent = "Colour range shared by the heads of this sample";
+    const ext = this._extRange;
+    const name =
+      this._scale === "channel"
+        ? "Each head scaled to its own range (focused head shown)"
+        : ext
+          ? ext.name
+          : "Colour range shared by the heads of this sample";
+    const clipped = ext && ext.clip && this._scale !== "channel" ? countClipped(this._tensor.values, lo, hi) : 0;
+    this._legend.update({ mode: "layer", lo, hi, name, clipped, nan: st.nan, posInf: st.posInf, negInf: st.negInf, channels: heads, noun: "heads" });
     this._renderModes(q, k);
     this._renderHeads(heads);
     this._renderFocus();
@@ -427,8 +417,9 @@ export class AttentionView {
   /** @private */
   _renderModes(q, k) {
     const modes = [["heatmap", "Heatmap"]];
-    if (q <= MAX_LINE_TOKENS && k <= MAX_LINE_TOKENS) modes.push(["lines", "Lines"]);
-    if (this.info.patch_grid) modes.push(["image", "On the image"]);
+    // A difference has signed values: only the heatmap (diverging, centred on zero) shows it honestly.
+    if (!this._difference && q <= MAX_LINE_TOKENS && k <= MAX_LINE_TOKENS) modes.push(["lines", "Lines"]);
+    if (this.info.patch_grid && !this._difference) modes.push(["image", "On the image"]);
     if (!modes.some(([m]) => m === this._mode)) this._mode = "heatmap";
     clear(this._modeButtons);
     for (const [mode, text] of modes) {
@@ -502,7 +493,10 @@ export class AttentionView {
   /** @private fit cell size for the focused heatmap */
   _fitCell() {
     const { q, k } = this._dims();
-    const fit = Math.floor(640 / Math.max(q, k));
+    // Grow to the width available (minus the query labels), and to most of the window's height.
+    const width = Math.max(160, (this._body.clientWidth || this.element.clientWidth || 640) - 80);
+    const height = Math.max(240, Math.round(window.innerHeight * 0.75));
+    const fit = Math.floor(Math.min(width / k, height / q));
     return ZOOMS.reduce((best, z) => (z <= Math.max(1, fit) ? z : best), 1);
   }
 
@@ -621,16 +615,17 @@ export class AttentionView {
    */
   _setReadout(row, col = 0) {
     if (row === null || !this._tensor) {
-      this._readoutValue.textContent = "–";
-      this._readoutWhere.textContent = "Hover a cell or token to read its weight";
+      this.frame.readout.set(null);
       return;
     }
     const { q, k, sample } = this._dims();
     const { values, offset } = this._headValues(this._head);
     const ql = labelsFor(this._labels && this._labels.query_tokens, sample, q);
     const kl = labelsFor(this._labels && this._labels.key_tokens, sample, k);
-    this._readoutValue.textContent = formatValue(values[offset + row * k + col]);
-    this._readoutWhere.textContent = `query “${ql[row]}” (${row}) → key “${kl[col]}” (${col}) · ${this._headName()} · sample ${sample} · step ${this._tensor.step}`;
+    this.frame.readout.set(
+      formatValue(values[offset + row * k + col]),
+      `query “${ql[row]}” (${row}) → key “${kl[col]}” (${col}) · ${this._headName()} · sample ${sample} · ${this._tensor.label || formatStep(this._tensor.step)}`
+    );
   }
 
   /** @private */
@@ -708,11 +703,12 @@ export class AttentionView {
         best = o;
       }
     }
-    this._readoutValue.textContent = formatValue(bestW);
-    this._readoutWhere.textContent =
+    this.frame.readout.set(
+      formatValue(bestW),
       side === "q"
         ? `query “${ql[index]}” (${index}) attends most to key “${kl[best]}” (${best}) · ${this._headName()}`
-        : `key “${kl[index]}” (${index}) is read most by query “${ql[best]}” (${best}) · ${this._headName()}`;
+        : `key “${kl[index]}” (${index}) is read most by query “${ql[best]}” (${best}) · ${this._headName()}`
+    );
   }
 
   /** @private the ViT view: the input image, the picked query's attention over its patches */

@@ -31,7 +31,9 @@ import { Heatmap } from "../heatmap.js";
 import { Legend } from "../legend.js";
 import { nearestStep } from "../compare.js";
 import { registerCompareSeries } from "../compare_charts.js";
-import { delta, histogram, matrixDims, pca, prune, relativeChange, sparsity } from "./weights_math.js";
+import { ViewFrame, userText } from "../frame.js";
+import { countClipped } from "../scales.js";
+import { delta, histogram, matrixDims, pca, prune, sparsity } from "./weights_math.js";
 
 let cssLoaded = false;
 /** Loads weights.css once (a stylesheet link: CSP-safe). */
@@ -63,8 +65,14 @@ export class WeightsView {
    *   runTags: the run's tag listing (to find the dense stack; fetched when absent);
    *   jumpToStep: show another step (a click on the change chart)
    */
-  constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad, runTags, jumpToStep }) {
+  constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad, runTags, jumpToStep, load, difference = false, title }) {
     loadWeightsCss();
+    /** @private where a step's tensor comes from (a difference column subtracts two) */
+    this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
+    /** @private the picture is a difference of two tensors (run A − run B, step − reference) */
+    this._difference = difference;
+    /** @private @type {import("../scales.js").Scale|null} the colour range from outside */
+    this._range = null;
     this.api = api;
     this.run = run;
     this.tag = tag;
@@ -89,15 +97,16 @@ export class WeightsView {
         this.showMessage(null);
         this._render();
         if (this._onLoad) this._onLoad(tensor, { batch: 1 });
-        this._loadSeries();
+        if (!this._difference) this._loadSeries();
       },
       fail: (step, e) => {
         this._tensor = null;
-        this._stepLabel.textContent = `step ${step}`;
-        this.showMessage(`Could not show step ${step}: ${e instanceof Error ? e.message : String(e)}`);
+        this.frame.setStep(step);
+        this.frame.showFailure(step, e);
       },
       shownStep: () => (this._tensor ? this._tensor.step : null),
       alive: () => !this._destroyed,
+      busy: (on) => this.frame.busy(on),
     });
     /** @private */ this._destroyed = false;
     /** @private @type {Heatmap[]} */ this._heatmaps = [];
@@ -114,14 +123,25 @@ export class WeightsView {
     this._isDense = shape.length === 2;
     if (this._isConv) this._channel = shape[2] === 3 ? "rgb" : "mean";
 
-    this._stepLabel = el("span", { class: "step-label", text: "step –" });
-    this._summary = el("span", { class: "view-summary" });
-    this._status = el("span", { class: "view-status", role: "status" });
     this._flag = el("div", { class: "weights-flag", role: "alert", hidden: true });
     this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
     this._legend = new Legend(DIVERGING);
-    this._readoutValue = el("span", { class: "readout-value", text: "–" });
-    this._readoutWhere = el("span", { class: "readout-where", text: "Hover a cell to read its exact value" });
+    const layerText = info.layer ? `${info.layer_class || "layer"} ${info.layer}` : "";
+    this.frame = new ViewFrame({
+      kind: "weights",
+      run,
+      tag,
+      title,
+      shape,
+      shapeTitle: "variable shape",
+      chips: [layerText ? userText("shape-chip weights-layer-chip", layerText, "layer") : null],
+      description: info.description,
+      className: "weights-view",
+    });
+    this._stepLabel = this.frame.stepLabel;
+    this._summary = this.frame.summary;
+    this._status = this.frame.status;
+    this._message = this.frame.message;
 
     // Controls.
     const modeOptions = [
@@ -170,7 +190,7 @@ export class WeightsView {
     });
     this._pruneText = el("span", { class: "weights-prune-text", "aria-live": "polite" });
     const controls = el("div", { class: "weights-controls" }, [
-      el("label", { class: "weights-control" }, [el("span", { class: "control-label", text: "Show" }), this._modeSelect]),
+      difference ? null : el("label", { class: "weights-control" }, [el("span", { class: "control-label", text: "Show" }), this._modeSelect]),
       this._channelSelect
         ? el("label", { class: "weights-control" }, [el("span", { class: "control-label", text: "Filters" }), this._channelSelect])
         : null,
@@ -231,39 +251,24 @@ export class WeightsView {
         this._hist.element,
         sparsityRow,
       ]),
-      el("section", { class: "weights-card", dataset: { card: "change" } }, [el("h3", { text: "Change over training" }), this._changeChart.element]),
-      el("section", { class: "weights-card", dataset: { card: "pca" } }, [el("h3", { text: "PCA of the output units" }), this._pcaBox]),
-      this._isDense
+      difference ? null : el("section", { class: "weights-card", dataset: { card: "change" } }, [el("h3", { text: "Change over training" }), this._changeChart.element]),
+      difference ? null : el("section", { class: "weights-card", dataset: { card: "pca" } }, [el("h3", { text: "PCA of the output units" }), this._pcaBox]),
+      this._isDense && !difference
         ? el("section", { class: "weights-card weights-card-wide", dataset: { card: "circuit" } }, [el("h3", { text: "Circuit" }), this._circuitBox])
         : null,
     ];
 
-    this._body = el("div", { class: "view-body weights-body" }, [
+    this._body = this.frame.body;
+    this._body.classList.add("weights-body");
+    this._body.append(
       controls,
-      el("div", { class: "weights-sticky" }, [
-        this._legend.element,
-        el("div", { class: "readout", "aria-live": "off" }, [this._readoutValue, this._readoutWhere]),
-      ]),
+      el("div", { class: "weights-sticky" }, [this._legend.element, this.frame.readout.element]),
       this._pictureNote,
       this._picture,
-      el("div", { class: "weights-cards" }, cards),
-    ]);
-    const layerText = info.layer ? `${info.layer_class || "layer"} ${info.layer}` : "";
-    this.element = el("section", { class: "view weights-view", "aria-label": `weights ${tag} in run ${run}` }, [
-      el("header", { class: "view-head" }, [
-        el("div", { class: "view-title" }, [
-          el("span", { class: "run-chip", title: "run", text: run }),
-          el("h2", { class: "tag-name", text: tag }),
-          el("span", { class: "shape-chip", title: "variable shape", text: formatShape(shape) }),
-          layerText ? el("span", { class: "shape-chip weights-layer-chip", title: "layer", text: layerText }) : null,
-        ]),
-        info.description ? el("p", { class: "view-desc", text: info.description }) : null,
-        el("div", { class: "view-meta" }, [this._stepLabel, this._summary, this._status]),
-      ]),
-      this._flag,
-      this._message,
-      this._body,
-    ]);
+      el("div", { class: "weights-cards" }, cards)
+    );
+    this.frame.message.before(this._flag);
+    this.element = this.frame.element;
     container.append(this.element);
   }
 
@@ -277,8 +282,8 @@ export class WeightsView {
     if (this._steps.length === 0 || !this._steps.includes(step)) {
       this._steps = (await this.api.steps(this.run, this.tag)).steps.slice().sort((a, b) => a - b);
     }
-    const tensor = await this.api.tensor(this.run, this.tag, step);
-    const refStep = this._referenceStepFor(step);
+    const tensor = await this._load(step);
+    const refStep = this._difference ? null : this._referenceStepFor(step);
     const ref = refStep === null ? null : await this.api.tensor(this.run, this.tag, refStep);
     return { tensor, ref, refStep };
   }
@@ -317,17 +322,26 @@ export class WeightsView {
 
   refreshMarks() {}
 
-  /** @param {string|null} text */
-  showMessage(text) {
-    this._message.hidden = text === null;
-    this._message.textContent = text || "";
-    this._body.hidden = text !== null;
+  /** @param {string|null} text @param {"error"|"info"} [tone] */
+  showMessage(text, tone = "error") {
+    this.frame.showMessage(text, tone);
+  }
+
+  /**
+   * The colour range from outside (scales.js; null: the shown values' own
+   * max |w|). A change picture of the view's own ("since the previous step")
+   * is always scaled to itself.
+   * @param {import("../scales.js").Scale|null} range
+   */
+  setScaleRange(range) {
+    this._range = range;
+    if (this._tensor && this._tensor.step === this._latest.wanted) this._render();
   }
 
   destroy() {
     this._destroyed = true;
     for (const h of this._heatmaps) h.destroy();
-    this.element.remove();
+    this.frame.destroy();
   }
 
   /** @private The array the pictures show: values or delta, then pruned. */
@@ -373,10 +387,31 @@ export class WeightsView {
       const a = Math.abs(values[i]);
       if (Number.isFinite(a) && a > m) m = a;
     }
-    const [lo, hi] = symmetricRange(-m, m);
-    this._stepLabel.textContent = `step ${tensor.step}`;
+    const external = this._range && this._mode === "values" ? this._range : null;
+    const [lo, hi] = external ? symmetricRange(external.min, external.max) : symmetricRange(-m, m);
+    const name = external
+      ? external.name
+      : this._mode !== "values"
+        ? "Per step (this change), centred on zero"
+        : "Per step (this step's max |w|), centred on zero";
+    const clipped = external && external.clip && this._colourScale !== "channel" ? countClipped(values, lo, hi) : 0;
+    this.frame.setStep(tensor.step, /** @type {any} */ (tensor).label);
+    this.frame.setPicture(true);
     this._summary.textContent = `${formatCount(values.length)} values · ${tensor.encoding}`;
-    this._legend.update({ mode: this._colourScale, lo, hi, nan: s.nan, posInf: s.posInf, negInf: s.negInf, channels: shape[shape.length - 1] || 1, noun: "output units" });
+    this._legend.update({
+      mode: this._colourScale,
+      lo,
+      hi,
+      name,
+      clipped,
+      symmetric: true,
+      extra: this._prune > 0 ? "pruned weights hatched grey" : undefined,
+      nan: s.nan,
+      posInf: s.posInf,
+      negInf: s.negInf,
+      channels: shape[shape.length - 1] || 1,
+      noun: "output units",
+    });
 
     let kind = "matrix";
     if (this._isConv && shape.length === 4) kind = "filters";
@@ -401,8 +436,8 @@ export class WeightsView {
     const sp = sparsity(raw, this._threshold);
     this._sparsityText.textContent = `${pct(sp)} of ${formatCount(raw.length)} weights`;
     this._sparsityText.dataset.fraction = String(sp);
-    this._renderPca(raw, shape);
-    if (this._isDense) this._renderCircuit(values, shape);
+    if (!this._difference) this._renderPca(raw, shape);
+    if (this._isDense && !this._difference) this._renderCircuit(values, shape);
     this._drawChangeChart();
   }
 
@@ -516,8 +551,8 @@ export class WeightsView {
 
   /** @private @param {{value: number|string, where: string}|null} hit */
   _hover(hit) {
-    this._readoutValue.textContent = hit ? (typeof hit.value === "number" ? formatValue(hit.value) : hit.value) : "–";
-    this._readoutWhere.textContent = hit ? hit.where : "Hover a cell to read its exact value";
+    if (!hit) this.frame.readout.set(null);
+    else this.frame.readout.set(typeof hit.value === "number" ? formatValue(hit.value) : hit.value, hit.where);
   }
 
   /** @private */
@@ -534,7 +569,7 @@ export class WeightsView {
     }
     const w = 260;
     const barH = 16;
-    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), role: "img", "aria-label": "explained variance per component" });
+    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), viewBox: `0 0 ${w} ${result.ratios.length * (barH + 4)}`, role: "img", "aria-label": "explained variance per component" });
     result.ratios.forEach((r, k) => {
       const y = k * (barH + 4);
       chart.append(
@@ -657,23 +692,22 @@ export class WeightsView {
     return this._stack;
   }
 
-  /** @private Loads every step (cached) to chart the relative change. */
+  /** @private The relative change over steps, from the backend (`/weight_change`: one small request). */
   async _loadSeries() {
     const key = this._steps.join(",");
     if (key === this._seriesFor) return;
     this._seriesFor = key;
-    const steps = this._steps.slice();
-    let change;
+    let answer;
     try {
-      change = await changeSeries(this.api, this.run, this.tag, steps);
-    } catch (_) {
+      answer = await this.api.weightChange(this.run, this.tag, this.info.max_step ?? key);
+    } catch (e) {
       this._seriesFor = "";
       return;
     }
-    if (this._destroyed || key !== this._steps.join(",")) return;
-    this._change = change;
-    this._changeSteps = steps;
-    this._changeChart.setData(steps, [
+    if (this._destroyed) return;
+    this._change = { previous: answer.relative_change, first: answer.relative_to_first };
+    this._changeSteps = answer.steps;
+    this._changeChart.setData(answer.steps, [
       { name: "vs previous", cls: "c-mean", values: this._change.previous },
       { name: "vs first", cls: "c-max", values: this._change.first },
     ]);
@@ -691,45 +725,22 @@ export class WeightsView {
   _describeChange(i) {
     const p = this._change.previous[i];
     const f = this._change.first[i];
-    if (p === null || p === undefined) return "first step";
-    return `vs previous ${formatTick(p)} · vs first ${formatTick(/** @type {number} */ (f))}`;
+    if (i === 0) return "first step";
+    // Relative to weights whose norm is zero (biases start at 0) the change is undefined.
+    const rel = (v, what) => (v === null || v === undefined ? `n/a (zero ${what})` : formatTick(v));
+    return `vs previous ${rel(p, "at the step before")} · vs first ${rel(f, "at the first step")}`;
   }
 }
 
-/**
- * The relative change of a variable over its logged steps, against the
- * previous and against the first step (null at the first step; steps are
- * loaded one at a time through the Api's cache).
- * @param {import("../api.js").Api} api
- * @param {string} run @param {string} tag
- * @param {number[]} steps ascending
- * @returns {Promise<{previous: Array<number|null>, first: Array<number|null>}>}
- */
-export async function changeSeries(api, run, tag, steps) {
-  /** @type {Array<number|null>} */ const previous = [];
-  /** @type {Array<number|null>} */ const first = [];
-  /** @type {Float32Array|null} */ let before = null;
-  /** @type {Float32Array|null} */ let start = null;
-  for (const step of steps) {
-    const values = (await api.tensor(run, tag, step)).values;
-    previous.push(before && before.length === values.length ? relativeChange(before, values) : null);
-    first.push(start && start.length === values.length ? relativeChange(start, values) : null);
-    before = values;
-    if (!start) start = values;
-  }
-  return { previous, first };
-}
-
-// Weight change overlaid across compared runs (for a weights tag).
+// Weight change overlaid across compared runs (for a weights tag): one /weight_change request per run.
 registerCompareSeries({
   key: "weight-change",
   title: "Weight change ‖Wₜ − Wₜ₋₁‖ / ‖Wₜ₋₁‖",
   load: async ({ api, run, tag, listing }) => {
     const info = (listing[run] || {})[tag];
     if (!info || info.error || info.kind !== "weights") return null;
-    const steps = (await api.steps(run, tag)).steps.slice().sort((a, b) => a - b);
-    if (steps.length < 2) return null;
-    return { steps, values: (await changeSeries(api, run, tag, steps)).previous };
+    const answer = await api.weightChange(run, tag, info.max_step ?? "");
+    return answer.steps.length < 2 ? null : { steps: answer.steps, values: answer.relative_change };
   },
 });
 
@@ -808,7 +819,7 @@ function drawCircuit(box, layers, { label, hover }) {
   const width = 120 + span * drawn.length;
   const xOf = (/** @type {number} */ c) => 60 + c * span;
   const yOf = columns.map((col) => new Map(col.map((n, k) => [n, top + (k + 0.5) * ((height - top - 10) / col.length)])));
-  const diagram = svg("svg", { class: "weights-circuit-svg", width, height, role: "img", "aria-label": label });
+  const diagram = svg("svg", { class: "weights-circuit-svg", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label });
   drawn.forEach((l, j) => {
     const nOut = l.shape[1];
     const g = svg("g", {
@@ -884,10 +895,7 @@ async function modelLayerOrder(api, run, infos) {
   if (!tag) return null;
   const { steps } = await api.steps(run, tag);
   if (!steps.length) return null;
-  const query = new URLSearchParams({ run, tag, step: String(Math.max(...steps)) });
-  const response = await window.fetch(`./data?${query}`, { credentials: "same-origin" });
-  if (!response.ok) return null;
-  const doc = JSON.parse(await response.text());
+  const doc = await api.modelSummary(run, tag, Math.max(...steps));
   return doc && Array.isArray(doc.layers) ? doc.layers.map((/** @type {any} */ l) => String(l.path)) : null;
 }
 

@@ -1,0 +1,127 @@
+/**
+ * A run's tags as layers: which layer (path) each tag belongs to and what it
+ * is of that layer (activations, statistics, kernel, bias, attention, ...).
+ * Pure (no DOM), unit-tested under node (tests/frontend/layers.test.mjs).
+ *
+ *   activations/<path>          -> <path>: "activations"
+ *   activation_stats/<path>     -> <path>: "statistics"
+ *   weights/<path>/<variable>   -> the tag's `layer` (else <path>): <variable>
+ *   attention/<path>            -> <path>: "attention"
+ *   model_summary               -> the run's architecture (not a layer)
+ *   any other tag               -> the tag itself: its kind (a TF-free Writer names tags freely)
+ */
+
+/** Case-insensitive natural sort ("block2" before "block10"). */
+const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
+const PREFIXES = { activations: "activations/", activation_stats: "activation_stats/", weights: "weights/", attention: "attention/" };
+
+/** Order of a layer's entries: activations first, then statistics, attention, then variables. */
+const RANK = { activations: 0, statistics: 1, attention: 2, kernel: 3, bias: 4 };
+
+/**
+ * @typedef {Object} LayerEntry
+ * @property {string} tag
+ * @property {string} label what it is of the layer ("activations", "kernel", ...)
+ * @property {string} kind the tag's kind
+ * @property {any} info
+ */
+
+/**
+ * @typedef {Object} Layer
+ * @property {string} path e.g. "backbone/block3/conv"
+ * @property {LayerEntry[]} entries
+ */
+
+/**
+ * Where `tag` belongs.
+ * @param {string} tag @param {any} info
+ * @returns {{path: string|null, label: string}} path null: the architecture
+ */
+export function placeOf(tag, info) {
+  const kind = (info && info.kind) || "activations";
+  if (kind === "model_summary") return { path: null, label: "architecture" };
+  const prefix = PREFIXES[/** @type {keyof typeof PREFIXES} */ (kind)];
+  const rest = prefix && tag.startsWith(prefix) && tag.length > prefix.length ? tag.slice(prefix.length) : null;
+  if (kind === "weights") {
+    const name = rest ?? tag;
+    const cut = name.lastIndexOf("/");
+    const variable = cut >= 0 ? name.slice(cut + 1) : name;
+    const layer = info && typeof info.layer === "string" && info.layer ? info.layer : cut >= 0 ? name.slice(0, cut) : name;
+    return { path: layer, label: variable || "weights" };
+  }
+  const label = kind === "activation_stats" ? "statistics" : kind;
+  return { path: rest ?? tag, label };
+}
+
+/**
+ * @param {Object<string, any>} infos one run's (listed) tags
+ * @returns {{architecture: string|null, layers: Layer[]}} layers sorted by path
+ */
+export function groupLayers(infos) {
+  /** @type {Map<string, LayerEntry[]>} */
+  const byPath = new Map();
+  let architecture = null;
+  for (const [tag, info] of Object.entries(infos)) {
+    const { path, label } = placeOf(tag, info);
+    if (path === null) {
+      if (architecture === null || collator.compare(tag, architecture) < 0) architecture = tag;
+      continue;
+    }
+    const list = byPath.get(path) || [];
+    list.push({ tag, label, kind: (info && info.kind) || "activations", info });
+    byPath.set(path, list);
+  }
+  const rank = (/** @type {LayerEntry} */ e) => (e.label in RANK ? RANK[/** @type {keyof typeof RANK} */ (e.label)] : 5);
+  const layers = Array.from(byPath, ([path, entries]) => ({
+    path,
+    entries: entries.sort((a, b) => rank(a) - rank(b) || collator.compare(a.label, b.label) || collator.compare(a.tag, b.tag)),
+  })).sort((a, b) => comparePaths(a.path, b.path));
+  return { architecture, layers };
+}
+
+/** Paths in tree order: segment by segment, naturally. @param {string} a @param {string} b */
+export function comparePaths(a, b) {
+  const x = a.split("/");
+  const y = b.split("/");
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    const c = collator.compare(x[i], y[i]);
+    if (c) return c;
+  }
+  return x.length - y.length;
+}
+
+/**
+ * Whether a layer matches the filter: every whitespace-separated term is in
+ * its path, or in one of its entries' labels or tags (case-insensitive).
+ * @param {Layer} layer @param {string} query
+ */
+export function matches(layer, query) {
+  const terms = query.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  const hay = [layer.path, ...layer.entries.flatMap((e) => [e.label, e.tag])].join("\n").toLowerCase();
+  return terms.every((t) => hay.includes(t));
+}
+
+/**
+ * The rows of the tree, in order: group headers (a path prefix shared by
+ * several layers, or a parent of one) and layers, each with its depth.
+ * @param {Layer[]} layers sorted by `comparePaths`
+ * @returns {Array<{type: "group"|"layer", path: string, name: string, depth: number, layer?: Layer}>}
+ */
+export function treeRows(layers) {
+  const paths = new Set(layers.map((l) => l.path));
+  /** @type {Array<{type: "group"|"layer", path: string, name: string, depth: number, layer?: Layer}>} */
+  const rows = [];
+  const emitted = new Set();
+  for (const l of layers) {
+    const parts = l.path.split("/");
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = parts.slice(0, i).join("/");
+      if (emitted.has(prefix) || paths.has(prefix)) continue; // a layer of that path heads its children itself
+      emitted.add(prefix);
+      rows.push({ type: "group", path: prefix, name: parts[i - 1], depth: i - 1 });
+    }
+    rows.push({ type: "layer", path: l.path, name: parts[parts.length - 1], depth: parts.length - 1, layer: l });
+  }
+  return rows;
+}
