@@ -7,7 +7,7 @@
  */
 
 import { el, svg, clear } from "./dom.js";
-import { formatTick } from "./format.js";
+import { formatStep, formatTick } from "./format.js";
 
 const HEIGHT = 92;
 const MARGIN = { top: 7, right: 10, bottom: 18 };
@@ -195,7 +195,7 @@ export class LineChart {
       return;
     }
     const text = this.spec.describe(i);
-    value.textContent = this._hover !== null || this.steps[i] !== this._step ? `step ${this.steps[i]} · ${text}` : text;
+    value.textContent = this._hover !== null || this.steps[i] !== this._step ? `${formatStep(this.steps[i])} · ${text}` : text;
   }
 
   /** Redraws at the plot's current width (call after a resize). */
@@ -314,7 +314,7 @@ export class LineChart {
     svgEl.setAttribute(
       "aria-label",
       n
-        ? `${this.spec.label} over ${n} step${n === 1 ? "" : "s"} (${steps[0]} to ${steps[last]}); at step ${steps[last]}: ${this.spec.describe(last)}`
+        ? `${this.spec.label} over ${n} step${n === 1 ? "" : "s"} (${formatStep(steps[0])} to ${formatStep(steps[last])}); at ${formatStep(steps[last])}: ${this.spec.describe(last)}`
         : `${this.spec.label}: no steps`
     );
   }
@@ -417,7 +417,7 @@ export class HistogramChart {
     clear(svgEl);
     svgEl.setAttribute("width", String(width));
     svgEl.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
-    this.title.textContent = this._step === null ? "Histogram" : `Histogram at step ${this._step}`;
+    this.title.textContent = this._step === null ? "Histogram" : `Histogram ${this._step === -1 ? "before training" : `at step ${this._step}`}`;
     const hist = this._hist;
     const counts = hist ? hist.counts : [];
     const edges = hist ? hist.edges : [];
@@ -514,7 +514,7 @@ export class HistogramChart {
     svgEl.setAttribute(
       "aria-label",
       bins
-        ? `Histogram of the activations at step ${this._step}: ${compactCount(total)} values in ${bins} bins from ${formatTick(edges[0])} to ${formatTick(edges[bins])}`
+        ? `Histogram of the activations at ${formatStep(this._step)}: ${compactCount(total)} values in ${bins} bins from ${formatTick(edges[0])} to ${formatTick(edges[bins])}`
         : "Histogram: no values"
     );
     this._paintHover();

@@ -9,6 +9,7 @@ import { nearestIndex } from "./controls.js";
 import { el, clear } from "./dom.js";
 import { computeStats } from "./stats.js";
 import { columnAt } from "./plan.js";
+import { formatStep } from "./format.js";
 
 /** Colours per run (CSS classes run-c0 .. run-c7, both themes). */
 export const RUN_COLOURS = 8;
@@ -95,8 +96,8 @@ export function differenceTensor(a, b, as) {
   const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
   if (!same) {
     throw new ShapeMismatch(
-      `Shapes differ, so there is no element-wise difference: ${a.run} step ${a.step} is [${a.shape.join(", ")}], ` +
-        `${b.run} step ${b.step} is [${b.shape.join(", ")}].`
+      `Shapes differ, so there is no element-wise difference: ${a.run} ${formatStep(a.step)} is [${a.shape.join(", ")}], ` +
+        `${b.run} ${formatStep(b.step)} is [${b.shape.join(", ")}].`
     );
   }
   const values = new Float32Array(a.values.length);

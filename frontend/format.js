@@ -53,3 +53,15 @@ export function formatShape(shape) {
 export function formatCount(n) {
   return n.toLocaleString("en-US");
 }
+
+/**
+ * A step as the user reads it: step -1 is the snapshot before training
+ * (the Keras callback logs it there; the snapshot after epoch e is step e).
+ * @param {number|null|undefined} step
+ * @param {{capital?: boolean}} [options]
+ */
+export function formatStep(step, { capital = false } = {}) {
+  if (step === null || step === undefined || !Number.isFinite(step)) return capital ? "No step" : "no step";
+  if (step === -1) return capital ? "Before training" : "before training";
+  return `${capital ? "Step" : "step"} ${step}`;
+}

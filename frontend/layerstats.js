@@ -6,6 +6,7 @@
  */
 
 import { nearestIndex } from "./controls.js";
+import { formatStep } from "./format.js";
 
 /** @typedef {import("./api.js").TagInfo} TagInfo */
 /** @typedef {import("./api.js").StatsSeries} StatsSeries */
@@ -177,7 +178,7 @@ export function badgesFor(series, noun = "units") {
       kind: "dead",
       text: `${formatPercent(t.dead.fraction)} dead`,
       strong: t.dead.fraction >= STRONG_DEAD_FRACTION,
-      title: `${of(t.dead.count)} dead at step ${t.step} (never positive on the probe batch)`,
+      title: `${of(t.dead.count)} dead at ${formatStep(t.step)} (never positive on the probe batch)`,
     });
   }
   if (t.saturated && t.saturated.fraction > 0) {
@@ -185,7 +186,7 @@ export function badgesFor(series, noun = "units") {
       kind: "saturated",
       text: `${formatPercent(t.saturated.fraction)} saturated`,
       strong: t.saturated.fraction >= STRONG_DEAD_FRACTION,
-      title: `${of(t.saturated.count)} saturated at step ${t.step} (stuck at the activation's limits)`,
+      title: `${of(t.saturated.count)} saturated at ${formatStep(t.step)} (stuck at the activation's limits)`,
     });
   }
   if (t.nonfinite > 0) {

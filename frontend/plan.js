@@ -18,20 +18,13 @@
  * other kind the plan falls back to side by side and says why.
  */
 
+import { formatStep } from "./format.js";
+
 /** Kinds whose values can be subtracted. */
 export const DIFF_KINDS = ["activations", "weights", "attention"];
 
-/**
- * A step as the user reads it: step -1 is the snapshot before training
- * (the Keras callback logs it there; the snapshot after epoch e is step e).
- * @param {number|null|undefined} step
- * @param {{capital?: boolean}} [options]
- */
-export function formatStep(step, { capital = false } = {}) {
-  if (step === null || step === undefined || !Number.isFinite(step)) return capital ? "No step" : "no step";
-  if (step === -1) return capital ? "Before training" : "before training";
-  return `${capital ? "Step" : "step"} ${step}`;
-}
+// A step as the user reads it (step -1: before training), kept with the other formatters.
+export { formatStep };
 
 /**
  * Index of the step of `steps` (ascending) nearest to `wanted`; ties go to

@@ -26,7 +26,7 @@ import { LatestStep } from "../latest_step.js";
 import { DIVERGING, cssColour, symmetricRange } from "../colormap.js";
 import { HistogramChart, LineChart } from "../charts.js";
 import { el, svg, clear } from "../dom.js";
-import { formatCount, formatShape, formatTick, formatValue } from "../format.js";
+import { formatCount, formatShape, formatStep, formatTick, formatValue } from "../format.js";
 import { Heatmap } from "../heatmap.js";
 import { Legend } from "../legend.js";
 import { nearestStep } from "../compare.js";
@@ -352,10 +352,10 @@ export class WeightsView {
     if (this._mode !== "values") {
       if (this._reference && this._referenceStep !== null && this._referenceStep !== tensor.step) {
         values = delta(values, this._reference);
-        note = `Change from step ${this._referenceStep} to step ${tensor.step}.`;
+        note = `Change from ${formatStep(this._referenceStep)} to ${formatStep(tensor.step)}.`;
       } else {
         values = delta(values, values);
-        note = `Step ${tensor.step} is the first logged step: no change to show.`;
+        note = `${formatStep(tensor.step, { capital: true })} is the first logged step: no change to show.`;
       }
     }
     const pruned = prune(values, this._prune);
