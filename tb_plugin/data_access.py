@@ -312,12 +312,17 @@ class Catalog:
                     encoding.verify(blob)
                 except encoding.DecodeError as e:
                     raise UnreadablePayload(
-                        "step %s of %r in run %r cannot be shown: its data is corrupt (%s)" % (step, tag, run, e)
+                        "step %s of %r in run %r is corrupt and not shown (%s); the other steps are unaffected"
+                        % (step, tag, run, e)
                     )
             return blob
         try:
             reference = store.parse_reference(values[index])
             return self._store.read(self._run_dir(experiment_id, run), reference)
+        except store.CorruptPayload as e:
+            raise UnreadablePayload(
+                "step %s of %r in run %r is corrupt and not shown: %s; the other steps are unaffected" % (step, tag, run, e)
+            )
         except store.StoreError as e:
             raise UnreadablePayload("step %s of %r in run %r cannot be shown: %s" % (step, tag, run, e))
 

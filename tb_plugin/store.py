@@ -309,15 +309,16 @@ def _check_inside(folder, path):
 
 
 def _check_record(record, reference):
-    where = "payload at offset %d of %s" % (reference.offset, reference.file)
+    where = "%s, offset %d" % (reference.file, reference.offset)
     if len(record) < FRAMING_BYTES + reference.length:
         if len(record) == 0:
-            raise MissingPayload("the %s is not in the store (the file is shorter)" % where)
-        raise CorruptPayload("the %s is truncated (%d of %d bytes)" % (where, len(record), reference.length + FRAMING_BYTES))
+            raise MissingPayload("its payload is not in the store (%s: the file is shorter)" % where)
+        raise CorruptPayload("its payload is truncated (%d of %d bytes; %s)" % (
+            len(record), reference.length + FRAMING_BYTES, where))
     length, length_crc = _HEADER.unpack_from(record)
     if length != reference.length or tfrecord.masked_crc32c(record[:8]) != length_crc:
-        raise CorruptPayload("the %s is corrupt: its record header does not match the reference" % where)
+        raise CorruptPayload("its record header does not match the reference (%s)" % where)
     payload = record[_HEADER.size:_HEADER.size + length]
     if tfrecord.crc32c(payload) != reference.crc32c:
-        raise CorruptPayload("the %s is corrupt: its checksum does not match" % where)
+        raise CorruptPayload("its checksum does not match (%s)" % where)
     return payload
