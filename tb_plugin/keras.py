@@ -454,6 +454,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._report_errors()
         if step in self._logged_steps:
             self._skipped.append(step)
+            self._before_last = None
             return
         try:
             records = self._capture()
