@@ -170,6 +170,10 @@ def parse_plugin_metadata(content):
 
 KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
 KINDS = KINDS + (KIND_WEIGHT_STATS,)
+# Written under their own plugin name for now: the backend's statistics route
+# (data_access.read_stats) reads every tensor series of PLUGIN_NAME as
+# activation statistics. Once it filters by kind, write them as PLUGIN_NAME.
+WEIGHT_STATS_PLUGIN_NAME = PLUGIN_NAME + "_weight_stats"
 
 
 def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=None, description=None):
@@ -194,7 +198,7 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
     return summary_pb2.SummaryMetadata(
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME,
+            plugin_name=WEIGHT_STATS_PLUGIN_NAME,
             content=json.dumps(content, sort_keys=True).encode("utf-8"),
         ),
         data_class=summary_pb2.DATA_CLASS_TENSOR,

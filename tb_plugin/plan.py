@@ -295,7 +295,8 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
         if k == m.samples:
             continue
         if k == 0:
-            why = ("tier %d, %.2f MiB per sample; lower tiers and larger maps are kept first" % (m.tier, m.bytes(1) / 2**20)
+            why = ("budget; tier %d, %.2f MiB per sample: copies are left out before computing layers, those "
+                   "before block outputs, the largest first" % (m.tier, m.bytes(1) / 2**20)
                    if m in left_out else "one sample is over the %d-value summary limit" % max_values)
             reductions.append("%s: statistics only, no map (%s)" % (m.tag, why))
         elif m.tag in limited and k == limited[m.tag]:

@@ -89,11 +89,11 @@ def keras_logs(tmp_path_factory):
     y = rng.normal(size=(64, 3)).astype("float32")
     probe = x[:PROBE]
     conv_model = keras.Model(model.inputs[0], conv.output)
-    truth = {0: np.asarray(conv_model(probe, training=False))}
+    truth = {-1: np.asarray(conv_model(probe, training=False))}  # step -1: before training
 
     class Truth(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
-            truth[epoch + 1] = np.asarray(conv_model(probe, training=False))
+            truth[epoch] = np.asarray(conv_model(probe, training=False))  # as Keras's TensorBoard
 
     model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
     model.fit(
@@ -168,7 +168,7 @@ def test_stats_panel_and_badges(chromium, keras_tensorboard, keras_logs, artifac
     logdir, truth = keras_logs
     url = keras_tensorboard
     steps = sorted(truth)
-    assert steps == list(range(EPOCHS + 1))
+    assert steps == list(range(-1, EPOCHS))
     # The model really has the dead channels the test is about, at every step.
     for step in steps:
         assert dead_channels(truth[step]) == list(DEAD_CHANNELS), step
