@@ -446,6 +446,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._report_errors()
         if step in self._logged_steps:
             self._skipped.append(step)
+            self._before_last = None
             return
         try:
             records = self._capture()
@@ -555,7 +556,8 @@ class InternalsCallback(keras.callbacks.Callback):
                 continue
             try:
                 self._writer.weights(
-                    tag, value, step, description=where, encoding=self.weights_encoding,
+                    tag, value, step, description=where,
+                    encoding=getattr(self.plan, "variable_encodings", {}).get(tag, self.weights_encoding),
                     max_values=self.max_values, layer=path, layer_class=type(layer).__name__,
                 )
             except Exception as e:

@@ -12,7 +12,9 @@ variable) and `make_plan` decides, by these rules, in this order:
    variables are split into `weights_every` groups of about equal bytes
    and snapshot i writes group `i % weights_every`, so each variable is
    written in full every `weights_every` snapshots (the smallest cadence
-   that fits) and no snapshot writes them all. An explicit `weights_freq=N`
+   that fits) and no snapshot writes them all. A variable larger than the
+   share in float32 is written in q8 instead, or, if even that is over the
+   share, not in full (its change series still is). An explicit `weights_freq=N`
    is kept as given: every variable at every N-th snapshot (the first
    included).
 3. **Activation maps and attention scores** share what is left. Each map
@@ -151,6 +153,7 @@ class Plan:
             "weights_every": self.weights_every,
             "weights_encoding": self.weights_encoding,
             "weights_groups": self.weights_groups,
+            "variable_encodings": getattr(self, "variable_encodings", {}),
             "within_budget": self.warning is None,
             "warning": self.warning,
             "reductions": list(self.reductions),
@@ -186,8 +189,11 @@ class Plan:
         ]
         if self.weights_every:
             lines.append(
-                "  full weights (%s, %d variables, %s): each variable every %s"
-                % (self.weights_encoding, len(self._variables), mb(self.bytes_weights_full),
+                "  full weights (%s%s, %d variables, %s): each variable every %s"
+                % (self.weights_encoding,
+                   ", %d in q8" % sum(1 for e in getattr(self, "variable_encodings", {}).values() if e == Q8)
+                   if Q8 in getattr(self, "variable_encodings", {}).values() and self.weights_encoding != Q8 else "",
+                   len(self._variables), mb(self.bytes_weights_full),
                    "snapshot" if self.weights_every == 1 else "%d snapshots%s" % (
                        self.weights_every, ", a share of them per snapshot" if len(self.weights_groups) > 1 else ""))
             )
@@ -233,7 +239,24 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
         if v not in logged_vars:
             notes.append("%s: full tensor not logged (%d values, over the %d-value summary limit; its "
                          "change series is logged)" % (v.tag, v.values, max_values))
-    sizes = {v.tag: encoded_bytes(v.values, v.channels, weights_encoding) for v in logged_vars}
+    encodings = {v.tag: weights_encoding for v in logged_vars}
+    if budget is not None and weights_freq is None and weights_encoding == F32:
+        # Rule 2b: a variable larger than the weights share in float32 is
+        # logged in q8 (4x smaller); if even that is over the share, its
+        # full values are not logged (its change series is).
+        share = WEIGHTS_SHARE * max(budget - fixed_bytes, 0)
+        for v in list(logged_vars):
+            if encoded_bytes(v.values, v.channels, F32) > share:
+                if encoded_bytes(v.values, v.channels, Q8) <= share:
+                    encodings[v.tag] = Q8
+                    notes.append("%s: full values in q8, not f32 (%.1f MiB in f32 is over the weights share of "
+                                 "%.1f MiB)" % (v.tag, encoded_bytes(v.values, v.channels, F32) / 2**20, share / 2**20))
+                else:
+                    logged_vars.remove(v)
+                    notes.append("%s: full values not logged (%.1f MiB even in q8, over the weights share of "
+                                 "%.1f MiB; its change series is logged)"
+                                 % (v.tag, encoded_bytes(v.values, v.channels, Q8) / 2**20, share / 2**20))
+    sizes = {v.tag: encoded_bytes(v.values, v.channels, encodings[v.tag]) for v in logged_vars}
     weights_full = sum(sizes.values())
     # Rule 2: the weights cadence, in groups so that no snapshot writes them all.
     if weights_freq is not None:
@@ -272,7 +295,8 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
         if k == m.samples:
             continue
         if k == 0:
-            why = ("tier %d, %.2f MiB per sample; lower tiers and larger maps are kept first" % (m.tier, m.bytes(1) / 2**20)
+            why = ("budget; tier %d, %.2f MiB per sample: copies are left out before computing layers, those "
+                   "before block outputs, the largest first" % (m.tier, m.bytes(1) / 2**20)
                    if m in left_out else "one sample is over the %d-value summary limit" % max_values)
             reductions.append("%s: statistics only, no map (%s)" % (m.tag, why))
         elif m.tag in limited and k == limited[m.tag]:
@@ -298,8 +322,10 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
             why.append("statistics and change series: %.1f MiB" % (fixed_bytes / 2**20))
             warning = ("a snapshot takes up to %.1f MiB, over the budget of %.1f MiB (%s); logging it as asked. "
                        "Raise budget= (or budget=None), or ask for less." % (largest / 2**20, budget / 2**20, "; ".join(why)))
-    return Plan(budget, samples, weights_every, weights_encoding, fixed_bytes, bytes_maps, weights_full,
+    plan = Plan(budget, samples, weights_every, weights_encoding, fixed_bytes, bytes_maps, weights_full,
                 reductions, warning, list(maps), logged_vars, groups, weights_per_snapshot)
+    plan.variable_encodings = {t: e for t, e in encodings.items() if t in sizes}
+    return plan
 
 
 def _groups(variables, sizes, n):

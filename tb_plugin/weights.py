@@ -250,17 +250,37 @@ def weight_stats_length(units):
     return len(WEIGHT_STATS_FIELDS) + 2 * WEIGHT_STATS_BINS + 1 + int(units)
 
 
+def _matrix32(w):
+    """`as_matrix` without a float64 copy (a view when `w` is float32 already)."""
+    w = np.asarray(w)
+    if w.dtype != np.float32 and w.dtype != np.float64:
+        w = w.astype(np.float64)
+    if w.ndim == 0:
+        return w.reshape(1, 1)
+    if w.ndim == 1:
+        return w.reshape(1, -1)
+    return w.reshape(-1, w.shape[-1])
+
+
+def _sum_squares(a):
+    """Sum of squares accumulated in float64 (pairwise), from float32 or float64 values."""
+    return float(np.add.reduce(np.square(a, dtype=np.float64).ravel()))
+
+
 def weight_stats(current, previous=None, before_last_batch=None):
     """The exact change series record of one variable at one snapshot.
 
-    Computed in float64 from the float32 values in memory (one conversion
-    per array, BLAS dot products for the norms). Layout: FIELDS, histogram
-    edges (BINS + 1, min to max of W_t), counts (BINS), then the
+    From the values in memory, accumulated in float64: differences of
+    float32 values are taken in float32 (exact for nearby values, else
+    within half a float32 ulp), squares and sums in float64. Layout: FIELDS,
+    histogram edges (BINS + 1, min to max of W_t), counts (BINS), then the
     per-output-unit relative change `||dW[:, j]|| / ||W_prev[:, j]||` over
     the columns of `as_matrix` (one per output unit; NaN at the first
-    snapshot, inf for a unit that moved from all zeros).
+    snapshot, inf for a unit that moved from all zeros). `update_ratio` is
+    NaN when the variables before the last batch are unknown (an epoch of
+    unknown length).
     """
-    w = as_matrix(current)
+    w = _matrix32(current)
     units = w.shape[1]
     flat = w.ravel()
     record = dict.fromkeys(WEIGHT_STATS_FIELDS, float("nan"))
@@ -268,13 +288,14 @@ def weight_stats(current, previous=None, before_last_batch=None):
     all_finite = bool(np.isfinite(flat).all())
     finite = flat if all_finite else flat[np.isfinite(flat)]
     record["nonfinite_count"] = flat.size - finite.size
-    record["norm"] = float(np.sqrt(np.dot(flat, flat)))
+    squares = _sum_squares(flat)
+    record["norm"] = float(np.sqrt(squares))
     if finite.size:
         lo, hi = float(finite.min()), float(finite.max())
-        mean = float(finite.sum() / finite.size)
-        squares = record["norm"] ** 2 if all_finite else float(np.dot(finite, finite))
+        mean = float(np.add.reduce(finite, dtype=np.float64) / finite.size)
+        fsq = squares if all_finite else _sum_squares(finite)
         # std from the moments (no second pass): exact to float64 rounding for weights.
-        record.update(mean=mean, std=float(np.sqrt(max(squares / finite.size - mean * mean, 0.0))), min=lo, max=hi)
+        record.update(mean=mean, std=float(np.sqrt(max(fsq / finite.size - mean * mean, 0.0))), min=lo, max=hi)
         edges = np.linspace(lo, hi, WEIGHT_STATS_BINS + 1)
         # bins + range: numpy's fast uniform-bin path, the same edges and counts.
         counts = (np.histogram(finite, bins=WEIGHT_STATS_BINS, range=(lo, hi))[0] if hi > lo
@@ -283,20 +304,18 @@ def weight_stats(current, previous=None, before_last_batch=None):
         edges, counts = np.zeros(WEIGHT_STATS_BINS + 1), np.zeros(WEIGHT_STATS_BINS)
     per_unit = np.full(units, np.nan)
     if previous is not None:
-        p = as_matrix(previous)
+        p = _matrix32(previous)
         d = w - p
-        dflat, pflat = d.ravel(), p.ravel()
-        delta, base = float(np.sqrt(np.dot(dflat, dflat))), float(np.sqrt(np.dot(pflat, pflat)))
-        record["relative_change"] = (0.0 if delta == 0 else float("inf")) if base == 0 else delta / base
-        record["max_abs_change"] = float(np.max(np.abs(dflat))) if dflat.size else 0.0
-        num = np.sqrt(np.einsum("ij,ij->j", d, d))
-        den = np.sqrt(np.einsum("ij,ij->j", p, p))
+        delta, base = np.sqrt(_sum_squares(d)), np.sqrt(_sum_squares(p))
+        record["relative_change"] = (0.0 if delta == 0 else float("inf")) if base == 0 else float(delta / base)
+        record["max_abs_change"] = float(np.max(np.abs(d))) if d.size else 0.0
+        num = np.sqrt(np.add.reduce(np.square(d, dtype=np.float64), axis=0))
+        den = np.sqrt(np.add.reduce(np.square(p, dtype=np.float64), axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
             per_unit = np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, np.inf, 0.0))
     if before_last_batch is not None:
-        d = (w - as_matrix(before_last_batch)).ravel()
+        delta = float(np.sqrt(_sum_squares(w - _matrix32(before_last_batch))))
         norm = record["norm"]
-        delta = float(np.sqrt(np.dot(d, d)))
         record["update_ratio"] = delta / norm if norm > 0 else (0.0 if delta == 0 else float("inf"))
     head = np.array([record[f] for f in WEIGHT_STATS_FIELDS], np.float64)
     return np.concatenate([head, np.asarray(edges, np.float64), counts, per_unit]).astype(np.float64)

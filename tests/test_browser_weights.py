@@ -21,6 +21,8 @@ from test_browser import canvas_pixel, cell_centre, select_tag, wait_step
 RUN, ODD, STACK = "keras", "odd", "stack"
 STACK_LAYERS = ["d1", "d2", "d3"]
 EPOCHS = 2
+# The callback logs step -1 (before training) and e after epoch e, as Keras's TensorBoard.
+FIRST, LAST = -1, EPOCHS - 1
 
 # The diverging map's control points (frontend/colormap.js DIVERGING_SPEC), copied.
 STOPS = [(0.0, "#1d3f8f"), (0.25, "#5b8fd0"), (0.5, "#f5f5f5"), (0.75, "#e07a5f"), (1.0, "#9b1c1c")]
@@ -66,7 +68,7 @@ def logs(tmp_path_factory):
 
     class Truth(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            truth[-1] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
+            truth[FIRST] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
 
         def on_epoch_end(self, epoch, logs=None):
             truth[epoch] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
@@ -145,8 +147,8 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
 
     # Row links: conv1's kernel.
     frame.locator(".arch-row[data-path='conv1'] .arch-link-weights", has_text="kernel").click()
-    wait_weights(frame, "weights/conv1/kernel", EPOCHS - 1)
-    kernel = truth[EPOCHS - 1]["conv1"][0]  # [3, 3, 3, 4]
+    wait_weights(frame, "weights/conv1/kernel", LAST)
+    kernel = truth[LAST]["conv1"][0]  # [3, 3, 3, 4]
     m = np.abs(kernel).max()
     assert frame.locator(".weights-channel").input_value() == "rgb"
     for o, r, c in ((0, 0, 0), (3, 1, 2), (2, 2, 1)):
@@ -176,8 +178,8 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
 
     # The dense layer: heatmap, hover, sparsity, pruning, change, circuit.
     select_tag(frame, "weights/hidden/kernel")
-    wait_weights(frame, "weights/hidden/kernel", EPOCHS - 1)
-    w = truth[EPOCHS - 1]["hidden"][0]  # [64, 6]
+    wait_weights(frame, "weights/hidden/kernel", LAST)
+    w = truth[LAST]["hidden"][0]  # [64, 6]
     m = np.abs(w).max()
     for i, j in ((0, 0), (10, 3), (63, 5)):
         assert close(canvas_pixel(frame, "matrix", i, j), diverging(w[i, j], m)), (i, j)
@@ -192,7 +194,7 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     # Relative change vs the previous step, at the last step, from Keras' values.
     frame.wait_for_function("() => /vs previous/.test(document.querySelector('[data-chart=weights-change] .chart-value').textContent)")
     text = frame.locator("[data-chart=weights-change] .chart-value").text_content()
-    prev, first = truth[EPOCHS - 2]["hidden"][0], truth[-1]["hidden"][0]
+    prev, first = truth[LAST - 1]["hidden"][0], truth[FIRST]["hidden"][0]
     rel_prev = np.linalg.norm(w - prev) / np.linalg.norm(prev)
     rel_first = np.linalg.norm(w - first) / np.linalg.norm(first)
     assert "vs previous %s" % fmt4(rel_prev) in text and "vs first %s" % fmt4(rel_first) in text, text
@@ -218,8 +220,8 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
 
     # The small output layer: every edge drawn, thickness by |w|, colour by sign.
     select_tag(frame, "weights/out/kernel")
-    wait_weights(frame, "weights/out/kernel", EPOCHS - 1)
-    wo = truth[EPOCHS - 1]["out"][0]
+    wait_weights(frame, "weights/out/kernel", LAST)
+    wo = truth[LAST]["out"][0]
     # The stack hidden -> out (conv1 before it has other weights): out's own edges.
     frame.wait_for_selector(".weights-circuit[data-layers='2'] .circuit-layer-shown[data-tag='weights/out/kernel']", state="attached")
     edges = frame.evaluate(
@@ -233,7 +235,7 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     # Change since the first step, as its own heatmap.
     frame.locator(".weights-mode").select_option("first")
     frame.wait_for_function("() => document.querySelector('.weights-note').textContent.startsWith('Change from before training')")
-    d = wo - truth[-1]["out"][0]
+    d = wo - truth[FIRST]["out"][0]
     dm = np.abs(d).max()
     for i, j in ((0, 0), (4, 2)):
         assert close(canvas_pixel(frame, "matrix", i, j), diverging(d[i, j], dm)), (i, j)
@@ -266,7 +268,7 @@ def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):
     page = browser.page
     frame = browser.open_tab(url)
     frame.wait_for_selector(".arch-view", timeout=15000)
-    frame.locator(".run-select").select_option(ODD)
+    frame.locator("select").first.select_option(ODD)
     select_tag(frame, "weights/bad/kernel")
     wait_weights(frame, "weights/bad/kernel", 0)
     flag = frame.locator(".weights-flag")
@@ -329,10 +331,10 @@ def test_circuit_of_a_dense_stack(browser, url, logs, artifacts_dir):
     reader = Reader(logs[0])
     frame = browser.open_tab(url)
     frame.wait_for_selector(".arch-view", timeout=15000)
-    frame.locator(".run-select").select_option(STACK)
+    frame.locator("select").first.select_option(STACK)
     select_tag(frame, "weights/d2/kernel")
-    wait_weights(frame, "weights/d2/kernel", EPOCHS - 1)
-    kernels = {name: reader.read(STACK, "weights/%s/kernel" % name, EPOCHS - 1) for name in STACK_LAYERS}
+    wait_weights(frame, "weights/d2/kernel", LAST)
+    kernels = {name: reader.read(STACK, "weights/%s/kernel" % name, LAST) for name in STACK_LAYERS}
     assert [kernels[n].shape for n in STACK_LAYERS] == [(5, 12), (12, 40), (40, 3)]
 
     def drawn():

@@ -134,14 +134,15 @@ def test_the_change_series_are_exact(tmp_path):
                 assert np.isnan(got["relative_change"]) and np.isnan(got["unit_change"]).all()
                 continue
             p = truth.at[e.step - 1][v.path].astype(np.float64)
-            assert got["relative_change"] == pytest.approx(np.linalg.norm(w - p) / np.linalg.norm(p), rel=1e-9)
-            assert got["max_abs_change"] == pytest.approx(np.abs(w - p).max(), rel=1e-9)
+            # Differences are taken in float32 (documented: within half a float32 ulp).
+            assert got["relative_change"] == pytest.approx(np.linalg.norm(w - p) / np.linalg.norm(p), rel=1e-6)
+            assert got["max_abs_change"] == pytest.approx(np.abs(w - p).max(), rel=1e-6)
             m, pm = w.reshape(-1, w.shape[-1]), p.reshape(-1, p.shape[-1])
             per_unit = np.linalg.norm(m - pm, axis=0) / np.linalg.norm(pm, axis=0)
             ok = np.linalg.norm(pm, axis=0) > 0
-            np.testing.assert_allclose(got["unit_change"][ok], per_unit[ok], rtol=1e-9)
+            np.testing.assert_allclose(got["unit_change"][ok], per_unit[ok], rtol=1e-6)
             b = truth.before_last[e.step][v.path].astype(np.float64)
-            assert got["update_ratio"] == pytest.approx(np.linalg.norm(w - b) / np.linalg.norm(w), rel=1e-9)
+            assert got["update_ratio"] == pytest.approx(np.linalg.norm(w - b) / np.linalg.norm(w), rel=1e-6)
             assert 0 < got["update_ratio"] < got["relative_change"] * 2
 
 

@@ -106,3 +106,15 @@ def test_document_is_json_and_lists_every_map():
     assert doc["reductions"] == p.reductions
     assert "Always, never reduced" in doc["rules"]
     assert "logging plan" in p.text()
+
+
+def test_a_variable_over_the_weights_share_goes_q8_or_not_in_full():
+    budget = 16 * MiB
+    big = P.Variable("dense/kernel", 4_718_592)  # 18 MiB in f32, 4.5 MiB in q8
+    huge = P.Variable("huge/kernel", 40_000_000)  # over the share even in q8
+    p = P.make_plan([], [big, huge, P.Variable("b", 10)], fixed_bytes=0, budget=budget)
+    assert p.variable_encodings == {"dense/kernel": "q8", "b": "f32"}
+    assert p.warning is None and p.bytes_largest_snapshot <= budget
+    assert any(r.startswith("dense/kernel: full values in q8") for r in p.reductions)
+    assert any(r.startswith("huge/kernel: full values not logged") for r in p.reductions)
+    assert all("huge/kernel" not in p.full_weights_at(i) for i in range(4))
