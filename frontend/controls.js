@@ -5,6 +5,7 @@
  */
 
 import { el, clear } from "./dom.js";
+import { formatStep } from "./plan.js";
 
 let idCounter = 0;
 /** A document-unique id for label/control pairs. @param {string} prefix */
@@ -106,10 +107,10 @@ export class StepControl {
   setIndex(index, wanted) {
     const step = this._steps[index];
     this._slider.value = String(index);
-    this._slider.setAttribute("aria-valuetext", `step ${step}`);
-    this._value.textContent = `Step ${step}`;
+    this._slider.setAttribute("aria-valuetext", formatStep(step));
+    this._value.textContent = formatStep(step, { capital: true });
     this._position.textContent = `${index + 1} of ${this._steps.length}`;
-    this._note.textContent = wanted !== null && wanted !== step ? `nearest to ${wanted}` : "";
+    this._note.textContent = wanted !== null && wanted !== step ? `nearest to ${wanted === -1 ? formatStep(wanted) : wanted}` : "";
   }
 
   /** @param {boolean} playing */
