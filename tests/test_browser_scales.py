@@ -332,3 +332,15 @@ def test_tooltip_at_the_cursor_and_keyboard_cell_cursor(browser, url, logs):
     # The app's step keys do not fire while the cursor moves (ArrowRight stayed on the map).
     assert frame.locator(".step-value").text_content() == "Step 0"
     browser.check_clean()
+
+
+def test_step_minus_one_reads_before_training(browser, url):
+    frame = open_at(browser, url, {"runs": json.dumps(["a"]), "tag": CONV, "step": "-1"})
+    frame.wait_for_function("() => document.querySelector('.step-label')?.textContent === 'before training'")
+    assert frame.locator(".step-value").text_content() == "Before training"
+    assert frame.locator(".step-slider").get_attribute("aria-valuetext") == "before training"
+    # Other steps read as steps; negative ones other than -1 would too (plan.test.mjs).
+    frame.locator(".step-slider").focus()
+    browser.page.keyboard.press("ArrowRight")
+    frame.wait_for_function("() => document.querySelector('.step-label')?.textContent === 'step 0'")
+    browser.check_clean()

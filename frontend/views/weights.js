@@ -767,8 +767,10 @@ export class WeightsView {
   _describeChange(i) {
     const p = this._change.previous[i];
     const f = this._change.first[i];
-    if (p === null || p === undefined) return "first step";
-    return `vs previous ${formatTick(p)} · vs first ${formatTick(/** @type {number} */ (f))}`;
+    if (i === 0) return "first step";
+    // null: no finite change (e.g. from an all-zero variable, such as a bias before training).
+    const text = (/** @type {number|null|undefined} */ v) => (v === null || v === undefined ? "– (not finite)" : formatTick(v));
+    return `vs previous ${text(p)} · vs first ${text(f)}`;
   }
 }
 
