@@ -87,6 +87,8 @@ export class Api {
     this._stats = new Map();
     /** @private @type {Map<string, Promise<any>>} per (route, run, tag): small per-tag series */
     this._series = new Map();
+    /** @private @type {Map<string, any>} the answers of `_series` that arrived */
+    this._seriesDone = new Map();
     /** Requests made, and bytes received, per route (for the benchmark and tests). */
     this.counts = /** @type {Object<string, {requests: number, bytes: number}>} */ ({});
   }
@@ -254,10 +256,23 @@ export class Api {
       return answer;
     });
     this._series.set(key, pending);
-    pending.catch(() => {
-      if (this._series.get(key) === pending) this._series.delete(key);
-    });
+    pending.then(
+      (answer) => {
+        if (this._series.get(key) === pending) this._seriesDone.set(key, answer);
+      },
+      () => {
+        if (this._series.get(key) === pending) this._series.delete(key);
+      }
+    );
     return pending;
+  }
+
+  /**
+   * The `/ranges` answer when it has arrived, else null (without asking: call `ranges`).
+   * @param {string} run @param {string} tag @param {number|string} [version]
+   */
+  rangesIfReady(run, tag, version = "") {
+    return this._seriesDone.get(JSON.stringify(["ranges", run, tag, version])) || null;
   }
 
   /**
@@ -312,5 +327,6 @@ export class Api {
   clearCache() {
     this._cache.clear();
     this._series.clear();
+    this._seriesDone.clear();
   }
 }

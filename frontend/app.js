@@ -767,10 +767,31 @@ export class App {
     const difference = col.spec.diff !== "none";
     const mode = this.rangeMode;
     const needsTensor = difference || mode === "step";
+    const signed = difference || kind === "weights";
     try {
+      if (!needsTensor && mode !== "unit") {
+        const tag = /** @type {string} */ (this.tag);
+        const version = col.spec.info.max_step ?? "";
+        let ranges = this.api.rangesIfReady(col.run, tag, version);
+        if (!ranges) {
+          // The first request for a tag's ranges can take a while (the backend reads every step once):
+          // paint with the step's own range now, named so, and repaint when the whole-tag range is here.
+          const pending = this.api.ranges(col.run, tag, version);
+          const select = this._selectToken;
+          pending.then(
+            () => {
+              if (select === this._selectToken && this.index >= 0 && !this.playing) this.showIndex(this.index);
+            },
+            () => {}
+          );
+          const stats = (await col.load(step)).stats;
+          const interim = resolveScale({ mode: "step", signed, difference, attention: kind === "attention", stats, ranges: null });
+          return interim && { ...interim, name: `Per step for now (the whole-tag range is loading)${signed ? ", centred on zero" : ""}`, label: "Per step for now" };
+        }
+        return resolveScale({ mode, signed, difference, attention: kind === "attention", stats: null, ranges });
+      }
       const stats = needsTensor ? (await col.load(step)).stats : null;
-      const ranges = !needsTensor && mode !== "unit" ? await this.api.ranges(col.run, /** @type {string} */ (this.tag), col.spec.info.max_step ?? "") : null;
-      return resolveScale({ mode, signed: difference || kind === "weights", difference, attention: kind === "attention", stats, ranges });
+      return resolveScale({ mode, signed, difference, attention: kind === "attention", stats, ranges: null });
     } catch (_) {
       return null; // the view paints with its own range, and says what failed when its step fails
     }

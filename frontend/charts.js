@@ -7,7 +7,9 @@
  */
 
 import { el, svg, clear } from "./dom.js";
-import { formatStep, formatTick } from "./format.js";
+import { formatTick } from "./format.js";
+import { formatStep } from "./plan.js";
+import { showTip } from "./frame.js";
 
 const HEIGHT = 92;
 const MARGIN = { top: 7, right: 10, bottom: 18 };
@@ -16,7 +18,7 @@ const TICK_CHAR_PX = 6; // ~width of a 10px tabular digit
 const MAX_DOTS = 80;
 
 /**
- * "Nice" round ticks covering [lo, hi] (1, 2, 2.5 or 5 times a power of ten).
+ * "Nice" round ticks covering [lo, hi] (1, 2 or 5 times a power of ten).
  * @param {number} lo
  * @param {number} hi
  * @param {number} count about this many intervals
@@ -30,7 +32,7 @@ export function niceTicks(lo, hi, count, integer = false) {
   }
   const raw = (hi - lo) / Math.max(1, count);
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const multiples = integer && power < 10 ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+  const multiples = [1, 2, 5, 10];
   let step = power * (multiples.find((m) => m * power >= raw) || 10);
   if (integer) step = Math.max(1, Math.round(step));
   const first = Math.floor(lo / step + 1e-9);
@@ -145,7 +147,11 @@ export class LineChart {
     /** @private @type {SVGElement|null} the hovered step's guide */ this._hoverLayer = null;
     this._svg = svg("svg", { class: "chart-svg", role: "img", height: HEIGHT });
     this._svg.addEventListener("pointermove", (e) => this._pointer(/** @type {PointerEvent} */ (e)));
-    this._svg.addEventListener("pointerleave", () => this.spec.onHover && this.spec.onHover(null));
+    this._svg.addEventListener("pointerleave", () => {
+      if (this.spec.onHover) this.spec.onHover(null);
+      else this.setHover(null);
+      showTip(null);
+    });
     this._svg.addEventListener("click", (e) => {
       const i = this._indexAt(/** @type {MouseEvent} */ (e).clientX);
       if (i >= 0 && this.spec.onPick) this.spec.onPick(i);
@@ -239,9 +245,7 @@ export class LineChart {
       lo = 0;
       hi = 1;
     }
-    const yTicks = this.spec.domain && lo === this.spec.domain[0] && hi === this.spec.domain[1]
-      ? [lo, (lo + hi) / 2, hi]
-      : niceTicks(lo, hi, 3, Boolean(this.spec.integer));
+    const yTicks = niceTicks(lo, hi, 3, Boolean(this.spec.integer));
     const y0 = yTicks[0];
     const y1 = yTicks[yTicks.length - 1];
     const tickText = (/** @type {number} */ v) => (this.spec.percent ? `${Math.round(v * 100)}%` : formatTick(v));
@@ -268,8 +272,10 @@ export class LineChart {
     if (n) {
       const xTicks = single ? [s0] : niceTicks(s0, s1, Math.max(2, Math.floor(width / 60)), true).filter((s) => s >= s0 && s <= s1);
       for (const s of xTicks) {
-        grid.append(svg("text", { class: "chart-tick", x: px(x(s)), y: HEIGHT - 4, "text-anchor": "middle", text: String(s) }));
+        // Step -1 is the snapshot before training (Keras-aligned steps).
+        grid.append(svg("text", { class: "chart-tick", x: px(x(s)), y: HEIGHT - 4, "text-anchor": "middle", text: s === -1 ? "before" : String(s) }));
       }
+      grid.append(svg("text", { class: "chart-tick chart-axis-title", x: left - 6, y: HEIGHT - 4, "text-anchor": "end", text: "step" }));
     }
     svgEl.append(grid);
 
@@ -314,7 +320,7 @@ export class LineChart {
     svgEl.setAttribute(
       "aria-label",
       n
-        ? `${this.spec.label} over ${n} step${n === 1 ? "" : "s"} (${formatStep(steps[0])} to ${formatStep(steps[last])}); at ${formatStep(steps[last])}: ${this.spec.describe(last)}`
+        ? `${this.spec.label} over ${n} step${n === 1 ? "" : "s"} (${steps[0]} to ${steps[last]}); at step ${steps[last]}: ${this.spec.describe(last)}`
         : `${this.spec.label}: no steps`
     );
   }
@@ -371,6 +377,10 @@ export class LineChart {
   _pointer(e) {
     const i = this._indexAt(e.clientX);
     if (this.spec.onHover) this.spec.onHover(i < 0 ? null : i);
+    else this.setHover(i < 0 ? null : i);
+    // The read-out, at the pointer too.
+    const text = this.card.value.textContent || "";
+    showTip(i < 0 || !text ? null : text, this.spec.title || "");
   }
 }
 
@@ -396,6 +406,7 @@ export class HistogramChart {
     this._svg.addEventListener("pointerleave", () => {
       this._hoverBin = null;
       this._paintHover();
+      showTip(null);
     });
     this.card.plot.append(this._svg);
   }
@@ -417,7 +428,7 @@ export class HistogramChart {
     clear(svgEl);
     svgEl.setAttribute("width", String(width));
     svgEl.setAttribute("viewBox", `0 0 ${width} ${HEIGHT}`);
-    this.title.textContent = this._step === null ? "Histogram" : `Histogram ${this._step === -1 ? "before training" : `at step ${this._step}`}`;
+    this.title.textContent = this._step === null ? "Histogram" : `Histogram ${this._step === -1 ? "before training" : "at " + formatStep(this._step)}`;
     const hist = this._hist;
     const counts = hist ? hist.counts : [];
     const edges = hist ? hist.edges : [];
@@ -514,7 +525,7 @@ export class HistogramChart {
     svgEl.setAttribute(
       "aria-label",
       bins
-        ? `Histogram of the activations at ${formatStep(this._step)}: ${compactCount(total)} values in ${bins} bins from ${formatTick(edges[0])} to ${formatTick(edges[bins])}`
+        ? `Histogram of the activations at step ${this._step}: ${compactCount(total)} values in ${bins} bins from ${formatTick(edges[0])} to ${formatTick(edges[bins])}`
         : "Histogram: no values"
     );
     this._paintHover();
@@ -552,6 +563,7 @@ export class HistogramChart {
     const k = Math.floor((xIn - g.left) / g.bw);
     this._hoverBin = k >= 0 && k < g.bins ? k : null;
     this._paintHover();
+    showTip(this._hoverBin === null ? null : this.card.value.textContent || "", this.title.textContent || "");
   }
 }
 

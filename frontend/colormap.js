@@ -1,24 +1,30 @@
 /**
- * Colour maps, defined by a few control points and interpolated linearly in
- * sRGB between them, then sampled into a 256-entry lookup table.
+ * Colour maps as 256-entry lookup tables.
  *
- * `SEQUENTIAL` ("ember") is for activations: near-black indigo through violet,
- * plum and orange to pale cream; its CIE L* lightness rises evenly from ~3 to
- * ~95, so brighter always means larger, in colour and in greyscale.
- * `DIVERGING` is blue-white-red centred on zero, for signed values such as
- * weights: use it with `symmetricRange`.
+ * `SEQUENTIAL` is viridis (perceptually uniform, CIE L* rising from ~15 to
+ * ~91, readable in greyscale and by most colour-blind viewers), for
+ * activations and attention. `DIVERGING` is Moreland's cool-warm, centred on
+ * zero, for signed values (weights, differences): use it with
+ * `symmetricRange`. Both come from their published tables
+ * (colormap_tables.js); mirror positions of cool-warm have equal lightness
+ * (|ΔL*| < 0.5), so neither sign looks stronger. (The hand-made maps they
+ * replace: "ember", and a blue-white-red whose red side was up to 4.8 L*
+ * brighter than its blue side.)
  *
  * Non-finite values get colours that no map contains (each map names its
- * own): NaN is bright green in both; the infinities are cyan/royal blue on
- * the warm sequential map, yellow/purple on the diverging one.
+ * own): on viridis NaN is magenta, +Inf orange-red, -Inf cyan; on cool-warm
+ * NaN is green, +Inf yellow, -Inf purple.
  */
+
+import { COOLWARM, VIRIDIS } from "./colormap_tables.js";
 
 /** @typedef {[number, number, number]} RGB */
 
 /**
  * @typedef {Object} ColormapSpec
  * @property {string} name
- * @property {Array<[number, string]>} stops control points: position in [0, 1] and "#rrggbb", ascending
+ * @property {Array<[number, string]>} [stops] control points: position in [0, 1] and "#rrggbb", ascending
+ * @property {string} [table] 256 "rrggbb" entries (a published map); used instead of `stops`
  * @property {string} nan colour of NaN
  * @property {string} posInf colour of +Inf
  * @property {string} negInf colour of -Inf
@@ -26,29 +32,17 @@
 
 /** @type {ColormapSpec} */
 export const SEQUENTIAL_SPEC = Object.freeze({
-  name: "ember",
-  stops: [
-    [0.0, "#0b0724"],
-    [0.22, "#3d1470"],
-    [0.48, "#a3306a"],
-    [0.74, "#ee7a3a"],
-    [1.0, "#fcf1b0"],
-  ],
-  nan: "#1fd17a",
-  posInf: "#22d3ee",
-  negInf: "#2563eb",
+  name: "viridis",
+  table: VIRIDIS,
+  nan: "#ff00ff",
+  posInf: "#ff4d00",
+  negInf: "#00e5ff",
 });
 
 /** @type {ColormapSpec} */
 export const DIVERGING_SPEC = Object.freeze({
-  name: "blue-white-red",
-  stops: [
-    [0.0, "#1d3f8f"],
-    [0.25, "#5b8fd0"],
-    [0.5, "#f5f5f5"],
-    [0.75, "#e07a5f"],
-    [1.0, "#9b1c1c"],
-  ],
+  name: "cool-warm",
+  table: COOLWARM,
   nan: "#1fd17a",
   posInf: "#facc15",
   negInf: "#9333ea",
@@ -70,7 +64,10 @@ export function parseHex(hex) {
 export class Colormap {
   /** @param {ColormapSpec} spec */
   constructor(spec) {
-    const stops = spec.stops.map(([t, hex]) => /** @type {[number, RGB]} */ ([t, parseHex(hex)]));
+    const table = spec.table;
+    const stops = table
+      ? Array.from({ length: table.length / 6 }, (_, i) => /** @type {[number, RGB]} */ ([i / (table.length / 6 - 1), parseHex(`#${table.slice(6 * i, 6 * i + 6)}`)]))
+      : /** @type {Array<[number, string]>} */ (spec.stops).map(([t, hex]) => /** @type {[number, RGB]} */ ([t, parseHex(hex)]));
     if (stops.length < 2 || stops[0][0] !== 0 || stops[stops.length - 1][0] !== 1) {
       throw new Error(`colour map ${spec.name}: stops must run from 0 to 1`);
     }

@@ -5,7 +5,7 @@
  */
 
 import { el, clear } from "./dom.js";
-import { formatStep } from "./format.js";
+import { formatStep } from "./plan.js";
 
 let idCounter = 0;
 /** A document-unique id for label/control pairs. @param {string} prefix */
@@ -110,7 +110,7 @@ export class StepControl {
     this._slider.setAttribute("aria-valuetext", formatStep(step));
     this._value.textContent = formatStep(step, { capital: true });
     this._position.textContent = `${index + 1} of ${this._steps.length}`;
-    this._note.textContent = wanted !== null && wanted !== step ? `nearest to ${wanted}` : "";
+    this._note.textContent = wanted !== null && wanted !== step ? `nearest to ${wanted === -1 ? formatStep(wanted) : wanted}` : "";
   }
 
   /** @param {boolean} playing */

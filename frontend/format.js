@@ -7,6 +7,7 @@
  * @returns {string}
  */
 export function formatValue(value) {
+  if (value === null || value === undefined) return "–"; // no value (e.g. a null in a series)
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";

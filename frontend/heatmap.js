@@ -6,6 +6,7 @@
  */
 
 import { el, clear } from "./dom.js";
+import { setTipAnchor } from "./frame.js";
 
 /**
  * Where the pixel (row, col) of a heatmap reads from, as strides into the
@@ -107,7 +108,8 @@ export class Heatmap {
       width: grid.cols,
       height: grid.rows,
       role: "img",
-      "aria-label": label || caption || "heatmap",
+      tabindex: "0",
+      "aria-label": `${label || caption || "heatmap"} (arrow keys move a cell cursor)`,
     });
     this.canvas.style.width = `${grid.cols * cellWidth}px`;
     this.canvas.style.height = `${grid.rows * cellHeight}px`;
@@ -133,9 +135,14 @@ export class Heatmap {
     /** @private @type {HTMLElement|null} gutter of row marks, made on first use */
     this._rowMarks = null;
     /** @private */
+    /** @private @type {{row: number, col: number}|null} the keyboard's cell cursor */
+    this._key = null;
     this._listeners = [
       ["pointermove", (/** @type {PointerEvent} */ e) => this._hover(this.hitTest(e.clientX, e.clientY))],
       ["pointerleave", () => this._hover(null)],
+      ["keydown", (/** @type {KeyboardEvent} */ e) => this._keydown(e)],
+      ["focus", () => this.canvas.matches(":focus-visible") && this._moveKey(0, 0)], // keyboard focus, not a click
+      ["blur", () => this._hover(null)],
     ];
     for (const [type, fn] of this._listeners) this.canvas.addEventListener(type, fn);
   }
@@ -149,10 +156,63 @@ export class Heatmap {
     paintGrid(this._ctx, values, this.grid, scale, colormap);
   }
 
-  /** @private @param {Hit|null} hit */
-  _hover(hit) {
-    // Outline the cell when cells are big enough to see one.
-    const show = hit !== null && this._cellWidth >= 4 && this._cellHeight >= 4;
+  /**
+   * Repaints the cells whose flat index is not kept (e.g. pruned weights) in
+   * one neutral colour that the colour map does not contain.
+   * @param {Uint8Array} kept 1 = kept, per flat index
+   * @param {[number, number, number]} rgb
+   */
+  maskCells(kept, rgb) {
+    const { rows, cols } = this.grid;
+    if (!rows || !cols) return;
+    const image = this._ctx.getImageData(0, 0, cols, rows);
+    const out = image.data;
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < cols; c++) {
+        if (kept[gridIndex(this.grid, r, c)]) continue;
+        const p = (r * cols + c) * 4;
+        out[p] = rgb[0];
+        out[p + 1] = rgb[1];
+        out[p + 2] = rgb[2];
+      }
+    }
+    this._ctx.putImageData(image, 0, 0);
+  }
+
+  /** @private Arrow keys (Home/End: row ends) move the cell cursor. @param {KeyboardEvent} e */
+  _keydown(e) {
+    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const big = e.shiftKey ? 8 : 1;
+    if (e.key in moves) {
+      const [dr, dc] = moves[/** @type {keyof typeof moves} */ (e.key)];
+      this._moveKey(dr * big, dc * big);
+    } else if (e.key === "Home") this._moveKey(0, -Infinity);
+    else if (e.key === "End") this._moveKey(0, Infinity);
+    else if (e.key === "Escape") {
+      this._hover(null);
+      return;
+    } else return;
+    e.preventDefault();
+    e.stopPropagation(); // not the app's step shortcuts
+  }
+
+  /** @private @param {number} dr @param {number} dc */
+  _moveKey(dr, dc) {
+    const { rows, cols } = this.grid;
+    if (!rows || !cols) return;
+    const at = this._key || { row: 0, col: 0 };
+    const row = Math.max(0, Math.min(rows - 1, at.row + (Number.isFinite(dr) ? dr : dr > 0 ? rows : -rows)));
+    const col = Math.max(0, Math.min(cols - 1, at.col + (Number.isFinite(dc) ? dc : dc > 0 ? cols : -cols)));
+    this._key = { row, col };
+    const rect = this.canvas.getBoundingClientRect();
+    setTipAnchor(rect.left + ((col + 1) / cols) * rect.width, rect.top + ((row + 1) / rows) * rect.height);
+    this._hover({ row, col, index: gridIndex(this.grid, row, col), channel: gridChannel(this.grid, row, col) }, true);
+  }
+
+  /** @private @param {Hit|null} hit @param {boolean} [keyboard] */
+  _hover(hit, keyboard = false) {
+    // Outline the cell when cells are big enough to see one (always for the keyboard's cursor).
+    const show = hit !== null && (keyboard || (this._cellWidth >= 4 && this._cellHeight >= 4));
     this._cursor.hidden = !show;
     if (show && hit) {
       this._cursor.style.left = `${(100 * hit.col) / this.grid.cols}%`;

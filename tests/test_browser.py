@@ -17,6 +17,8 @@ import zlib
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
+
+from colormaps import VIRIDIS_RGB, lookup
 import pytest
 
 from tb_plugin import encoding, metadata
@@ -41,27 +43,16 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
 
-# The tab's sequential colour map ("ember"), as specified: control points
-# interpolated linearly in sRGB. Independent of frontend/colormap.js on
-# purpose: if either changes, this test says so.
-EMBER = [
-    (0.0, (0x0B, 0x07, 0x24)),
-    (0.22, (0x3D, 0x14, 0x70)),
-    (0.48, (0xA3, 0x30, 0x6A)),
-    (0.74, (0xEE, 0x7A, 0x3A)),
-    (1.0, (0xFC, 0xF1, 0xB0)),
-]
-NAN_RGB = (0x1F, 0xD1, 0x7A)
+# The tab's sequential colour map (viridis, from its published table; tests/colormaps.py).
+SEQ_LOW = VIRIDIS_RGB[0]
+NAN_RGB = (0xFF, 0x00, 0xFF)
 COLOUR_TOLERANCE = 3  # the tab paints from a 256-entry table: <= ~1.5 off
 
 
 def ember(t):
-    t = min(1.0, max(0.0, t))
-    for (t0, c0), (t1, c1) in zip(EMBER, EMBER[1:]):
-        if t <= t1:
-            f = (t - t0) / (t1 - t0)
-            return tuple(a + (b - a) * f for a, b in zip(c0, c1))
-    return EMBER[-1][1]
+    """The sequential map's colour at t (named for the map it replaced; callers import this name)."""
+    return lookup(VIRIDIS_RGB, t)
+
 
 
 def expected_colour(array, value):
@@ -328,7 +319,7 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
     step2 = reader.read(RUN, CONV, 2)
     probe2 = step2[0, MAX_AT[0], MAX_AT[1], 0]
     assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), expected_colour(step2, probe2), "step 2 probe")
-    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), EMBER[0][1], "step 2 probe is the map's low end")
+    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), SEQ_LOW, "step 2 probe is the map's low end")
 
     # Scrub with the keyboard: Home goes to step 0.
     frame.locator(".step-slider").focus()
@@ -366,7 +357,7 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
     wait_step(frame, 1)
     page.keyboard.press("End")
     wait_step(frame, 2)
-    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), EMBER[0][1], "back at step 2")
+    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), SEQ_LOW, "back at step 2")
     frame.locator(".step-slider").evaluate("e => e.blur()")
     page.keyboard.press("k")
     assert frame.locator(".btn-play").get_attribute("aria-pressed") == "true"
@@ -380,7 +371,7 @@ def test_activations_tab(browser, tensorboard_url, logdir, artifacts_dir):
     # Per-channel colour scale: the probe is channel 0's minimum either way.
     frame.locator("select").filter(has=frame.locator("option[value=channel]")).select_option("channel")
     assert frame.locator(".legend-lo").text_content() == "own min"
-    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), EMBER[0][1], "per channel")
+    assert_colour(canvas_pixel(frame, "ch0", *MAX_AT), SEQ_LOW, "per channel")
     frame.locator("select").filter(has=frame.locator("option[value=channel]")).select_option("layer")
 
     # Dense: the user's step (2) is kept; the nearest logged step (3) is shown and labelled.

@@ -16,6 +16,8 @@ import shutil
 from urllib.parse import quote
 
 import numpy as np
+
+from colormaps import COOLWARM_RGB, lookup
 import pytest
 
 from tb_plugin import demo
@@ -32,17 +34,9 @@ RUN_A, RUN_B, RUN_ODD = "a", "b", "odd"
 LAYER = "conv"
 A_STEPS, B_STEPS = [0, 2, 4], [0, 1, 2, 3, 4]
 
-# The diverging map's control points (blue-white-red), as specified.
-DIVERGING = [(0.0, (0x1D, 0x3F, 0x8F)), (0.25, (0x5B, 0x8F, 0xD0)), (0.5, (0xF5, 0xF5, 0xF5)), (0.75, (0xE0, 0x7A, 0x5F)), (1.0, (0x9B, 0x1C, 0x1C))]
-
-
 def diverging(t):
-    t = min(1.0, max(0.0, t))
-    for (t0, c0), (t1, c1) in zip(DIVERGING, DIVERGING[1:]):
-        if t <= t1:
-            f = (t - t0) / (t1 - t0)
-            return tuple(a + (b - a) * f for a, b in zip(c0, c1))
-    return DIVERGING[-1][1]
+    """The diverging map's colour at t (cool-warm, from its published table; tests/colormaps.py)."""
+    return lookup(COOLWARM_RGB, t)
 
 
 def write_logs(root):

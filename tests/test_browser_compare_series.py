@@ -10,6 +10,7 @@ relative-change chart and the attention entropy chart jumps too.
 """
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -96,8 +97,15 @@ def plotted(frame, chart):
 
 
 def click_point(page, frame, selector):
-    frame.locator(selector).scroll_into_view_if_needed()
-    box = frame.locator(selector).bounding_box()
+    # The panels above the charts may still grow while their steps load: click once the point stays put.
+    box = None
+    for _ in range(25):
+        frame.locator(selector).scroll_into_view_if_needed()
+        before = frame.locator(selector).bounding_box()
+        time.sleep(0.2)
+        box = frame.locator(selector).bounding_box()
+        if box == before:
+            break
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
 
 

@@ -294,3 +294,53 @@ def test_four_runs_fit_at_1280(browser, url, artifacts_dir, tag):
     assert len(set(bodies)) == 1, bodies
     browser.page.screenshot(path=os.path.join(artifacts_dir, "four_runs_%s_1280.png" % tag.replace("/", "_")))
     browser.check_clean()
+
+
+def test_tooltip_at_the_cursor_and_keyboard_cell_cursor(browser, url, logs):
+    _, values = logs
+    frame = open_at(browser, url, {"runs": json.dumps(["a"]), "tag": CONV, "step": "0"})
+    frame.wait_for_function("() => document.querySelector('.step-label')?.textContent === 'step 0'")
+    x = values["a", CONV, 0]
+    # The step toolbar comes first in tab order (the first focusable control in document order).
+    first = frame.evaluate(
+        "() => { const all = Array.from(document.querySelectorAll('button, input, select, [tabindex]'))"
+        ".filter(e => !e.disabled && e.tabIndex >= 0 && e.getClientRects().length);"
+        " return all.length ? [all[0].className, !!all[0].closest('.toolbar .stepbar')] : null; }"
+    )
+    assert first and first[1], first
+    # Hover: the read-out follows the pointer, in a tooltip next to it.
+    canvas = frame.locator(".hm[data-panel=ch1] canvas")
+    box = canvas.bounding_box()
+    px, py = box["x"] + 3.5 * box["width"] / 6, box["y"] + 2.5 * box["height"] / 5
+    browser.page.mouse.move(px, py)
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('row 2, col 3')")
+    tip = frame.locator(".cursor-tip")
+    assert tip.is_visible()
+    assert np.float32(float(tip.locator(".cursor-tip-value").text_content())) == x[0, 2, 3, 1]
+    tb = tip.bounding_box()
+    frame_box = browser.page.locator("iframe").bounding_box()
+    assert abs(tb["x"] - px) < 40 and abs(tb["y"] - py) < 40, (tb, px, py, frame_box)
+    browser.page.mouse.move(2, 2)
+    frame.wait_for_function("() => document.querySelector('.cursor-tip').hidden")
+    # Keyboard: focus a heatmap, arrow keys move a cell cursor with the same read-out.
+    canvas.focus()
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown"):
+        browser.page.keyboard.press(key)
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('row 1, col 2')")
+    assert np.float32(float(frame.locator(".readout-value").text_content())) == x[0, 1, 2, 1]
+    assert frame.locator(".cursor-tip").is_visible()
+    # The app's step keys do not fire while the cursor moves (ArrowRight stayed on the map).
+    assert frame.locator(".step-value").text_content() == "Step 0"
+    browser.check_clean()
+
+
+def test_step_minus_one_reads_before_training(browser, url):
+    frame = open_at(browser, url, {"runs": json.dumps(["a"]), "tag": CONV, "step": "-1"})
+    frame.wait_for_function("() => document.querySelector('.step-label')?.textContent === 'before training'")
+    assert frame.locator(".step-value").text_content() == "Before training"
+    assert frame.locator(".step-slider").get_attribute("aria-valuetext") == "before training"
+    # Other steps read as steps; negative ones other than -1 would too (plan.test.mjs).
+    frame.locator(".step-slider").focus()
+    browser.page.keyboard.press("ArrowRight")
+    frame.wait_for_function("() => document.querySelector('.step-label')?.textContent === 'step 0'")
+    browser.check_clean()

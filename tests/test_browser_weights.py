@@ -13,6 +13,8 @@ non-finite flag and the generic view. Screenshots go to tests/artifacts.
 import os
 
 import numpy as np
+
+from colormaps import COOLWARM_RGB, lookup
 import pytest
 
 from conftest import running_tensorboard, wait_for_steps
@@ -24,19 +26,9 @@ EPOCHS = 2
 # The callback logs step -1 (before training) and e after epoch e, as Keras's TensorBoard.
 FIRST, LAST = -1, EPOCHS - 1
 
-# The diverging map's control points (frontend/colormap.js DIVERGING_SPEC), copied.
-STOPS = [(0.0, "#1d3f8f"), (0.25, "#5b8fd0"), (0.5, "#f5f5f5"), (0.75, "#e07a5f"), (1.0, "#9b1c1c")]
-
-
 def diverging(v, m):
-    """The colour of v on [-m, m]: nearest of 256 entries, linear in sRGB between the stops."""
-    t = round((v + m) / (2 * m) * 255) / 255
-    rgb = [tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for _, h in STOPS]
-    for k in range(1, len(STOPS)):
-        if t <= STOPS[k][0]:
-            f = (t - STOPS[k - 1][0]) / (STOPS[k][0] - STOPS[k - 1][0])
-            return [round(rgb[k - 1][j] + (rgb[k][j] - rgb[k - 1][j]) * f) for j in range(3)]
-    return list(rgb[-1])
+    """The colour of v on [-m, m]: the nearest of the cool-warm table's 256 entries (tests/colormaps.py)."""
+    return list(lookup(COOLWARM_RGB, (v + m) / (2 * m)))
 
 
 def close(a, b, tol=2):
@@ -210,7 +202,9 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     assert float(ds.get_attribute("data-norm-kept")) == pytest.approx(norm_kept, rel=1e-6)
     small = tuple(int(i) for i in np.unravel_index(np.argmin(np.abs(w)), w.shape))
     big = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(w)), w.shape))
-    assert close(canvas_pixel(frame, "matrix", *small), diverging(0.0, m))
+    # Pruned weights get a neutral dark grey of their own (not the map's zero), named in the legend.
+    assert close(canvas_pixel(frame, "matrix", *small), (64, 64, 64))
+    assert "pruned weights painted dark grey" in frame.locator(".weights-view .legend-mode").text_content()
     assert close(canvas_pixel(frame, "matrix", *big), diverging(w[big], m))
     # The circuit: 64 x 6 is drawn with the top 3 edges per output, then out's 6 x 3 (pruned too: the 9 largest).
     frame.wait_for_selector(".weights-circuit[data-prune='0.5'][data-layers='2']", state="attached")
@@ -279,13 +273,24 @@ def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):
     assert canvas_pixel(frame, "matrix", 4, 3)[:3] == [0x93, 0x33, 0xEA]  # -Inf
     shoot(frame, artifacts_dir, "weights_nonfinite.png")
 
-    # Conv kernel with 2 input channels: no RGB; the mean over input channels by default.
+    # Conv kernel with 2 input channels: no RGB; by default a grid of input channel x filter tiles,
+    # each weight at least 12 px.
     select_tag(frame, "weights/c2/kernel")
     wait_weights(frame, "weights/c2/kernel", 0)
     assert frame.locator(".weights-channel option[value=rgb]").count() == 0
-    assert frame.locator(".weights-channel").input_value() == "mean"
-    assert frame.locator(".weights-filter").count() == 5
+    assert frame.locator(".weights-channel").input_value() == "grid"
     k = odd["weights/c2/kernel"]
+    kh, kw, inc, out = k.shape
+    assert frame.locator(".weights-tile").count() == inc * out
+    tile = frame.locator(".weights-tile[data-panel='tile-1-3'] canvas")
+    box = tile.bounding_box()
+    assert box["width"] / kw >= 12 and box["height"] / kh >= 12
+    page.mouse.move(box["x"] + 2.5 * box["width"] / kw, box["y"] + 1.5 * box["height"] / kh)
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('filter 3, input channel 1')")
+    assert np.float32(float(frame.locator(".readout-value").text_content())) == np.float32(k[1, 2, 1, 3])
+    # The mean over input channels, on request.
+    frame.locator(".weights-channel").select_option("mean")
+    assert frame.locator(".weights-filter").count() == 5
     mean = k.mean(axis=2)
     page.mouse.move(*cell_centre(frame, "filter-4", 1, 2))
     frame.wait_for_function("() => document.querySelector('.readout-where').textContent.includes('filter 4')")

@@ -7,6 +7,7 @@
 
 import { el, clear } from "../dom.js";
 import { groupLayers } from "../layers.js";
+import { ViewFrame } from "../frame.js";
 import { formatCount } from "../format.js";
 import { loadWeightsCss } from "./weights.js";
 
@@ -31,22 +32,13 @@ export class ArchitectureView {
     /** @private */ this._navigate = navigate || null;
     /** @private */ this._destroyed = false;
     /** @private @type {number|null} */ this._shown = null;
-    this._stepLabel = el("span", { class: "step-label", text: "step –" });
-    this._summary = el("span", { class: "view-summary" });
-    this._message = el("div", { class: "view-message", hidden: true, role: "alert" });
-    this._body = el("div", { class: "view-body arch-body" });
-    this.element = el("section", { class: "view arch-view", "aria-label": `architecture of run ${run}` }, [
-      el("header", { class: "view-head" }, [
-        el("div", { class: "view-title" }, [
-          el("span", { class: "run-chip", title: "run", text: run }),
-          el("h2", { class: "tag-name", text: tag }),
-        ]),
-        info.description ? el("p", { class: "view-desc", text: info.description }) : null,
-        el("div", { class: "view-meta" }, [this._stepLabel, this._summary]),
-      ]),
-      this._message,
-      this._body,
-    ]);
+    this.frame = new ViewFrame({ kind: "architecture", run, tag, description: info.description, className: "arch-view" });
+    this._stepLabel = this.frame.stepLabel;
+    this._summary = this.frame.summary;
+    this._message = this.frame.message;
+    this._body = this.frame.body;
+    this._body.classList.add("arch-body");
+    this.element = this.frame.element;
     container.append(this.element);
   }
 
@@ -59,7 +51,7 @@ export class ArchitectureView {
       if (this._destroyed || step !== this._shown) return;
       this.showMessage(null);
       this._render(doc, (listing && listing[this.run]) || {});
-      this._stepLabel.textContent = `step ${step}`;
+      this.frame.setStep(step);
       if (this._onLoad) this._onLoad(null, { batch: 1 });
     } catch (e) {
       if (this._destroyed) return;
@@ -118,14 +110,12 @@ export class ArchitectureView {
   refreshMarks() {}
 
   /** @param {string|null} text */
-  showMessage(text) {
-    this._message.hidden = text === null;
-    this._message.textContent = text || "";
-    this._body.hidden = text !== null;
+  showMessage(text, tone = "error") {
+    this.frame.showMessage(text, tone);
   }
 
   destroy() {
     this._destroyed = true;
-    this.element.remove();
+    this.frame.destroy();
   }
 }
