@@ -8,11 +8,17 @@
  *   weights/<path>/<variable>   -> the tag's `layer` (else <path>): <variable>
  *   attention/<path>            -> <path>: "attention"
  *   model_summary               -> the run's architecture (not a layer)
+ *   logging_plan, weight_stats  -> not listed: no view shows them yet (the
+ *                                  callback's plan; exact change series, which
+ *                                  the weights view's chart will draw)
  *   any other tag               -> the tag itself: its kind (a TF-free Writer names tags freely)
  */
 
 /** Case-insensitive natural sort ("block2" before "block10"). */
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
+/** Kinds that are not layers' data shown in the picker (see the module docstring). */
+export const UNLISTED_KINDS = ["logging_plan", "weight_stats"];
 
 const PREFIXES = { activations: "activations/", activation_stats: "activation_stats/", weights: "weights/", attention: "attention/" };
 
@@ -63,6 +69,7 @@ export function groupLayers(infos) {
   const byPath = new Map();
   let architecture = null;
   for (const [tag, info] of Object.entries(infos)) {
+    if (info && UNLISTED_KINDS.includes(info.kind)) continue;
     const { path, label } = placeOf(tag, info);
     if (path === null) {
       if (architecture === null || collator.compare(tag, architecture) < 0) architecture = tag;

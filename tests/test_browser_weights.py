@@ -262,7 +262,7 @@ def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):
     page = browser.page
     frame = browser.open_tab(url)
     frame.wait_for_selector(".arch-view", timeout=15000)
-    frame.locator("select").first.select_option(ODD)
+    frame.locator(".run-select").select_option(ODD)
     select_tag(frame, "weights/bad/kernel")
     wait_weights(frame, "weights/bad/kernel", 0)
     flag = frame.locator(".weights-flag")
@@ -336,7 +336,7 @@ def test_circuit_of_a_dense_stack(browser, url, logs, artifacts_dir):
     reader = Reader(logs[0])
     frame = browser.open_tab(url)
     frame.wait_for_selector(".arch-view", timeout=15000)
-    frame.locator("select").first.select_option(STACK)
+    frame.locator(".run-select").select_option(STACK)
     select_tag(frame, "weights/d2/kernel")
     wait_weights(frame, "weights/d2/kernel", LAST)
     kernels = {name: reader.read(STACK, "weights/%s/kernel" % name, LAST) for name in STACK_LAYERS}

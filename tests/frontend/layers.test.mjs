@@ -57,3 +57,13 @@ test("matches: paths, labels and tags, every term", () => {
   assert.ok(!matches(layer, "block10"));
   assert.ok(matches(layer, ""));
 });
+
+test("the logging plan and the exact change series are not listed as layers", () => {
+  const listed = groupLayers({
+    "activations/dense": { kind: "activations" },
+    logging_plan: { kind: "logging_plan" },
+    "weight_stats/dense/kernel": { kind: "weight_stats" },
+  });
+  assert.deepEqual(listed.layers.map((l) => l.path), ["dense"]);
+  assert.equal(listed.architecture, null);
+});
