@@ -28,6 +28,8 @@ from playwright.sync_api import sync_playwright
 from test_browser import Browser, assert_colour, canvas_size, ember
 
 DEMO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo_logs")
+# The demo logs 12 epochs: step -1 before training, step e after epoch e.
+LAST = 11
 DEMO_RUNS = sorted(demo.RUNS)  # the digits CNN runs
 TAG = "activations/conv1"
 RUN_A, RUN_B, RUN_ODD = "a", "b", "odd"
@@ -124,20 +126,22 @@ def test_demo_runs_side_by_side(playwright, chromium_path, urls, artifacts_dir):
         runs = [r for r in runs if r in DEMO_RUNS]  # the CNN runs, which have conv1
         for run in runs[1:]:
             frame.locator(".compare-run[data-run='%s'] input" % run).check()
-        wait_panels(frame, 3, 12)
+        wait_panels(frame, 3, LAST)
         assert frame.locator(".run-column .run-chip").all_text_contents() == runs
 
         # Linked step change: the one slider moves all panels.
         frame.locator(".step-slider").focus()
-        b.page.keyboard.press("Home")
-        for _ in range(5):
+        b.page.keyboard.press("Home")  # step -1, before training
+        for _ in range(6):
             b.page.keyboard.press("ArrowRight")
         wait_panels(frame, 3, 5)
 
-        # One colour range across the panels: each pixel from its run's data.
+        # One colour range across the panels, fixed over all steps (the default, named in the
+        # legend): each pixel from its run's data on the range of every run's every step.
         arrays = {run: reader.read(run, TAG, 5) for run in runs}
-        lo = min(float(a.min()) for a in arrays.values())
-        hi = max(float(a.max()) for a in arrays.values())
+        every = [x for run in runs for x in reader.read_all(run, TAG).values()]
+        lo = min(float(np.nanmin(a)) for a in every)
+        hi = max(float(np.nanmax(a)) for a in every)
         for k, run in enumerate(runs):
             for (r, c) in [(0, 0), (3, 4), (7, 7)]:
                 v = float(arrays[run][0, r, c, 2])
@@ -270,14 +274,14 @@ def test_dead_units_marked_in_every_column(playwright, chromium_path, urls, arti
     runs = ["lr_0.03_dead_units", "lr_0.01", "lr_0.001"]
     b = Browser(playwright, chromium_path, url)
     try:
-        frame = open_at(b, url, {"runs": json.dumps(runs), "tag": tag, "step": "12"})
-        for step in (12, 1):
+        frame = open_at(b, url, {"runs": json.dumps(runs), "tag": tag, "step": str(LAST)})
+        for step in (LAST, 1):
             want = [dead_channels(reader.read(run, tag, step)) for run in runs]
             assert want[0] and not want[2]  # the dead-unit run has some; the low learning rate none
-            if step != 12:  # scrub: the marks follow the step
+            if step != LAST:  # scrub: the marks follow the step
                 frame.locator(".step-slider").focus()
-                b.page.keyboard.press("Home")
-                for _ in range(step):
+                b.page.keyboard.press("Home")  # step -1: step s is s + 1 to the right
+                for _ in range(step + 1):
                     b.page.keyboard.press("ArrowRight")
             wait_panels(frame, 3, step)
             frame.wait_for_function(
@@ -290,7 +294,7 @@ def test_dead_units_marked_in_every_column(playwright, chromium_path, urls, arti
             assert flagged_by_column(frame) == want
             dead_col = frame.locator(".run-column").nth(0)
             assert dead_col.locator(".hm[data-panel=ch%d] .unit-flag" % want[0][0]).text_content() == "dead"
-            if step == 12:
+            if step == LAST:
                 b.page.mouse.move(5, 5)
                 b.page.screenshot(path=os.path.join(artifacts_dir, "compare_dead_marks.png"))
         b.check_clean()

@@ -336,7 +336,7 @@ def test_demo_logs(chromium, artifacts_dir):
             # The README's screenshot: lr_0.01, conv1, a digit whose feature maps read well.
             frame.locator(".run-select").select_option(value="lr_0.01")
             select_tag(frame, "activations/conv1")
-            wait_step(frame, 12)  # the latest step, as the user never picked one
+            wait_step(frame, 11)  # the latest step (after the 12th epoch, index 11), as the user never picked one
             frame.wait_for_selector(".stats-panel .chart[data-chart=histogram] rect.chart-bar")
             frame.locator("select").filter(has=frame.locator("option", has_text="Sample 1")).select_option("12")
             frame.locator("select").filter(has=frame.locator("option[value=channel]")).select_option("channel")
