@@ -73,7 +73,8 @@ export class Legend {
       this._hi.textContent = "own max";
       this._mode.textContent =
         channels > 1
-          ? `Each of ${channels} ${noun} scaled to its own range${shared ? " across the compared panels" : ""} (layer: ${formatTick(lo)} … ${formatTick(hi)})`
+          ? // Per-channel ranges are this step's (the colour-range modes apply to layer scales only).
+            `Each of ${channels} ${noun} scaled to its own range at this step${shared ? " across the compared panels" : ""} (layer: ${formatTick(lo)} … ${formatTick(hi)})`
           : `One range: ${formatTick(lo)} … ${formatTick(hi)}`;
     }
     for (const [key, n] of Object.entries({ nan, posInf, negInf })) {
