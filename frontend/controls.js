@@ -5,7 +5,7 @@
  */
 
 import { el, clear } from "./dom.js";
-import { formatStep } from "./plan.js";
+import { formatStep, nearestIndex } from "./plan.js";
 
 let idCounter = 0;
 /** A document-unique id for label/control pairs. @param {string} prefix */
@@ -156,21 +156,5 @@ export function labelledSelect({ label, options, value, onChange, hint }) {
   return { element, select, setOptions };
 }
 
-/**
- * The step in `steps` (ascending) nearest to `wanted`; ties go to the earlier step.
- * @param {number[]} steps
- * @param {number} wanted
- * @returns {number} its index, or -1 when `steps` is empty
- */
-export function nearestIndex(steps, wanted) {
-  if (steps.length === 0) return -1;
-  let lo = 0;
-  let hi = steps.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (steps[mid] < wanted) lo = mid + 1;
-    else hi = mid;
-  }
-  if (lo > 0 && wanted - steps[lo - 1] <= steps[lo] - wanted) return lo - 1;
-  return lo;
-}
+// The nearest-step rule lives with the other pure step logic (plan.js, unit-tested).
+export { nearestIndex };

@@ -147,15 +147,21 @@ def create_stats_metadata(layout, activation, source_tag, description=None):
       source_tag: the activations tag these statistics describe.
       description: optional Markdown description.
     """
-    content = {
-        "version": SCHEMA_VERSION,
-        "kind": KIND_ACTIVATION_STATS,
-        "fields": list(layout["fields"]),
-        "bins": int(layout["bins"]),
-        "units": int(layout["units"]),
-        "activation": activation,
-        "source_tag": source_tag,
-    }
+    return _series_metadata(
+        KIND_ACTIVATION_STATS, layout, {"activation": activation, "source_tag": source_tag}, description
+    )
+
+
+def _series_metadata(kind, layout, extra, description):
+    """`SummaryMetadata` of a series of float64 vectors (`SERIES_KINDS`)."""
+    content = dict(extra)
+    content.update(
+        version=SCHEMA_VERSION,
+        kind=kind,
+        fields=list(layout["fields"]),
+        bins=int(layout["bins"]),
+        units=int(layout["units"]),
+    )
     return summary_pb2.SummaryMetadata(
         summary_description=description or "",
         plugin_data=summary_pb2.SummaryMetadata.PluginData(
@@ -232,23 +238,8 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
     (`DATA_CLASS_TENSOR`). `source_tag` is the variable's `weights/` tag
     (its full values, logged on the plan's cadence).
     """
-    content = {
-        "version": SCHEMA_VERSION,
-        "kind": KIND_WEIGHT_STATS,
-        "fields": list(layout["fields"]),
-        "bins": int(layout["bins"]),
-        "units": int(layout["units"]),
-        "source_tag": source_tag,
-        "layer": layer,
-        "layer_class": layer_class,
-    }
-    return summary_pb2.SummaryMetadata(
-        summary_description=description or "",
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME,
-            content=json.dumps(content, sort_keys=True).encode("utf-8"),
-        ),
-        data_class=summary_pb2.DATA_CLASS_TENSOR,
+    return _series_metadata(
+        KIND_WEIGHT_STATS, layout, {"source_tag": source_tag, "layer": layer, "layer_class": layer_class}, description
     )
 
 
