@@ -17,7 +17,6 @@ import pytest
 
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
-from test_browser import Browser, assert_colour
 
 RUNS = {"a": [-1, 0, 2, 4], "b": [-1, 0, 1, 2, 3, 4], "c": [0, 1, 2, 3, 4], "d": [0, 1, 2, 3, 4]}
 CONV, KERNEL, MHA, FIXED = "conv", "dense/kernel", "mha", "fixed"
@@ -68,15 +67,8 @@ def url(logs):
 
 
 @pytest.fixture
-def browser(chromium_path, url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = Browser(p, chromium_path, url)
-        try:
-            yield b
-        finally:
-            b.close()
+def tensorboard_url(url):
+    return url  # conftest's `browser` fixture opens this server
 
 
 def open_at(b, url, state, size=None):
