@@ -239,6 +239,9 @@ class InternalsCallback(keras.callbacks.Callback):
         self._global_batch = 0
         self._epoch = 0
         self._skipped = []
+        # Optional snapshot parts (tb_plugin.parts): each feature argument
+        # (embeddings, class statistics, attributions) appends one.
+        self._parts = []
         if self.batch_freq:
             # Only then: a batch-end hook makes Keras wait for every batch
             # (no async dispatch), which costs time in epoch mode.
@@ -255,11 +258,15 @@ class InternalsCallback(keras.callbacks.Callback):
         selected = self._select(records)  # every worker checks its arguments alike
         self._chief = is_chief(self.model)
         if not self._chief:
+            for part in self._parts:
+                part.begin(self)  # every worker checks its arguments alike
             return  # under a multi-worker strategy only the chief logs
         if self._logged_steps is None:
             self._logged_steps, self._run_tags = _scan_run_dir(self.log_dir)
         if self._writer is None:
             self._writer = summary.Writer(self.log_dir)
+        for part in self._parts:
+            part.begin(self)
         self.plan = self._make_plan(selected)
         if self.verbose and self.probe_note:
             print("InternalsCallback " + self.probe_note)
@@ -337,6 +344,12 @@ class InternalsCallback(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         self._pending_initial = None
         self._drain()
+        if self._chief:
+            for part in self._parts:
+                try:
+                    part.end(self)
+                except Exception as e:
+                    self._fail(part.name, e)
         if self._skipped:
             warnings.warn(
                 "InternalsCallback did not log steps %s again: they are already logged in %s (by an earlier fit). "
@@ -386,9 +399,10 @@ class InternalsCallback(keras.callbacks.Callback):
             units = shape[-1] if shape else 1
             fixed += 8 * weights_lib.weight_stats_length(units) + 300
             variables.append(plan_lib.Variable(tag, int(np.prod(shape)) if shape else 1, units))
+        parts = [(p.name, int(p.estimate_bytes()), p.note()) for p in self._parts]
         return plan_lib.make_plan(
             maps, variables, fixed, budget=self.budget, weights_freq=self.weights_freq,
-            weights_encoding=self.weights_encoding, max_values=self.max_values,
+            weights_encoding=self.weights_encoding, max_values=self.max_values, parts=parts,
         )
 
     def _selected_cells(self):
@@ -484,7 +498,16 @@ class InternalsCallback(keras.callbacks.Callback):
         values = self._read_variables()
         before_last, self._before_last = self._before_last, None
         previous, self._previous_weights = self._previous_weights, values
-        job = _Job(self, step, records, variables, values, previous, before_last, full_weights)
+        part_jobs = []
+        for part in self._parts:
+            try:
+                if part.due(step, self._snapshots - 1):
+                    part_job = part.compute(self, step)
+                    if part_job is not None:
+                        part_jobs.append((part.name, part_job))
+            except Exception as e:  # A logging failure must not stop training.
+                self._fail(part.name, e)
+        job = _Job(self, step, records, variables, values, previous, before_last, full_weights, part_jobs)
         if self.background:
             if self._worker is None:
                 self._worker = _Worker(self._errors)
@@ -641,14 +664,20 @@ class InternalsCallback(keras.callbacks.Callback):
 class _Job:
     """One snapshot's encoding and writing (numpy arrays only; no model access)."""
 
-    def __init__(self, callback, step, records, variables, values, previous, before_last, full_weights):
+    def __init__(self, callback, step, records, variables, values, previous, before_last, full_weights, part_jobs=()):
         self.args = (callback, step, records, variables, values, previous, before_last, full_weights)
+        self.part_jobs = list(part_jobs)
 
     def __call__(self):
         callback, step, records, variables, values, previous, before_last, full_weights = self.args
         writer = callback._writer
         callback._write_records(step, records)
         callback._write_weights(step, variables, values, previous, before_last, full_weights)
+        for name, part_job in self.part_jobs:
+            try:
+                part_job(writer)
+            except Exception as e:
+                callback._fail(name, e)
         try:
             writer.flush()
         except Exception as e:

@@ -154,6 +154,7 @@ class Plan:
             "weights_encoding": self.weights_encoding,
             "weights_groups": self.weights_groups,
             "variable_encodings": getattr(self, "variable_encodings", {}),
+            "parts": list(getattr(self, "parts", [])),
             "within_budget": self.warning is None,
             "warning": self.warning,
             "reductions": list(self.reductions),
@@ -183,10 +184,12 @@ class Plan:
             "InternalsCallback logging plan: at most %s per snapshot (budget %s; %s on average)"
             % (mb(self.bytes_largest_snapshot), mb(self.budget) if self.budget else "none", mb(self.bytes_per_snapshot)),
             "  statistics of every layer output and weight-change series of every variable: %s per snapshot"
-            % mb(self.bytes_fixed),
+            % mb(self.bytes_fixed - sum(p["bytes"] for p in getattr(self, "parts", []))),
             "  maps: %d with every probe sample, %d with fewer, %d statistics only: %s per snapshot"
             % (maps_full, maps_fewer, maps_none, mb(self.bytes_maps)),
         ]
+        for p in getattr(self, "parts", []):
+            lines.append("  %s: %s per snapshot%s" % (p["name"], mb(p["bytes"]), " (%s)" % p["note"] if p["note"] else ""))
         if self.weights_every:
             lines.append(
                 "  full weights (%s%s, %d variables, %s): each variable every %s"
@@ -210,7 +213,7 @@ class Plan:
 
 
 def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=None, weights_encoding=F32,
-              max_values=None):
+              max_values=None, parts=()):
     """Plans one snapshot by the module's rules.
 
     Args:
@@ -222,10 +225,14 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
         at every N-th snapshot, as asked).
       weights_encoding: "f32" or "q8".
       max_values: the per-summary value limit, or None.
+      parts: `(name, bytes, note)` of the optional snapshot parts
+        (`tb_plugin.parts`); counted like rule 1 (never reduced) and listed.
 
     Returns:
       A `Plan`.
     """
+    parts = [{"name": str(n), "bytes": int(b), "note": str(t or "")} for n, b, t in parts]
+    fixed_bytes = int(fixed_bytes) + sum(p["bytes"] for p in parts)
     notes = []
     samples = {m.tag: m.samples for m in maps}
     limited = {}
@@ -325,6 +332,7 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
     plan = Plan(budget, samples, weights_every, weights_encoding, fixed_bytes, bytes_maps, weights_full,
                 reductions, warning, list(maps), logged_vars, groups, weights_per_snapshot)
     plan.variable_encodings = {t: e for t, e in encodings.items() if t in sizes}
+    plan.parts = parts
     return plan
 
 
