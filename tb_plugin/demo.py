@@ -153,20 +153,31 @@ def train_transformer(logdir, epochs=8, samples=2000, probe=4, seed=0, **callbac
     return model, probe_x
 
 
+def demo_runs():
+    """Every demo run: name -> `train(run_dir, epochs)`, in the order they are written.
+
+    A feature's known-answer demo adds one entry here (its training code in
+    its own module).
+    """
+    runs = {run: (lambda d, e, lr=lr: train_run(d, lr, e)) for run, lr in RUNS.items()}
+    runs[TRANSFORMER_RUN] = lambda d, e: train_transformer(d, epochs=e)
+    return runs
+
+
 def main(argv=None):
+    runs = demo_runs()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("logdir", help="where to write the demo runs (replaced)")
+    parser.add_argument("logdir", help="where to write the demo runs (each one replaced)")
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--only", action="append", choices=sorted(runs), metavar="RUN",
+                        help="write only this run (repeatable); default: every run")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for run in RUNS:
-        shutil.rmtree(os.path.join(args.logdir, run), ignore_errors=True)
-    for run, learning_rate in RUNS.items():
-        train_run(os.path.join(args.logdir, run), learning_rate, args.epochs)
-        print("wrote", os.path.join(args.logdir, run))
-    shutil.rmtree(os.path.join(args.logdir, TRANSFORMER_RUN), ignore_errors=True)
-    train_transformer(os.path.join(args.logdir, TRANSFORMER_RUN), epochs=args.epochs)
-    print("wrote", os.path.join(args.logdir, TRANSFORMER_RUN))
+    for run in args.only or list(runs):
+        run_dir = os.path.join(args.logdir, run)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        runs[run](run_dir, args.epochs)
+        print("wrote", run_dir)
 
 
 if __name__ == "__main__":
