@@ -466,6 +466,12 @@ def parse(payload):
     doc = json.loads(bytes(payload).decode("utf-8"))
     if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list) or not isinstance(doc.get("classes"), int):
         raise ValueError("not a class statistics document")
+    k = doc["classes"]
+    if not all(isinstance(layer, dict) and isinstance(layer.get("mean"), list) and len(layer["mean"]) == k
+               and isinstance(layer.get("std"), list) and len(layer["std"]) == k for layer in doc["layers"]):
+        raise ValueError("a layer entry is not [K] class means and stds")
+    if not isinstance(doc.get("confusion"), list) or len(doc["confusion"]) != k:
+        raise ValueError("no K x K confusion matrix")
     if doc.get("format", 0) > FORMAT:
         raise ValueError(
             "class statistics document format %r is newer than this release reads (%d): upgrade "
@@ -517,3 +523,38 @@ def pair(doc, a, b):
 def _f32(x):
     v = np.float32(x)
     return float(np.format_float_positional(v, unique=True, trim="-")) if np.isfinite(v) else None
+
+
+# ---- the writers' validator (both doors of tb_plugin.summary) ----------------------------
+
+DOCUMENT_BLOB = 0
+THUMBNAILS_BLOB = 1
+
+
+def prepare(name, labels, predictions, layers=None, class_names=None, classes=None, thumbnails=None):
+    """`(document JSON bytes, thumbnails array or None, metadata extra)` of one step.
+
+    Summary blobs: 0 the document (`to_json`); 1 the thumbnails `[n, h, w(,
+    c)]` of the evaluation samples' inputs (an encoded payload, values in
+    [0, 1] or [0, 255]), stored with a tag's first step and again only when
+    they change (else empty).
+
+    Raises:
+      ValueError: naming `name`, the argument and the fix.
+    """
+    from tb_plugin import embedding as embedding_lib  # numpy only
+
+    try:
+        doc = document(labels, predictions, layers or {}, class_names=class_names, classes=classes,
+                       thumbnails=thumbnails is not None)
+        images = embedding_lib.check_thumbnails(thumbnails, doc["samples"], name)
+    except ValueError as e:
+        raise ValueError("%s: %s" % (name, e)) from None
+    extra = {
+        "classes": doc["classes"],
+        "class_names": doc["class_names"],
+        "samples": doc["samples"],
+        "layers": [layer["path"] for layer in doc["layers"]],
+        "thumbnails": images is not None,
+    }
+    return to_json(doc), images, extra
