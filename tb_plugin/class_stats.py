@@ -34,15 +34,17 @@ Definitions (n samples, K classes, for one layer U units):
   set), and `pair_ncm_accuracy[a][b]`: the share of the samples of a and b
   that are nearer their own class mean than the other's (a tie counts as
   half). Both are symmetric; where along the network they grow is where a
-  and b part. The diagonal is null.
+  and b part. The diagonal is null, and so is a ratio without within-class
+  spread (infinite).
 * **Clustering order** (`average_linkage_order`): the leaf order of
   average-linkage (UPGMA) hierarchical clustering of the classes on the
   distance `1 - S[a][b]` (a missing similarity counts as distance 1), with
   SciPy's leaf order (`leaves_list`: each merge's lower cluster id first);
   classes without samples go last. Confused groups sit together.
 
-Document (UTF-8 JSON, `document`; floats as in float64 except the means and
-stds, written as float32's shortest round-trip decimal; NaN written null)::
+Document (UTF-8 JSON, `to_json`; computed in float64, every float written
+as the shortest decimal that reads back to its float32 rounding, about 7
+significant digits; NaN and infinities written null)::
 
     {"format": 1, "classes": K, "class_names": [...], "samples": n,
      "class_counts": [K], "accuracy": a, "confusion": [[K] x K],
@@ -432,15 +434,14 @@ def _json_value(v):
     if isinstance(v, dict):
         return {k: _json_value(x) for k, x in v.items()}
     if isinstance(v, (float, np.floating)):
-        v = float(v)
-        return v if math.isfinite(v) else None
+        return _f32(v)
     if isinstance(v, np.integer):
         return int(v)
     return v
 
 
 def to_json(doc):
-    """The document as compact UTF-8 JSON bytes (means/stds as float32, NaN as null)."""
+    """The document as compact UTF-8 JSON bytes (floats as float32 decimals, NaN as null)."""
     out = dict(doc)
     out["layers"] = []
     for layer in doc["layers"]:
@@ -521,7 +522,8 @@ def pair(doc, a, b):
 
 
 def _f32(x):
-    v = np.float32(x)
+    with np.errstate(over="ignore"):
+        v = np.float32(x)
     return float(np.format_float_positional(v, unique=True, trim="-")) if np.isfinite(v) else None
 
 
