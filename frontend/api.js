@@ -89,6 +89,8 @@ export class Api {
     this._series = new Map();
     /** @private @type {Map<string, any>} the answers of `_series` that arrived */
     this._seriesDone = new Map();
+    /** @private @type {Map<string, Promise<any>>|undefined} class statistics answers (`_classJson`) */
+    this._classCache = undefined;
     /** Requests made, and bytes received, per route (for the benchmark and tests). */
     this.counts = /** @type {Object<string, {requests: number, bytes: number}>} */ ({});
   }
@@ -317,6 +319,57 @@ export class Api {
     return JSON.parse(await response.text());
   }
 
+  /**
+   * @private A cached JSON answer of a class statistics route (a few kept; failures retried).
+   * @param {string} route @param {Object<string, string|number>} params @param {(a: any) => boolean} check
+   */
+  _classJson(route, params, check) {
+    const key = JSON.stringify([route, params]);
+    if (!this._classCache) this._classCache = new Map();
+    const cache = this._classCache;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const pending = this._json(route, params).then((answer) => {
+      if (!answer || typeof answer !== "object" || !check(answer)) {
+        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
+      }
+      return answer;
+    });
+    cache.set(key, pending);
+    while (cache.size > 48) cache.delete(cache.keys().next().value);
+    pending.catch(() => {
+      if (cache.get(key) === pending) cache.delete(key);
+    });
+    return pending;
+  }
+
+  /**
+   * A class statistics step without per-unit means (`/class_stats`; tb_plugin/class_stats.py):
+   * confusion, misclassified samples, per-layer similarity, clustering order and separability.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  classStats(run, tag, step) {
+    return this._classJson("class_stats", { run, tag, step }, (a) => Array.isArray(a.confusion) && Array.isArray(a.layers));
+  }
+
+  /**
+   * Classes a and b of a class statistics step, per layer (`/class_pair`).
+   * @param {string} run @param {string} tag @param {number} step @param {number} a @param {number} b
+   */
+  classPair(run, tag, step, a, b) {
+    return this._classJson("class_pair", { run, tag, step, a, b }, (x) => Array.isArray(x.layers) && Array.isArray(x.samples));
+  }
+
+  /**
+   * The evaluation samples' thumbnails in force at `step` (`/class_samples`), decoded; null when none.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  async classSamples(run, tag, step) {
+    const response = await this._get("class_samples", { run, tag, step });
+    const bytes = await response.arrayBuffer();
+    return bytes.byteLength ? decodePayload(bytes) : null;
+  }
+
   /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
   forgetStats(run) {
     if (run === undefined) this._stats.clear();
@@ -328,5 +381,6 @@ export class Api {
     this._cache.clear();
     this._series.clear();
     this._seriesDone.clear();
+    if (this._classCache) this._classCache.clear();
   }
 }

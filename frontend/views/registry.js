@@ -14,6 +14,7 @@
 import { ActivationsView } from "./activations.js";
 import { AttentionView } from "./attention.js";
 import { ArchitectureView } from "./architecture.js";
+import { ConfusionView } from "./confusion.js";
 import { WeightsView } from "./weights.js";
 
 /** @type {Map<string, any>} kind -> view class */
@@ -22,6 +23,7 @@ const VIEWS = new Map([
   ["weights", WeightsView],
   ["model_summary", ArchitectureView],
   ["attention", AttentionView],
+  ["class_stats", ConfusionView],
 ]);
 
 /**
