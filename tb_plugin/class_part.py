@@ -143,8 +143,9 @@ class ClassStatsPart(SnapshotPart):
     # ---- the evaluation pass ----
 
     def evaluate(self):
-        """`(labels [n], predicted classes [n], [features [n, U] per layer])` of the model now."""
-        parts, predicted = [[] for _ in self.paths], []
+        """`(labels [n], predicted classes [n], [class_stats.Reduced per layer])` of the model now."""
+        parts, predicted, shapes = [[] for _ in self.paths], [], [None] * len(self.paths)
+        reductions = ["none"] * len(self.paths)
         for start in range(0, self.n, self.batch_size):
             xb = keras.tree.map_structure(lambda a: a[start:start + self.batch_size], self.x)
             if self._evaluator is not None:
@@ -155,9 +156,13 @@ class ClassStatsPart(SnapshotPart):
                 values = [records[p] for p in self.paths]
                 out = _first_output(self._model(xb, training=False))
             for i, v in enumerate(values):
-                parts[i].append(class_stats.reduce_units(np.asarray(v), self.paths[i])[0])
+                v = np.asarray(v)
+                features, reductions[i] = class_stats.reduce_units(v, self.paths[i])
+                parts[i].append(features)
+                shapes[i] = v.shape[1:]
             predicted.append(class_stats.class_indices(np.asarray(out), "model output"))
-        return self.labels, np.concatenate(predicted), [np.concatenate(p) for p in parts]
+        return self.labels, np.concatenate(predicted), [
+            class_stats.Reduced(np.concatenate(p), r, s) for p, r, s in zip(parts, reductions, shapes)]
 
 
 def _first_output(out):

@@ -135,6 +135,16 @@ class Moments:
         self.count = np.asarray(count, dtype=np.float64).reshape(-1)
 
 
+class Reduced:
+    """A layer's outputs already reduced to `[n, U]` (e.g. per batch, to save memory), with the
+    reduction applied ("none" or "spatial_mean") and the output's shape without the sample axis."""
+
+    def __init__(self, features, reduction, source_shape):
+        self.features = np.asarray(features, dtype=np.float64)
+        self.reduction = str(reduction)
+        self.source_shape = [int(d) for d in source_shape]
+
+
 def moments(mean, std, count):
     """Precomputed per-class means and stds (population, ddof 0) of a layer, and
     the class sample counts, for `document(layers={path: moments(...)})`."""
@@ -319,14 +329,19 @@ def layer_stats(path, values, labels, classes):
             )
         source_shape, reduction, features = list(mean.shape[1:]), "precomputed", None
     else:
-        array = np.asarray(values)
-        features, reduction = reduce_units(array, "layer %r" % path)
+        if isinstance(values, Reduced):
+            features, reduction, source_shape = values.features, values.reduction, values.source_shape
+        else:
+            array = np.asarray(values)
+            features, reduction = reduce_units(array, "layer %r" % path)
+            source_shape = [int(d) for d in array.shape[1:]]
+        if features.ndim != 2:
+            raise ValueError("layer %r: reduced outputs must be [n, units], got shape %s" % (path, features.shape))
         if len(features) != len(labels):
             raise ValueError(
                 "layer %r: %d samples of outputs for %d labels; pass the outputs of the same samples"
                 % (path, len(features), len(labels))
             )
-        source_shape = [int(d) for d in array.shape[1:]]
         mean, std, count = class_moments(features, labels, classes)
     similarity = cosine_similarity(mean)
     entry = {

@@ -741,7 +741,8 @@ def class_stats(
     _check_name(name)
     _check_encoding(DEFAULT_ENCODING, None, description)
     items = list(layers.items()) if isinstance(layers, dict) else list(layers or [])
-    tensors = [tf.convert_to_tensor(v) for _, v in items if not isinstance(v, class_stats_lib.Moments)]
+    given = (class_stats_lib.Moments, class_stats_lib.Reduced)  # numpy already: passed as they are
+    tensors = [tf.convert_to_tensor(v) for _, v in items if not isinstance(v, given)]
     images = None if thumbnails is None else np.asarray(thumbnails)
     thumbnails_payload = None if images is None else encoding_lib.encode(images, "q8", None)
     # Metadata: the names and layers known now (classes from the names, when given).
@@ -755,7 +756,7 @@ def class_stats(
 
         def encode_payload(y, p, *values):
             it = iter(values)
-            arrays = [(path, v if isinstance(v, class_stats_lib.Moments) else next(it)) for path, v in items]
+            arrays = [(path, v if isinstance(v, given) else next(it)) for path, v in items]
             doc_bytes, _, _ = class_stats_lib.prepare(name, y, p, arrays, class_names, classes, images)
             blobs = [doc_bytes] + ([thumbnails_payload] if thumbnails_payload is not None else [])
             return np.array(blobs, dtype=object)

@@ -129,11 +129,18 @@ def test_clicking_a_confusion_cell_shows_both_profiles_and_the_samples(browser, 
     order = next(l for l in doc["layers"] if l["path"] == LAST_HIDDEN)["order"]
     first_row = frame.eval_on_selector_all(".cm-sim-cell", "els => els.slice(0, 10).map(e => +e.dataset.b)")
     assert first_row == order
-    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion.png"), full_page=True)
-    # Another step: the matrix follows the slider.
-    frame.locator(".step-slider, input[type=range]").first.focus()
-    browser.page.keyboard.press("Home")
-    wait_step(frame, "-1 (before training)") if False else None
+    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion.png"))
+    frame.locator(".cm-pair").screenshot(path=os.path.join(artifacts_dir, "confusion_pair.png"))
+    # Another step: the matrix and the open pair follow the slider.
+    frame.locator("[aria-label='Previous step']").click()
+    wait_step(frame, 10)
+    before = np.array(get_json(url, "class_stats", run=RUN, tag=TAG, step=10)["confusion"])
+    frame.wait_for_function(
+        "n => document.querySelector(\".cm-cell[data-a='7'][data-b='1']\").dataset.count === String(n)", arg=int(before[7, 1]))
+    frame.wait_for_function(
+        "n => document.querySelectorAll('.cm-sample').length === n", arg=int(before[7, 1]))
     browser.page.set_viewport_size({"width": 1280, "height": 900})
-    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_1280.png"), full_page=True)
+    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_1280.png"))
+    frame.locator(".cm-sep").scroll_into_view_if_needed()
+    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_1280_pair.png"))
     browser.check_clean()

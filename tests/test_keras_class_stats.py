@@ -58,6 +58,8 @@ def test_logged_class_statistics_equal_numpy_on_independent_activations(tmp_path
     assert doc["confusion"] == np.bincount(ye * K + predicted, minlength=K * K).reshape(K, K).tolist()
     assert doc["misclassified"]["index"] == np.nonzero(ye != predicted)[0].tolist()
     assert [layer["path"] for layer in doc["layers"]] == ["conv", "hidden", "out"]
+    assert [(l["reduction"], l["source_shape"]) for l in doc["layers"]] == [
+        ("spatial_mean", [8, 8, 4]), ("none", [8]), ("none", [K])]
     for layer in doc["layers"]:
         acts = keras.Model(model.inputs, model.get_layer(layer["path"]).output).predict(xe, verbose=0).astype(np.float64)
         if acts.ndim == 4:
@@ -77,7 +79,7 @@ def test_logged_class_statistics_equal_numpy_on_independent_activations(tmp_path
         keep = (ye == a) | (ye == b)
         own = np.where(ye[keep] == a, d[keep, a], d[keep, b])
         other = np.where(ye[keep] == a, d[keep, b], d[keep, a])
-        assert layer["pair_ncm_accuracy"][a][b] == pytest.approx(np.mean(own < other) + 0.5 * np.mean(own == other), abs=1e-9)
+        assert layer["pair_ncm_accuracy"][a][b] == pytest.approx(np.mean(own < other) + 0.5 * np.mean(own == other), abs=1e-6)
     # Thumbnails of the image inputs, stored once: the evaluation inputs scaled to [0, 1].
     tags = reader.tags()["run"]["class_stats"]
     assert tags["thumbnails"] and tags["class_names"] == list("abcd") and tags["samples"] == 250

@@ -100,7 +100,6 @@ export class ConfusionView {
     this.frame.setLegend(
       el("div", { class: "cm-legends" }, [
         colourBar(SEQUENTIAL, "0%", "100%", "Confusion colour: share of the true class's samples (row-normalised)"),
-        colourBar(DIVERGING, "−1", "1", "Similarity colour: cosine of class means"),
       ])
     );
     this.matrixBox = el("div", { class: "cm-matrix" });
@@ -234,6 +233,14 @@ export class ConfusionView {
     const k = doc.classes;
     const order = validOrder(layer.order, k);
     const matrix = permute(layer.similarity, order);
+    // Colour over this layer's range of off-diagonal cosines up to 1 (named in the legend below).
+    let lo = 1;
+    layer.similarity.forEach((/** @type {Array<number|null>} */ row, i) =>
+      row.forEach((v, j) => {
+        if (i !== j && v !== null && Number.isFinite(v) && v < lo) lo = v;
+      })
+    );
+    if (!(lo < 1)) lo = 0;
     const cell = cellSize(k, MATRIX_WIDTH - 60);
     const size = cell * k;
     const width = LABEL_PX + size + 4;
@@ -250,7 +257,7 @@ export class ConfusionView {
           y: i * cell,
           width: cell,
           height: cell,
-          fill: cssColour(v === null ? DIVERGING.nan : DIVERGING.colourOf(v, -1, 1)),
+          fill: cssColour(v === null ? SEQUENTIAL.nan : SEQUENTIAL.colourOf(v, lo, 1)),
           dataset: { a: String(a), b: String(b), value: v === null ? "" : String(v) },
         });
         rect.addEventListener("pointerenter", () =>
@@ -281,6 +288,7 @@ export class ConfusionView {
     select.value = String(this._simLayer);
     this.simBox.append(
       el("h3", { class: "cm-title" }, ["Class similarity in ", select]),
+      colourBar(SEQUENTIAL, formatTick(lo), "1", "Colour: cosine similarity, from this layer's least similar pair to 1"),
       root,
       el("p", {
         class: "cm-note cm-order",
@@ -383,7 +391,13 @@ export class ConfusionView {
 
   /** @private Per layer the class-mean profiles of A and B and their difference. */
   _profiles(pair, A, B) {
-    const box = el("div", { class: "cm-profiles" }, [el("h4", { class: "cm-subtitle", text: `Class-mean profiles of ${A} and ${B}, layer by layer` })]);
+    const box = el("div", { class: "cm-profiles" }, [
+      el("h4", { class: "cm-subtitle", text: `Class-mean profiles of ${A} and ${B}, layer by layer` }),
+      el("div", { class: "cm-legends" }, [
+        colourBar(SEQUENTIAL, "lo", "hi", "Unit strips: class mean, over the layer's range of both means (named per layer)"),
+        colourBar(DIVERGING, "−m", "+m", "A − B, symmetric (±m named per layer)"),
+      ]),
+    ]);
     for (const layer of pair.layers) {
       const conv = layer.reduction === "spatial_mean";
       const [lo, hi] = profileRange(layer.mean_a, layer.mean_b);
@@ -421,7 +435,7 @@ export class ConfusionView {
       width: n,
       height: 1,
       dataset: { lo: String(lo), hi: String(hi) },
-      style: { width: `${Math.min(STRIP_WIDTH, Math.max(n * 4, 120))}px` },
+      style: { width: `${Math.min(STRIP_WIDTH, Math.max(n * 10, 200))}px` },
     });
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
     const image = ctx.createImageData(n, 1);
