@@ -22,12 +22,22 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUN = "confused_1_7"
 TAG = "class_stats"
 LAST_HIDDEN = "dense1"
+OTHER = "other_writer"
 
 
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory):
     root = tmp_path_factory.mktemp("confusion_logs")
     shutil.copytree(os.path.join(REPO, "demo_logs", RUN), str(root / RUN))
+    # A second run for the comparison: written by the TF-free door, 7 never confused with 1.
+    from tb_plugin.summary import Writer
+
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 10
+    with Writer(str(root / OTHER)) as w:
+        for step in range(0, 12, 2):
+            p = np.where(rng.random(200) < 0.8, y, (y + 3) % 10)
+            w.class_stats(TAG, step, labels=y, predictions=p, layers={"h": rng.normal(size=(200, 5)) + y[:, None]})
     return str(root)
 
 
@@ -35,6 +45,7 @@ def logdir(tmp_path_factory):
 def tensorboard_url(logdir):
     with running_tensorboard(logdir, "true") as url:
         wait_for_steps(url, RUN, TAG, 13)
+        wait_for_steps(url, OTHER, TAG, 6)
         yield url
 
 
@@ -139,8 +150,17 @@ def test_clicking_a_confusion_cell_shows_both_profiles_and_the_samples(browser, 
         "n => document.querySelector(\".cm-cell[data-a='7'][data-b='1']\").dataset.count === String(n)", arg=int(before[7, 1]))
     frame.wait_for_function(
         "n => document.querySelectorAll('.cm-sample').length === n", arg=int(before[7, 1]))
+    # Runs side by side (the comparison planner): one confusion view per run, each its own numbers.
+    frame.locator(".compare-run[data-run='%s'] input" % OTHER).check()
+    frame.wait_for_function("() => document.querySelectorAll('.confusion-view').length === 2")
+    other = np.array(get_json(url, "class_stats", run=OTHER, tag=TAG, step=10)["confusion"])
+    frame.wait_for_function(
+        "n => { const v = document.querySelectorAll('.confusion-view')[1];"
+        " const c = v && v.querySelector(\".cm-cell[data-a='7'][data-b='0']\"); return c && c.dataset.count === String(n); }",
+        arg=int(other[7, 0]))
+    browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_compare.png"))
     browser.page.set_viewport_size({"width": 1280, "height": 900})
     browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_1280.png"))
-    frame.locator(".cm-sep").scroll_into_view_if_needed()
+    frame.locator(".cm-sep").first.scroll_into_view_if_needed()
     browser.page.screenshot(path=os.path.join(artifacts_dir, "confusion_1280_pair.png"))
     browser.check_clean()

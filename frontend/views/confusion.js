@@ -65,6 +65,15 @@ function colourBar(map, lo, hi, name) {
   ]);
 }
 
+/**
+ * The open cell per tag, shared by every live view of that tag: compared runs show the same
+ * (true, predicted) pair, and the pair stays open when the panels are rebuilt.
+ * @type {Map<string, {a: number, b: number}>}
+ */
+const openPairs = new Map();
+/** @type {Set<ConfusionView>} */
+const liveViews = new Set();
+
 /** The name of class i. @param {any} doc @param {number} i */
 function nameOf(doc, i) {
   const names = doc && Array.isArray(doc.class_names) ? doc.class_names : null;
@@ -86,7 +95,7 @@ export class ConfusionView {
     /** @private */ this._destroyed = false;
     /** @private @type {number|null} */ this._step = null;
     /** @private @type {any} */ this._doc = null;
-    /** @private @type {{a: number, b: number}|null} */ this._pair = null;
+    /** @private @type {{a: number, b: number}|null} */ this._pair = openPairs.get(tag) || null;
     /** @private @type {number|null} */ this._simLayer = null;
     /** @private */ this._token = 0;
     this.frame = new ViewFrame({
@@ -110,6 +119,7 @@ export class ConfusionView {
     this.frame.body.append(el("div", { class: "cm-top" }, [this.matrixBox, this.simBox]), this.pairBox);
     this.element = this.frame.element;
     container.append(this.element);
+    liveViews.add(this);
   }
 
   /** @param {number} step */
@@ -304,11 +314,23 @@ export class ConfusionView {
    * @param {number} a @param {number} b @param {number} [token] the setStep in progress
    */
   async _openPair(a, b, token) {
-    if (!this._doc || this._step === null) return;
-    const step = this._step;
-    const own = token === undefined ? ++this._token : token;
     const changed = !this._pair || this._pair.a !== a || this._pair.b !== b;
     this._pair = { a, b };
+    if (token === undefined) {
+      openPairs.set(this.tag, { a, b });
+      for (const view of liveViews) {
+        const other = view._pair;
+        if (view !== this && view.tag === this.tag && (!other || other.a !== a || other.b !== b)) view._openPair(a, b);
+      }
+    }
+    if (!this._doc || this._step === null) return; // opened when the step arrives
+    if (a >= this._doc.classes || b >= this._doc.classes) {
+      clear(this.pairBox);
+      this.pairBox.append(el("p", { class: "cm-note", text: `This run has ${this._doc.classes} classes; class ${Math.max(a, b)} is not among them.` }));
+      return;
+    }
+    const step = this._step;
+    const own = token === undefined ? ++this._token : token;
     if (changed && token === undefined) this._renderMatrix();
     try {
       const [pair, thumbs] = await Promise.all([
@@ -565,6 +587,7 @@ export class ConfusionView {
 
   destroy() {
     this._destroyed = true;
+    liveViews.delete(this);
     this.frame.destroy();
   }
 }
