@@ -120,12 +120,15 @@ class ClassStatsPart(SnapshotPart):
         self._names = callback._names
 
     def estimate_bytes(self):
-        return class_stats.estimate_bytes(self.classes or 2, self.units) + (
-            0 if self._thumbnails is None else int(self._thumbnails.size))
+        """The document per snapshot (the thumbnails are stored once per run: `note`)."""
+        return class_stats.estimate_bytes(self.classes or 2, self.units)
 
     def note(self):
-        return "class statistics of %d samples, %d classes, %d layers (%s)" % (
-            self.n, self.classes or 0, len(self.paths), ", ".join(self.paths[:4]) + (", ..." if len(self.paths) > 4 else ""))
+        thumbnails = "" if self._thumbnails is None else "; input thumbnails once per run (%d kB)" % (
+            self._thumbnails.size // 1000)
+        return "class statistics of %d samples, %d classes, %d layers (%s)%s" % (
+            self.n, self.classes or 0, len(self.paths), ", ".join(self.paths[:4]) + (", ..." if len(self.paths) > 4 else ""),
+            thumbnails)
 
     def compute(self, callback, step):
         labels, predictions, features = self.evaluate()

@@ -470,7 +470,7 @@ def to_json(doc):
 
 def estimate_bytes(classes, units):
     """Bytes of a document with K classes and layers of `units` (a list), before compression."""
-    per_layer = sum(2 * classes * u * 12 + 3 * classes * classes * 20 + 200 for u in units)
+    per_layer = sum(2 * classes * u * 11 + 3 * classes * classes * 11 + 200 for u in units)
     return int(classes * classes * 6 + per_layer + 400)
 
 
