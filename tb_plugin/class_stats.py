@@ -116,7 +116,7 @@ def reduce_units(output, name="layer"):
     array = np.asarray(output)
     if array.ndim == 0:
         raise ValueError("%s: output has no sample axis (a scalar)" % name)
-    if array.dtype.kind not in "biuf":
+    if array.dtype.kind not in "biuf" and array.dtype.name != "bfloat16":
         raise ValueError("%s: output must be real numbers, got dtype %s" % (name, array.dtype))
     if array.ndim == 1:
         return array.astype(np.float64)[:, None], "none"
