@@ -6,7 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from tb_plugin import class_stats, encoding, summary
+from tensorboard.compat.proto import summary_pb2
+
+from tb_plugin import class_stats, encoding, metadata, summary
 from tb_plugin.reader import Reader
 
 from test_routes import PREFIX, make_app
@@ -33,6 +35,11 @@ def logdir(tmp_path_factory):
             w.class_stats("class_stats", step, labels=y, predictions=p if step else y, layers={"conv": conv, "hidden": hidden},
                           class_names=["w", "x", "y", "z"], thumbnails=images)
         w.activations("acts", hidden, step=0)
+        # A class_stats step whose document is not one (written by hand): 422, never 500.
+        for payload, tag in ((b"not json", "garbled"), (b'{"classes": 2, "layers": [1, 2]}', "malformed")):
+            w._write_value(summary_pb2.Summary.Value(
+                tag=tag, metadata=metadata.create_document_metadata(metadata.KIND_CLASS_STATS),
+                tensor=w._stored([payload])), 0)
     return root, y, p, hidden, conv, images
 
 
@@ -100,6 +107,8 @@ def test_routes_serve_overview_pair_and_samples(logdir):
     ("class_stats", {"run": "writer", "tag": "class_stats", "step": 7}, 404),
     ("class_samples", {"run": "writer", "tag": "nope", "step": 0}, 404),
     ("class_samples", {"run": "writer", "tag": "acts", "step": 0}, 400),
+    ("class_stats", {"run": "writer", "tag": "garbled", "step": 0}, 422),
+    ("class_pair", {"run": "writer", "tag": "malformed", "step": 0, "a": 0, "b": 1}, 422),
 ])
 def test_routes_refuse_bad_queries(logdir, route, params, status):
     client = make_app(logdir[0])
