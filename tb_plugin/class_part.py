@@ -56,7 +56,7 @@ class ClassStatsPart(SnapshotPart):
     name = "class statistics"
 
     def __init__(self, class_data, class_names=None, class_layers=None, class_samples=class_stats.DEFAULT_SAMPLES,
-                 batch_size=BATCH_SIZE):
+                 batch_size=BATCH_SIZE, every=1):
         if isinstance(class_data, str):
             raise ValueError(
                 "class_data=%r: Keras 3 does not hand fit()'s validation_data to callbacks, so it cannot be "
@@ -76,6 +76,7 @@ class ClassStatsPart(SnapshotPart):
 
         self.selectors = callback_lib._selectors(class_layers)
         self.batch_size = int(batch_size)
+        self.every = int(every)
         self.classes = None
         self.paths = []
         self.units = []
@@ -129,6 +130,9 @@ class ClassStatsPart(SnapshotPart):
         return "class statistics of %d samples, %d classes, %d layers (%s)%s" % (
             self.n, self.classes or 0, len(self.paths), ", ".join(self.paths[:4]) + (", ..." if len(self.paths) > 4 else ""),
             thumbnails)
+
+    def due(self, step, index):
+        return index % self.every == 0
 
     def compute(self, callback, step):
         labels, predictions, features = self.evaluate()

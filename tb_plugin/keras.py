@@ -168,6 +168,8 @@ class InternalsCallback(keras.callbacks.Callback):
         (as `layers`); None: every layer with weights.
       class_samples: the first this many samples of `class_data` are used
         (default 1,000).
+      class_freq: class statistics at every this many snapshots (the first
+        included); each costs about one forward pass of `class_samples`.
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
     (every worker checks the arguments and the probe pass at train begin);
@@ -206,6 +208,7 @@ class InternalsCallback(keras.callbacks.Callback):
         class_names=None,
         class_layers=None,
         class_samples=1000,
+        class_freq=1,
     ):
         super().__init__()
         if encoding not in encoding_lib.ENCODINGS:
@@ -258,7 +261,8 @@ class InternalsCallback(keras.callbacks.Callback):
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
         if class_data is not None:
-            self._parts.append(ClassStatsPart(class_data, class_names, class_layers, class_samples))
+            self._parts.append(ClassStatsPart(class_data, class_names, class_layers, class_samples,
+                                              every=_count("class_freq", class_freq, 1)))
         elif class_names is not None or class_layers is not None:
             raise ValueError("class_names and class_layers describe class_data; pass class_data=(x_val, y_val) too")
         if self.batch_freq:

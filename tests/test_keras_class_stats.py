@@ -95,9 +95,10 @@ def test_training_is_unchanged_by_the_class_statistics(tmp_path):
     xv, yv = _task(1, 100)
     plain, logged = _cnn(3), _cnn(3)
     _fit(plain, x, y, [])
-    _fit(logged, x, y, [InternalsCallback(str(tmp_path / "r"), xv[:2], verbose=0, class_data=(xv, yv))])
+    _fit(logged, x, y, [InternalsCallback(str(tmp_path / "r"), xv[:2], verbose=0, class_data=(xv, yv), class_freq=2)])
     for a, b in zip(plain.weights, logged.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert Reader(str(tmp_path)).steps("r", "class_stats") == [-1, 1]  # snapshots -1, 0, 1: every second one
 
 
 class Subclassed(keras.Model):
@@ -134,6 +135,8 @@ def test_bad_class_arguments_name_the_fix(tmp_path):
         InternalsCallback(str(tmp_path), x[:2], class_data=(x, y), class_names=["a", "b"])
     with pytest.raises(ValueError, match="different sample counts"):
         InternalsCallback(str(tmp_path), x[:2], class_data=(x, y[:5]))
+    with pytest.raises(ValueError, match="class_freq must be an int >= 1"):
+        InternalsCallback(str(tmp_path), x[:2], class_data=(x, y), class_freq=0)
     with pytest.raises(ValueError, match="pass class_data"):
         InternalsCallback(str(tmp_path), x[:2], class_names=["a"])
     cb = InternalsCallback(str(tmp_path / "r"), x[:2], verbose=0, class_data=(x, y), class_layers=["nope"])
