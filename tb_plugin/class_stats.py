@@ -279,30 +279,27 @@ def average_linkage_order(similarity):
     dist[~np.isfinite(dist)] = 1.0
     dist = (dist + dist.T) / 2
     m = len(present)
-    # Active clusters: id -> (size, members); distances among active ids.
-    ids = list(range(m))
-    sizes = {i: 1 for i in ids}
+    # A matrix over slots; a merge puts the new cluster in the lower slot and retires the other.
+    d = dist.copy()
+    np.fill_diagonal(d, np.inf)
+    slot_id = list(range(m))  # slot -> the cluster id it holds (leaves 0..m-1, merges m, m+1, ...)
+    sizes = np.ones(m)
     children = {}
-    d = {(i, j): dist[i, j] for i in range(m) for j in range(i + 1, m)}
-    next_id = m
-    while len(ids) > 1:
-        best = None
-        for a_pos in range(len(ids)):
-            for b_pos in range(a_pos + 1, len(ids)):
-                a, b = ids[a_pos], ids[b_pos]
-                value = d[(a, b)]
-                if best is None or value < best[0]:
-                    best = (value, a, b)
-        _, a, b = best
+    for next_id in range(m, 2 * m - 1):
+        flat = int(np.argmin(d))
+        i, j = divmod(flat, m)
+        i, j = min(i, j), max(i, j)
+        a, b = slot_id[i], slot_id[j]
         children[next_id] = (min(a, b), max(a, b))
-        sizes[next_id] = sizes[a] + sizes[b]
-        ids = [i for i in ids if i not in (a, b)]
-        for c in ids:
-            dac = d[(min(a, c), max(a, c))]
-            dbc = d[(min(b, c), max(b, c))]
-            d[(c, next_id)] = (sizes[a] * dac + sizes[b] * dbc) / sizes[next_id]
-        ids.append(next_id)
-        next_id += 1
+        merged = (sizes[i] * d[i] + sizes[j] * d[j]) / (sizes[i] + sizes[j])
+        d[i, :] = merged
+        d[:, i] = merged
+        d[i, i] = np.inf
+        d[j, :] = np.inf
+        d[:, j] = np.inf
+        sizes[i] += sizes[j]
+        slot_id[i] = next_id
+    ids = [2 * m - 2]
     order, stack = [], [ids[0]]
     while stack:
         node = stack.pop()
