@@ -21,7 +21,9 @@ The statistics are computed and written on the callback's writer thread.
 Layers (`class_layers`): by default every layer with weights whose output
 is per sample (Dense, Conv, ...; the model's output layer included), in
 network order; or names, paths, glob patterns or layer classes as for
-`layers=`.
+`layers=`. A document larger than the callback's `budget` (many classes
+and wide layers: K x K matrices and K x units means per layer) is refused
+at train begin with a message naming `class_layers` and `budget`.
 
 Thumbnails: for image inputs (one input `[n, h, w, c]`, c = 1 or 3) the
 samples' inputs are stored once per run (per event file), block-averaged
@@ -116,6 +118,12 @@ class ClassStatsPart(SnapshotPart):
         if self.class_names is not None and outputs > len(self.class_names):
             raise ValueError("class_names has %d names but model %r outputs %d classes; pass one name per class"
                              % (len(self.class_names), model.name, outputs))
+        budget = getattr(callback, "budget", None)
+        if budget is not None and self.estimate_bytes() > budget:
+            raise ValueError(
+                "class statistics of %d classes over layers %s need about %.1f MB per snapshot, more than "
+                "budget=%d bytes; pass fewer class_layers (e.g. the last hidden layers) or a larger budget"
+                % (self.classes, ", ".join(self.paths), self.estimate_bytes() / 1e6, budget))
         self._evaluator = _multi_output_model(model, chosen)
         self._model = model
         self._names = callback._names

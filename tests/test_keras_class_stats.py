@@ -142,4 +142,8 @@ def test_bad_class_arguments_name_the_fix(tmp_path):
     cb = InternalsCallback(str(tmp_path / "r"), x[:2], verbose=0, class_data=(x, y), class_layers=["nope"])
     with pytest.raises(ValueError, match="class_layers=.*'nope' matches no layer output.*hidden"):
         _fit(_cnn(), x, y, [cb])
+    cb = InternalsCallback(str(tmp_path / "b"), x[:2], verbose=0, class_data=(x, y), budget=1000)
+    with pytest.raises(ValueError, match="class statistics of 4 classes over layers conv, hidden, out need about .* "
+                                         "more than budget=1000 bytes; pass fewer class_layers"):
+        _fit(_cnn(), x, y, [cb])
     assert not os.path.exists(tmp_path / "r") or not Reader(str(tmp_path / "r")).tags()
