@@ -74,6 +74,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The message of a failure, fit for the user. @param {unknown} e */
+export function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export class Api {
   /**
    * @param {{fetch?: typeof fetch, cacheEntries?: number, cacheBytes?: number}} [options]
@@ -162,6 +167,29 @@ export class Api {
       throw new ApiError("TensorBoard sent an unexpected step list", { route: "steps" });
     }
     return { steps: answer.steps, wall_times: answer.wall_times || [] };
+  }
+
+  /**
+   * The ascending step lists of `tag` in each of `runs` (no steps where a run
+   * does not have the tag), and the message of each run whose list failed.
+   * @param {string[]} runs @param {string} tag @param {TagListing} listing
+   * @returns {Promise<{stepsOf: Map<string, number[]>, errors: Map<string, string>}>}
+   */
+  async stepLists(runs, tag, listing) {
+    const answers = await Promise.all(
+      runs.map((run) =>
+        (listing[run] || {})[tag]
+          ? this.steps(run, tag).then(
+              (a) => ({ run, steps: a.steps.slice().sort((x, y) => x - y), error: null }),
+              (e) => ({ run, steps: [], error: errorMessage(e) })
+            )
+          : Promise.resolve({ run, steps: [], error: null })
+      )
+    );
+    return {
+      stepsOf: new Map(answers.map((a) => [a.run, a.steps])),
+      errors: new Map(answers.filter((a) => a.error !== null).map((a) => [a.run, /** @type {string} */ (a.error)])),
+    };
   }
 
   /**

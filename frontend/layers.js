@@ -132,3 +132,14 @@ export function treeRows(layers) {
   }
   return rows;
 }
+
+/**
+ * The model summary of the run the picker opens first (runs sorted as the picker sorts them), or null.
+ * @param {import("./api.js").TagListing} listing
+ */
+export function landingTag(listing) {
+  const runs = Object.keys(listing).sort(collator.compare);
+  if (!runs.length) return null;
+  const tag = Object.keys(listing[runs[0]]).find((t) => listing[runs[0]][t].kind === "model_summary");
+  return tag ? { run: runs[0], tag } : null;
+}

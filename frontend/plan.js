@@ -27,6 +27,24 @@ export const DIFF_KINDS = ["activations", "weights", "attention"];
 export { formatStep };
 
 /**
+ * The compared runs after choosing `run`: it becomes run A (first) unless
+ * `keep` (it already is), runs the listing no longer has are dropped, each
+ * run once.
+ * @param {string[]} runs the runs compared so far
+ * @param {string} run the run chosen
+ * @param {string|null} previous the run chosen before (replaced by `run`)
+ * @param {Object<string, any>} listing
+ * @param {boolean} keep
+ * @returns {string[]}
+ */
+export function comparedRuns(runs, run, previous, listing, keep) {
+  let out = keep ? runs.slice() : [run, ...runs.filter((r) => r !== run && r !== previous)];
+  out = out.filter((r, i) => listing[r] && out.indexOf(r) === i);
+  if (!out.includes(run)) out.unshift(run);
+  return out;
+}
+
+/**
  * Index of the step of `steps` (ascending) nearest to `wanted`; ties go to
  * the earlier step; -1 when empty.
  * @param {number[]} steps @param {number} wanted
