@@ -270,7 +270,7 @@ export class Api {
   }
 
   /**
-   * @private A small per-tag series (`/ranges`, `/weight_change`), cached per
+   * @private A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
    * (run, tag) until the tag's step list changes (`version`: e.g. its max step).
    */
   _tagSeries(route, run, tag, version, check) {
@@ -322,6 +322,15 @@ export class Api {
   }
 
   /**
+   * A variable's exact change series as the callback logged it (`/weight_stats`, kind weight_stats).
+   * @param {string} run @param {string} tag the weight_stats tag @param {number|string} [version] its max step
+   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, update_ratio: Array<number|null>, norm: Array<number|null>}>}
+   */
+  weightStats(run, tag, version = "") {
+    return this._tagSeries("weight_stats", run, tag, version, (a) => Array.isArray(a.relative_change));
+  }
+
+  /**
    * Blob `index` of an attention step (`/attention_blob`): 1 token labels (parsed JSON, or null
    * when the step has none), 2 the input image payload (decoded, or null).
    * @param {string} run @param {string} tag @param {number} step @param {1|2} index
@@ -337,12 +346,21 @@ export class Api {
   }
 
   /**
-   * A model summary document (JSON) at a step.
+   * A JSON document (a model summary, a logging plan) at a step.
    * @param {string} run @param {string} tag @param {number} step
    */
-  async modelSummary(run, tag, step) {
+  async document(run, tag, step) {
     const response = await this._get("data", { run, tag, step });
-    return JSON.parse(await response.text());
+    try {
+      return JSON.parse(await response.text());
+    } catch (_) {
+      throw new ApiError(`TensorBoard sent an unreadable document for ${tag}`, { route: "data" });
+    }
+  }
+
+  /** A model summary document at a step (see `document`). @param {string} run @param {string} tag @param {number} step */
+  modelSummary(run, tag, step) {
+    return this.document(run, tag, step);
   }
 
   /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */

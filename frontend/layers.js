@@ -8,9 +8,9 @@
  *   weights/<path>/<variable>   -> the tag's `layer` (else <path>): <variable>
  *   attention/<path>            -> <path>: "attention"
  *   model_summary               -> the run's architecture (not a layer)
- *   logging_plan, weight_stats  -> not listed: no view shows them yet (the
- *                                  callback's plan; exact change series, which
- *                                  the weights view's chart will draw)
+ *   logging_plan, weight_stats  -> not listed: shown inside other views (the
+ *                                  callback's plan on the architecture page; the
+ *                                  exact change series in the weights view's chart)
  *   any other tag               -> the tag itself: its kind (a TF-free Writer names tags freely)
  */
 

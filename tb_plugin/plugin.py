@@ -30,6 +30,10 @@ Routes, under `/data/plugin/internals`:
   `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
   "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
   tag of another kind; computed once per tag and its step list, then cached.
+* `GET /weight_stats?run=R&tag=T`: a variable's exact change series as the
+  callback logged it per snapshot (kind weight_stats: relative change to the
+  previous snapshot, update-to-weight ratio, norm, ...; `tb_plugin.weights`
+  `weight_stats_json`), 400 for a tag of another kind.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters and a tag of the wrong kind for the route answer 400,
@@ -134,6 +138,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/embedding_scores": self._serve_embedding_scores,
             "/ranges": self._serve_ranges,
             "/weight_change": self._serve_weight_change,
+            "/weight_stats": self._serve_weight_stats,
             "/static/*": self._serve_static,
         }
 
@@ -264,6 +269,17 @@ class InternalsPlugin(base_plugin.TBPlugin):
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
         answer = self._series_cache().weight_change(ctx, experiment, run, tag)
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_weight_stats(self, request):
+        """The exact change series of one variable (kind weight_stats, one small vector per snapshot)."""
+        from tb_plugin import weights  # numpy only
+
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        self._catalog.tag_info(ctx, experiment, run, tag, kinds=(metadata.KIND_WEIGHT_STATS,))
+        answer = weights.weight_stats_json(self._catalog.read_series(ctx, experiment, run, tag))
         return http_util.Respond(request, answer, "application/json")
 
     @_route
