@@ -16,6 +16,7 @@ import { DIVERGING } from "./colormap.js";
 import { differenceLoader, nearestStep, runColourClass } from "./compare.js";
 import { CompareCharts } from "./compare_charts.js";
 import { el, clear } from "./dom.js";
+import { mixedText, setMixedText } from "./frame.js";
 import { statsTagFor, unitMarksAt } from "./layerstats.js";
 import { columnAt } from "./plan.js";
 import { combineScales, resolveScale } from "./scales.js";
@@ -96,7 +97,7 @@ export class Columns {
         element.append(
           el("div", { class: "column-head" }, [
             el("span", { class: `run-swatch ${runColourClass(spec.run, allRuns)}`, "aria-hidden": "true" }),
-            el("bdi", { class: "column-title", title: spec.title, text: spec.title }),
+            mixedText("column-title", spec.titleParts || [spec.title]),
             note,
           ])
         );
@@ -233,8 +234,7 @@ export class Columns {
       const own = nearestStep(col.steps, step);
       const at = own === null || !col.spec ? null : columnAt(col.spec, step, refStep, stepsOf);
       if (col.note) {
-        col.note.textContent = at ? at.label : "no steps";
-        col.note.title = col.note.textContent;
+        setMixedText(col.note, at ? at.labelParts : ["no steps"]);
         col.note.classList.toggle("column-note-nearest", at !== null && at.nearest);
       }
       return own;

@@ -92,6 +92,14 @@ def test_ranges_match_numpy_on_the_decoded_values(app, logs):
             assert answer["max"][i] == pytest.approx(values.max(), abs=1e-6)
             assert answer["p01"][i] == pytest.approx(np.percentile(values, 1), abs=1e-6)
             assert answer["p99"][i] == pytest.approx(np.percentile(values, 99), abs=1e-6)
+            # Per channel (the last axis), finite values only.
+            columns = decoded(logged, tag, step).astype(np.float64).reshape(-1, logged[tag, step].shape[-1])
+            for c in range(columns.shape[1]):
+                col = columns[:, c][np.isfinite(columns[:, c])]
+                assert answer["channel_min"][i][c] == pytest.approx(col.min(), abs=1e-6)
+                assert answer["channel_max"][i][c] == pytest.approx(col.max(), abs=1e-6)
+                assert answer["channel_p01"][i][c] == pytest.approx(np.percentile(col, 1), abs=1e-6)
+                assert answer["channel_p99"][i][c] == pytest.approx(np.percentile(col, 99), abs=1e-6)
 
 
 def test_weight_change_matches_numpy(app, logs):

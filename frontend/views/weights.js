@@ -33,7 +33,7 @@ import { ViewFrame, userText } from "../frame.js";
 import { drawCircuit, findDenseStack } from "./circuit.js";
 import { WeightChangeCard } from "./weight_change.js";
 import { GRID_INPUTS, pct, renderFilters, renderMatrix, renderPca } from "./weights_render.js";
-import { countClipped } from "../scales.js";
+import { countClipped, countClippedPerChannel } from "../scales.js";
 import { delta, histogram, matrixDims, prune, sparsity } from "./weights_math.js";
 
 let cssLoaded = false;
@@ -103,6 +103,7 @@ export class WeightsView {
     /** @private @type {Promise<Array<{tag: string, info: any}>>|null} */ this._stack = null;
     /** @private @type {Map<string, Promise<number[]>>} steps of the stack's other kernels */ this._otherSteps = new Map();
     /** @private the newest circuit drawing (cancelled by destroy) */ this._circuits = new Generation();
+    /** @private per output unit, the whole-tag range in use (null: each unit's own at this step) */ this._unitRanges = null;
 
     const shape = info.shape || [];
     this._isConv = shape.length === 4;
@@ -372,7 +373,14 @@ export class WeightsView {
       : this._mode !== "values"
         ? "Per step (this change), centred on zero"
         : "Per step (this step's max |w|), centred on zero";
-    const clipped = external && external.clip && this._colourScale !== "channel" ? countClipped(values, lo, hi) : 0;
+    // Per output unit: the units' whole-tag ranges (fixed, robust) when the scale has them, else this step's.
+    const units = shape.length ? shape[shape.length - 1] : 1;
+    this._unitRanges = external && external.channelMin && external.channelMax && external.channelMin.length === units && shape.length > 0
+      ? { lo: external.channelMin, hi: external.channelMax } : null;
+    const perUnit = this._colourScale === "channel";
+    const clipped = !external || !external.clip ? 0
+      : !perUnit ? countClipped(values, lo, hi)
+      : this._unitRanges ? countClippedPerChannel(values, this._unitRanges.lo, this._unitRanges.hi) : 0;
     this.frame.setStep(tensor.step, /** @type {any} */ (tensor).label);
     this.frame.setPicture(true);
     this._summary.textContent = `${formatCount(values.length)} values · ${tensor.encoding}`;
@@ -382,6 +390,7 @@ export class WeightsView {
       hi,
       name,
       clipped,
+      channelWhere: this._unitRanges ? external.channelWhere : null,
       symmetric: true,
       extra: this._prune > 0 ? "pruned weights painted dark grey (not a value)" : undefined,
       nan: s.nan,
@@ -426,7 +435,15 @@ export class WeightsView {
 
   /** @private Where a renderer draws (weights_render.js): into `box`, its parts destroyed at the next render. @param {HTMLElement} box */
   _target(box) {
-    return { box, parts: this._heatmaps, hover: (hit) => this._hover(hit), kept: this._kept, perChannel: this._colourScale === "channel", tag: this.tag };
+    return {
+      box,
+      parts: this._heatmaps,
+      hover: (hit) => this._hover(hit),
+      kept: this._kept,
+      perChannel: this._colourScale === "channel",
+      unitRanges: this._unitRanges,
+      tag: this.tag,
+    };
   }
 
   /** @private @param {{value: number|string, where: string}|null} hit */

@@ -35,19 +35,24 @@ export const pct = (f) => `${(100 * f).toFixed(1)}%`;
  * @property {(hit: {value: number|string, where: string}|null) => void} hover the read-out
  * @property {Uint8Array|null} kept pruning: 1 = kept, per flat index (null: nothing pruned)
  * @property {boolean} perChannel colour range per output unit (else one for the variable)
+ * @property {{lo: ArrayLike<number>, hi: ArrayLike<number>}|null} unitRanges per output unit, the whole tag's
+ *   range (scales.js, centred on zero); null: each unit's own ±max|w| at this step
  * @property {string} tag
  */
 
 /**
- * The colour range per output unit: [lo, hi] everywhere, or ±max|w| of each unit.
+ * The colour range per output unit: [lo, hi] everywhere, or per unit its
+ * whole-tag range (`unitRanges`) or its own ±max|w| at this step.
  * @param {Float32Array} values @param {number[]} shape @param {number} lo @param {number} hi @param {boolean} perChannel
+ * @param {{lo: ArrayLike<number>, hi: ArrayLike<number>}|null} [unitRanges]
  * @returns {import("../heatmap.js").Scale}
  */
-export function weightScale(values, shape, lo, hi, perChannel) {
+export function weightScale(values, shape, lo, hi, perChannel, unitRanges = null) {
   const outputs = shape.length ? shape[shape.length - 1] : 1;
   if (!perChannel || shape.length === 0) {
     return { lo: new Float64Array(Math.max(1, outputs)).fill(lo), hi: new Float64Array(Math.max(1, outputs)).fill(hi) };
   }
+  if (unitRanges && unitRanges.lo.length === outputs) return { lo: Float64Array.from(unitRanges.lo), hi: Float64Array.from(unitRanges.hi) };
   const m = new Float64Array(outputs);
   for (let i = 0; i < values.length; i++) {
     const a = Math.abs(values[i]);
@@ -73,7 +78,7 @@ export function renderMatrix(t, values, shape, lo, hi) {
     className: "hm-weights",
   });
   heatmap.element.dataset.panel = "matrix";
-  heatmap.paint(values, weightScale(values, shape, lo, hi, t.perChannel), DIVERGING);
+  heatmap.paint(values, weightScale(values, shape, lo, hi, t.perChannel, t.unitRanges), DIVERGING);
   if (t.kept) heatmap.maskCells(t.kept, PRUNED_RGB);
   heatmap.onHover((hit) => t.hover(hit && { value: values[hit.index], where: shape.length <= 1 ? `unit ${hit.col}` : `input ${hit.row}, output ${hit.col}` }));
   t.parts.push(heatmap);
@@ -93,7 +98,7 @@ export function renderFilters(t, values, shape, lo, hi, channel) {
   const [kh, kw, inC, out] = shape;
   const cell = Math.max(4, Math.min(16, Math.floor(64 / Math.max(kh, kw))));
   const grid = el("div", { class: "weights-filters" });
-  const scale = weightScale(values, shape, lo, hi, t.perChannel);
+  const scale = weightScale(values, shape, lo, hi, t.perChannel, t.unitRanges);
   let shown = values;
   let inStride = inC;
   let cOffset = typeof channel === "number" ? channel : 0;
@@ -143,7 +148,7 @@ function renderFilterGrid(t, values, shape, lo, hi) {
   const [kh, kw, inC, out] = shape;
   const rows = Math.min(inC, GRID_INPUTS);
   const cell = Math.max(12, Math.min(24, Math.floor(48 / Math.max(kh, kw))));
-  const scale = weightScale(values, shape, lo, hi, t.perChannel);
+  const scale = weightScale(values, shape, lo, hi, t.perChannel, t.unitRanges);
   const grid = el("div", { class: "weights-filter-grid", style: { gridTemplateColumns: `auto repeat(${out}, max-content)` } });
   grid.append(el("div", { class: "wfg-corner", text: "in \\ out" }));
   for (let o = 0; o < out; o++) grid.append(el("div", { class: "wfg-head", text: String(o) }));
