@@ -103,6 +103,7 @@ export class WeightsView {
     /** @private @type {Promise<Array<{tag: string, info: any}>>|null} */ this._stack = null;
     /** @private @type {Map<string, Promise<number[]>>} steps of the stack's other kernels */ this._otherSteps = new Map();
     /** @private the newest circuit drawing (cancelled by destroy) */ this._circuits = new Generation();
+    /** @private @type {Map<string, {inputs: any[], value: any}>} see _memo */ this._memos = new Map();
     /** @private per output unit, the whole-tag range in use (null: each unit's own at this step) */ this._unitRanges = null;
 
     const shape = info.shape || [];
@@ -329,16 +330,29 @@ export class WeightsView {
     let note = "";
     if (this._mode !== "values") {
       if (this._reference && this._referenceStep !== null && this._referenceStep !== tensor.step) {
-        values = delta(values, this._reference);
+        values = this._memo("delta", [tensor.values, this._reference], () => delta(tensor.values, /** @type {Float32Array} */ (this._reference)));
         // The two stored full snapshots this delta subtracts (full weights may be logged on a cadence).
         note = `Change from ${formatStep(this._referenceStep)} to ${formatStep(tensor.step)}: the stored full weights of ${formatStep(tensor.step)} minus those of ${formatStep(this._referenceStep)}.`;
       } else {
-        values = delta(values, values);
+        values = this._memo("delta", [tensor.values, tensor.values], () => delta(tensor.values, tensor.values));
         note = `${formatStep(tensor.step, { capital: true })} is the first logged step: no change to show.`;
       }
     }
-    const pruned = prune(values, this._prune);
+    const pruned = this._memo("prune", [values, this._prune], () => prune(values, this._prune));
     return { values: this._prune > 0 ? pruned.values : values, raw: values, pruned, note };
+  }
+
+  /**
+   * @private The last result of `compute` for the same inputs (a re-render for a new colour range
+   * or sample keeps the same arrays, and so their delta, pruning and PCA).
+   * @param {string} name @param {any[]} inputs compared by identity @param {() => any} compute
+   */
+  _memo(name, inputs, compute) {
+    const hit = this._memos.get(name);
+    if (hit && hit.inputs.length === inputs.length && hit.inputs.every((x, i) => x === inputs[i])) return hit.value;
+    const value = compute();
+    this._memos.set(name, { inputs, value });
+    return value;
   }
 
   /** @private */

@@ -25,6 +25,9 @@ export const GRID_INPUTS = 8;
 const MATRIX_WIDTH = 560;
 const MATRIX_HEIGHT = 640;
 
+/** PCA results per values array (a given array always has the same shape). @type {WeakMap<Float32Array, any>} */
+const pcaCache = new WeakMap();
+
 /** @param {number} f */
 export const pct = (f) => `${(100 * f).toFixed(1)}%`;
 
@@ -248,7 +251,9 @@ export function renderPca(t, values, shape) {
     t.box.append(el("p", { class: "weights-note", text: "PCA needs a matrix (at least two axes)." }));
     return;
   }
-  const result = pca(values, shape, 8);
+  // The same values (a re-render for a new colour range, pruning, ...) reuse their PCA: it is the costly part.
+  if (!pcaCache.has(values)) pcaCache.set(values, pca(values, shape, 8));
+  const result = pcaCache.get(values);
   if (!result) {
     t.box.append(el("p", { class: "weights-note", text: "No PCA: too few output units, too large, or non-finite values." }));
     return;
