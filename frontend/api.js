@@ -74,6 +74,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The message of a failure, fit for the user. @param {unknown} e */
+export function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export class Api {
   /**
    * @param {{fetch?: typeof fetch, cacheEntries?: number, cacheBytes?: number}} [options]
@@ -167,6 +172,29 @@ export class Api {
   }
 
   /**
+   * The ascending step lists of `tag` in each of `runs` (no steps where a run
+   * does not have the tag), and the message of each run whose list failed.
+   * @param {string[]} runs @param {string} tag @param {TagListing} listing
+   * @returns {Promise<{stepsOf: Map<string, number[]>, errors: Map<string, string>}>}
+   */
+  async stepLists(runs, tag, listing) {
+    const answers = await Promise.all(
+      runs.map((run) =>
+        (listing[run] || {})[tag]
+          ? this.steps(run, tag).then(
+              (a) => ({ run, steps: a.steps.slice().sort((x, y) => x - y), error: null }),
+              (e) => ({ run, steps: [], error: errorMessage(e) })
+            )
+          : Promise.resolve({ run, steps: [], error: null })
+      )
+    );
+    return {
+      stepsOf: new Map(answers.map((a) => [a.run, a.steps])),
+      errors: new Map(answers.filter((a) => a.error !== null).map((a) => [a.run, /** @type {string} */ (a.error)])),
+    };
+  }
+
+  /**
    * One step decoded, with its statistics; cached.
    * @param {string} run
    * @param {string} tag
@@ -244,7 +272,7 @@ export class Api {
   }
 
   /**
-   * @private A small per-tag series (`/ranges`, `/weight_change`), cached per
+   * @private A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
    * (run, tag) until the tag's step list changes (`version`: e.g. its max step).
    */
   _tagSeries(route, run, tag, version, check) {
@@ -296,6 +324,15 @@ export class Api {
   }
 
   /**
+   * A variable's exact change series as the callback logged it (`/weight_stats`, kind weight_stats).
+   * @param {string} run @param {string} tag the weight_stats tag @param {number|string} [version] its max step
+   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, update_ratio: Array<number|null>, norm: Array<number|null>}>}
+   */
+  weightStats(run, tag, version = "") {
+    return this._tagSeries("weight_stats", run, tag, version, (a) => Array.isArray(a.relative_change));
+  }
+
+  /**
    * Blob `index` of an attention step (`/attention_blob`): 1 token labels (parsed JSON, or null
    * when the step has none), 2 the input image payload (decoded, or null).
    * @param {string} run @param {string} tag @param {number} step @param {1|2} index
@@ -311,12 +348,21 @@ export class Api {
   }
 
   /**
-   * A model summary document (JSON) at a step.
+   * A JSON document (a model summary, a logging plan) at a step.
    * @param {string} run @param {string} tag @param {number} step
    */
-  async modelSummary(run, tag, step) {
+  async document(run, tag, step) {
     const response = await this._get("data", { run, tag, step });
-    return JSON.parse(await response.text());
+    try {
+      return JSON.parse(await response.text());
+    } catch (_) {
+      throw new ApiError(`TensorBoard sent an unreadable document for ${tag}`, { route: "data" });
+    }
+  }
+
+  /** A model summary document at a step (see `document`). @param {string} run @param {string} tag @param {number} step */
+  modelSummary(run, tag, step) {
+    return this.document(run, tag, step);
   }
 
   /**

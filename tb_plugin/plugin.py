@@ -40,6 +40,10 @@ Routes, under `/data/plugin/internals`:
 * `GET /class_samples?run=R&tag=T&step=S`: the thumbnails of the
   evaluation samples in force at step S (an encoded payload; empty when
   none were logged).
+* `GET /weight_stats?run=R&tag=T`: a variable's exact change series as the
+  callback logged it per snapshot (kind weight_stats: relative change to the
+  previous snapshot, update-to-weight ratio, norm, ...; `tb_plugin.weights`
+  `weight_stats_json`), 400 for a tag of another kind.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters and a tag of the wrong kind for the route answer 400,
@@ -151,6 +155,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/class_stats": self._serve_class_stats,
             "/class_pair": self._serve_class_pair,
             "/class_samples": self._serve_class_samples,
+            "/weight_stats": self._serve_weight_stats,
             "/static/*": self._serve_static,
         }
 
@@ -352,6 +357,17 @@ class InternalsPlugin(base_plugin.TBPlugin):
         except data_access.NoSuchBlob:
             blob = b""
         return http_util.Respond(request, blob, "application/octet-stream")
+
+    @_route
+    def _serve_weight_stats(self, request):
+        """The exact change series of one variable (kind weight_stats, one small vector per snapshot)."""
+        from tb_plugin import weights  # numpy only
+
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        self._catalog.tag_info(ctx, experiment, run, tag, kinds=(metadata.KIND_WEIGHT_STATS,))
+        answer = weights.weight_stats_json(self._catalog.read_series(ctx, experiment, run, tag))
+        return http_util.Respond(request, answer, "application/json")
 
     @_route
     def _serve_static(self, request):
