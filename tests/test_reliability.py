@@ -233,6 +233,9 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
         ("attention_blob", dict(run="good", tag="conv", step=0, index=1)),
         ("data", dict(run="good", tag="stats/conv", step=0)),
         ("stats", dict(run="good", tag="conv")),
+        ("weight_stats", dict(run="good", tag="weights/dense/kernel")),
+        ("weight_change", dict(run="good", tag="conv")),
+        ("ranges", dict(run="good", tag="stats/conv")),
     ]
     for route, params in cases:
         status, headers, body = get(url, route, **params)
@@ -245,7 +248,8 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
 
 # --- the fuzzer ---------------------------------------------------------------------
 
-ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "static/index.js",
+ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "ranges", "weight_change", "weight_stats",
+          "static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
 KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary",
@@ -262,6 +266,7 @@ PARAMS = st.fixed_dictionaries({}, optional={
     "tag": st.one_of(st.sampled_from(KNOWN_TAGS), JUNK),
     "step": st.one_of(st.integers(-2, 6).map(str), JUNK),
     "index": st.one_of(st.sampled_from(["0", "1", "2", "3"]), JUNK),
+    "channels": st.one_of(st.sampled_from(["0", "1"]), JUNK),
 })
 FRONTEND_FILES = None
 
