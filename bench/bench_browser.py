@@ -16,8 +16,10 @@ opens the Internals tab in Debian's chromium and measures:
   app's "internals-first-shown" performance mark (first view painted), for a
   1-run and a 4-run URL.
 - the weights view's change chart: requests and bytes per route when a
-  weights tag is opened (the chart reads /weight_change; before this change
-  it downloaded every step's payload).
+  weights tag is opened: a tag with the callback's exact change series
+  (the chart reads /weight_stats) and one without (it reads /weight_change,
+  computed from the stored full weights); before /weight_change the chart
+  downloaded every step's payload.
 
     python bench/bench_browser.py [--steps 6] [--rounds 5]
 """
@@ -38,13 +40,17 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from tensorboard_process import running_tensorboard, wait_for_steps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
+from tb_plugin import metadata, weights  # noqa: E402
 from tb_plugin.summary import Writer  # noqa: E402
+from tensorboard.compat.proto import summary_pb2  # noqa: E402
+from tensorboard.util import tensor_util  # noqa: E402
 from test_browser import Browser  # noqa: E402
 
 RUNS = ["run0", "run1", "run2", "run3"]
 TAG = "conv"
 SHAPE = (16, 32, 32, 64)
-WEIGHTS = "weights/dense/kernel"
+WEIGHTS = "weights/dense/kernel"  # with its exact change series (weight_stats), as the callback logs it
+PLAIN = "weights/plain/kernel"  # full weights only (a TF-free Writer's log)
 WEIGHTS_SHAPE = (256, 256)
 
 MEASURE = """async (index) => {
@@ -59,15 +65,29 @@ MEASURE = """async (index) => {
 }"""
 
 
+def write_stats(w, tag, kernel, previous, step):
+    """The exact change series of `tag` at `step`, as tb_plugin/keras.py writes it."""
+    vector = weights.weight_stats(kernel, previous)
+    layout = {"fields": weights.WEIGHT_STATS_FIELDS, "bins": weights.WEIGHT_STATS_BINS, "units": kernel.shape[-1]}
+    w._write_value(summary_pb2.Summary.Value(
+        tag="weight_stats/" + tag[len("weights/"):],
+        metadata=metadata.create_weight_stats_metadata(layout, tag, layer="dense", layer_class="Dense"),
+        tensor=tensor_util.make_tensor_proto(vector)), step)
+
+
 def write_logs(root, steps):
     rng = np.random.default_rng(0)
     for run in RUNS:
         with Writer(os.path.join(root, run)) as w:
+            previous = None
             for step in range(steps):
                 x = np.maximum(rng.normal(size=SHAPE).astype(np.float32), 0)
                 w.activations(TAG, x, step=step)
                 k = rng.normal(size=WEIGHTS_SHAPE).astype(np.float32) * (1 + 0.1 * step)
                 w.weights(WEIGHTS, k, step=step, layer="dense", layer_class="Dense")
+                write_stats(w, WEIGHTS, k, previous, step)
+                previous = k
+                w.weights(PLAIN, k, step=step, layer="plain", layer_class="Dense")
 
 
 def measure(frame, steps, rounds):
@@ -104,6 +124,7 @@ def main():
         for run in RUNS:
             wait_for_steps(url, run, TAG, args.steps)
             wait_for_steps(url, run, WEIGHTS, args.steps)
+            wait_for_steps(url, run, PLAIN, args.steps)
         b = Browser(p, "/usr/bin/chromium", url)
         try:
             for name, runs, scale in (("4 runs, fixed scale", RUNS, "fixed"), ("4 runs, per-step scale", RUNS, "step"), ("1 run, fixed scale", RUNS[:1], "fixed")):
@@ -124,12 +145,14 @@ def main():
                     "visited_p50_ms": pct(warm, 50), "visited_p95_ms": pct(warm, 95),
                     "samples": {"first_visit": len(cold), "visited": len(warm)},
                 }
-            # The weights view: what its change chart fetches (one run; then 4 runs compared).
-            for name, runs in (("1 run", RUNS[:1]), ("4 runs", RUNS)):
+            # The weights view: what its change chart fetches (one run; then 4 runs compared), with and
+            # without the exact series.
+            for name, runs, tag in (("1 run, exact series", RUNS[:1], WEIGHTS), ("4 runs, exact series", RUNS, WEIGHTS),
+                                    ("1 run, full weights only", RUNS[:1], PLAIN), ("4 runs, full weights only", RUNS, PLAIN)):
                 seen = []
                 listener = lambda r: seen.append(r)  # noqa: E731
                 b.page.on("requestfinished", listener)
-                frame = open_tab(b, url, {"runs": json.dumps(runs), "tag": WEIGHTS, "step": str(args.steps - 1)})
+                frame = open_tab(b, url, {"runs": json.dumps(runs), "tag": tag, "step": str(args.steps - 1)})
                 chart = "[data-chart=weights-change] .chart-pt" if len(runs) == 1 else ".compare-charts [data-chart=weight-change] .chart-pt"
                 frame.wait_for_selector(chart, state="attached", timeout=60000)
                 frame.wait_for_function(
@@ -168,7 +191,7 @@ def main():
             name, r["first_visit_p50_ms"], r["first_visit_p95_ms"], r["visited_p50_ms"], r["visited_p95_ms"], opened[name]["first_paint_ms"]))
     for name, f in fetches.items():
         routes = ", ".join("%s %d req %d B" % (k, v["requests"], v["bytes"]) for k, v in sorted(f["by_route"].items()))
-        print("weights view, %s: %s (before: the chart alone fetched %d payloads, %d B)" % (
+        print("weights view, %s: %s (before /weight_change: the chart alone fetched %d payloads, %d B)" % (
             name, routes, f["before_change_chart_requests"], f["before_change_chart_bytes"]))
 
 

@@ -273,13 +273,13 @@ export class Api {
 
   /**
    * @private A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
-   * (run, tag) until the tag's step list changes (`version`: e.g. its max step).
+   * (run, tag, extra query) until the tag's step list changes (`version`: e.g. its max step).
    */
-  _tagSeries(route, run, tag, version, check) {
-    const key = JSON.stringify([route, run, tag, version]);
+  _tagSeries(route, run, tag, version, check, extra = {}) {
+    const key = JSON.stringify([route, run, tag, version, extra]);
     const cached = this._series.get(key);
     if (cached) return cached;
-    const pending = this._json(route, { run, tag }).then((answer) => {
+    const pending = this._json(route, { run, tag, ...extra }).then((answer) => {
       if (!answer || !Array.isArray(answer.steps) || !check(answer)) {
         throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
       }
@@ -299,19 +299,21 @@ export class Api {
 
   /**
    * The `/ranges` answer when it has arrived, else null (without asking: call `ranges`).
-   * @param {string} run @param {string} tag @param {number|string} [version]
+   * @param {string} run @param {string} tag @param {number|string} [version] @param {boolean} [channels]
    */
-  rangesIfReady(run, tag, version = "") {
-    return this._seriesDone.get(JSON.stringify(["ranges", run, tag, version])) || null;
+  rangesIfReady(run, tag, version = "", channels = false) {
+    return this._seriesDone.get(JSON.stringify(["ranges", run, tag, version, channels ? { channels: 1 } : {}])) || null;
   }
 
   /**
    * Per-step finite min, max, 1st and 99th percentile of an array tag (`/ranges`).
-   * @param {string} run @param {string} tag @param {number|string} [version] the tag's max step
+   * With `channels`, also per channel (`channel_min`, ... : per step, one value per channel; the
+   * per-channel colour scale's, larger: asked for only then).
+   * @param {string} run @param {string} tag @param {number|string} [version] the tag's max step @param {boolean} [channels]
    * @returns {Promise<{steps: number[], min: Array<number|null>, max: Array<number|null>, p01: Array<number|null>, p99: Array<number|null>}>}
    */
-  ranges(run, tag, version = "") {
-    return this._tagSeries("ranges", run, tag, version, (a) => Array.isArray(a.min) && Array.isArray(a.max));
+  ranges(run, tag, version = "", channels = false) {
+    return this._tagSeries("ranges", run, tag, version, (a) => Array.isArray(a.min) && Array.isArray(a.max), channels ? { channels: 1 } : {});
   }
 
   /**

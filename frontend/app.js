@@ -346,7 +346,8 @@ export class App {
     const step = this.steps[i];
     this.ui.stepControl.setIndex(i, this.wantedStep);
     const ticket = this._showing.begin();
-    if (!(await this.panels.show(step, { rangeMode: this.rangeMode, sharedScale: this.sharedScale, ticket }))) return;
+    const perChannel = this.colourScale === "channel";
+    if (!(await this.panels.show(step, { rangeMode: this.rangeMode, sharedScale: this.sharedScale, perChannel, ticket }))) return;
     if (!this._shownOnce) {
       this._shownOnce = true;
       performance.mark("internals-first-shown"); // the benchmark's "tab open to first painted view"
@@ -369,11 +370,9 @@ export class App {
     this._saveUrl();
   }
 
-  /** @param {"layer"|"channel"} mode */
+  /** @param {"layer"|"channel"} mode the per-channel scale has ranges of its own: repaint with them */
   setColourScale(mode) {
-    this.colourScale = mode;
-    this.ui.reflect(this);
     this.panels.setColourScale(mode);
-    this._saveUrl();
+    return this._change(() => (this.colourScale = mode), false);
   }
 }

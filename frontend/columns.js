@@ -216,11 +216,12 @@ export class Columns {
    * Moves every panel to its step nearest `step` (its header note says which
    * sides a difference shows) with its colour range, and waits until all are drawn.
    * @param {number} step
-   * @param {{rangeMode: import("./scales.js").ScaleMode, sharedScale: boolean, ticket: import("./cancel.js").Ticket}} options
-   *   ticket: the caller's; a stale one stops early
+   * @param {{rangeMode: import("./scales.js").ScaleMode, sharedScale: boolean, perChannel: boolean,
+   *   ticket: import("./cancel.js").Ticket}} options perChannel: the per-channel colour scale (its ranges
+   *   are fetched only then); ticket: the caller's, a stale one stops early
    * @returns {Promise<boolean>} whether it ran to the end (false: superseded)
    */
-  async show(step, { rangeMode, sharedScale, ticket }) {
+  async show(step, { rangeMode, sharedScale, perChannel, ticket }) {
     if (this.compareCharts) this.compareCharts.setStep(step);
     const cols = this.columns;
     if (cols.length === 0 && this.statsView) this.statsView.setStep(step); // statistics only
@@ -241,7 +242,7 @@ export class Columns {
     });
     // The colour range of each panel (scales.js): fixed and robust from the tag's /ranges (cached),
     // per step and differences from the step's tensor (cached); one across panels when shared.
-    const scales = await Promise.all(cols.map((col, k) => this._scaleFor(col, shown[k], rangeMode)));
+    const scales = await Promise.all(cols.map((col, k) => this._scaleFor(col, shown[k], rangeMode, perChannel)));
     if (!ticket.live) return false;
     const common = cols.filter((c) => c.view).length > 1 && sharedScale ? combineScales(scales) : null;
     cols.forEach((col, k) => {
@@ -258,9 +259,9 @@ export class Columns {
 
   /**
    * @private The colour range of a column at its step (null: the view's own).
-   * @param {Column} col @param {number|null} step @param {import("./scales.js").ScaleMode} mode
+   * @param {Column} col @param {number|null} step @param {import("./scales.js").ScaleMode} mode @param {boolean} perChannel
    */
-  async _scaleFor(col, step, mode) {
+  async _scaleFor(col, step, mode, perChannel) {
     if (!col.view || !col.view.setScaleRange || step === null || !col.spec || !col.load) return null;
     const kind = col.spec.kind;
     const difference = col.spec.diff !== "none";
@@ -270,12 +271,12 @@ export class Columns {
     try {
       if (!needsTensor && mode !== "unit") {
         const version = col.spec.info.max_step ?? "";
-        const ranges = this.api.rangesIfReady(col.run, this._tag, version);
+        const ranges = this.api.rangesIfReady(col.run, this._tag, version, perChannel);
         if (!ranges) {
           // The first request for a tag's ranges can take a while (the backend reads every step once):
           // paint with the step's own range now, named so, and repaint when the whole-tag range is here.
           const build = this._build.current;
-          this.api.ranges(col.run, this._tag, version).then(
+          this.api.ranges(col.run, this._tag, version, perChannel).then(
             () => build && build.live && this._hooks.onRangesReady(),
             () => {}
           );

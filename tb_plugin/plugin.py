@@ -23,9 +23,11 @@ Routes, under `/data/plugin/internals`:
   before, with labels, metadata columns and scores (`tb_plugin.projections`).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
   (full space and projection), silhouette and explained variance.
-* `GET /ranges?run=R&tag=T`: per-step value ranges of an array tag
+* `GET /ranges?run=R&tag=T[&channels=1]`: per-step value ranges of an array tag
   (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
-  finite values only, null where a step has none (`tb_plugin.series`).
+  finite values only, null where a step has none (`tb_plugin.series`); with
+  `channels=1` also `channel_min`, `channel_max`, `channel_p01`, `channel_p99`
+  (per step, one value per channel of the last axis).
 * `GET /weight_change?run=R&tag=T`: a weights tag's change over steps:
   `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
   "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
@@ -274,10 +276,15 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
     @_route
     def _serve_ranges(self, request):
-        """Per-step finite min, max, p01, p99 of an array tag (colour scales)."""
+        """Per-step finite min, max, p01, p99 of an array tag (colour scales); per channel with `channels=1`."""
         run, tag = _query_run_tag(request)
+        channels = request.args.get("channels", "0")
+        if channels not in ("0", "1"):
+            raise _BadRequest("channels must be 0 or 1, got %r" % channels[:20])
         ctx, experiment = self._request_scope(request)
         answer = self._series_cache().ranges(ctx, experiment, run, tag)
+        if channels == "0":  # the per-channel lists are the large part: only for a per-channel colour scale
+            answer = {k: v for k, v in answer.items() if not k.startswith("channel_")}
         return http_util.Respond(request, answer, "application/json")
 
     @_route

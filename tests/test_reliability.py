@@ -238,6 +238,9 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
         ("class_stats", dict(run="good", tag="conv", step=0)),
         ("class_pair", dict(run="good", tag="model_summary", step=0, a=0, b=1)),
         ("class_samples", dict(run="good", tag="attention/mha", step=0)),
+        ("weight_stats", dict(run="good", tag="weights/dense/kernel")),
+        ("weight_change", dict(run="good", tag="conv")),
+        ("ranges", dict(run="good", tag="stats/conv")),
     ]
     for route, params in cases:
         status, headers, body = get(url, route, **params)
@@ -251,7 +254,7 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
 # --- the fuzzer ---------------------------------------------------------------------
 
 ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "class_stats", "class_pair",
-          "class_samples", "static/index.js",
+          "class_samples", "ranges", "weight_change", "weight_stats", "static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
 KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary", "class_stats",
@@ -270,6 +273,7 @@ PARAMS = st.fixed_dictionaries({}, optional={
     "index": st.one_of(st.sampled_from(["0", "1", "2", "3"]), JUNK),
     "a": st.one_of(st.sampled_from(["0", "1", "2", "-1"]), JUNK),
     "b": st.one_of(st.sampled_from(["0", "1", "2"]), JUNK),
+    "channels": st.one_of(st.sampled_from(["0", "1"]), JUNK),
 })
 FRONTEND_FILES = None
 

@@ -83,7 +83,8 @@ def test_ranges_match_numpy_on_the_decoded_values(app, logs):
     client, _ = app
     _, logged = logs
     for tag in ("dense/kernel", "conv"):
-        answer = get(client, "ranges", 200, run="run", tag=tag)
+        assert "channel_min" not in get(client, "ranges", 200, run="run", tag=tag)  # per channel only when asked
+        answer = get(client, "ranges", 200, run="run", tag=tag, channels=1)
         assert answer["steps"] == [0, 1, 2, 3]
         for i, step in enumerate(answer["steps"]):
             values = decoded(logged, tag, step).astype(np.float64).ravel()
@@ -144,6 +145,7 @@ def test_wrong_kind_is_400_unknown_is_404_missing_is_400(app):
     assert get(client, "ranges", 404, run="nope", tag="conv")["error"]
     assert get(client, "weight_change", 404, run="nope", tag="dense/kernel")["error"]
     assert get(client, "ranges", 400, run="run")["error"]
+    assert "channels" in get(client, "ranges", 400, run="run", tag="conv", channels="yes")["error"]
 
 
 def test_second_request_reads_no_payloads(app, monkeypatch):

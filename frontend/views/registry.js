@@ -2,13 +2,17 @@
  * Which view shows a tag, by the `kind` its listing entry has.
  *
  * Every view class is instantiated per run and per tag, as
- * `new View(container, options)`, with the options App passes (api, run,
- * tag, info, colourScale, sample, onLoad, unitMarks, navigate,
- * jumpToStep(step) to show another step, e.g. from a chart click, runTags:
- * the run's tag listing) and exposes
- * `setStep(step)`, `setSample(i)`, `setColourScale(scale)`,
- * `showMessage(text)`, `refreshMarks()` and `destroy()`. Views ignore the
- * options they do not need. A new summary kind adds its view here.
+ * `new View(container, options)`, by the panel manager (columns.js) with
+ * these options: api, run, tag, info, colourScale, sample, onLoad, unitMarks,
+ * navigate, jumpToStep(step) to show another step, e.g. from a chart click,
+ * runTags: the run's tag listing; a difference column adds load(step) (the
+ * difference tensor), colormap, symmetric, difference: true and title. A
+ * view exposes `setStep(step)` (a promise, settled once drawn),
+ * `setSample(i)`, `setColourScale(scale)`, `showMessage(text)`,
+ * `refreshMarks()` and `destroy()`, and optionally `setScaleRange(scale)`
+ * (scales.js: the colour range the panel manager resolved; null: its own).
+ * Views ignore the options they do not need. A new summary kind adds its
+ * view here.
  */
 
 import { ActivationsView } from "./activations.js";
