@@ -365,6 +365,41 @@ def _compiled_capture(model, x, names, cache):
         return None
 
 
+def read_variables(variables, cache):
+    """Copies of `variables` as numpy arrays from one compiled read, or None where that is unavailable.
+
+    One TensorFlow function returning every variable's value (traced once
+    per variable list, kept in `cache`) instead of one eager read and
+    conversion per variable: a model of a few hundred variables is read in
+    one call. Each value is the variable's at the call (TensorFlow copies a
+    variable's buffer before updating it while a read of it is alive).
+    Returns None off the TensorFlow backend or when the read cannot be
+    compiled (the caller reads the variables one by one).
+    """
+    if cache is None or keras.backend.backend() != "tensorflow" or not variables:
+        return None
+    import tensorflow as tf
+
+    key = tuple(id(v) for v in variables)
+    entry = cache.get("read_variables")
+    if entry is None or entry[0] != key:
+        try:
+            def read():
+                return [tf.identity(v.value if isinstance(v, keras.Variable) else v) for v in variables]
+
+            entry = (key, tf.function(read, autograph=False).get_concrete_function(), list(variables))
+        except Exception:
+            entry = (key, None, list(variables))
+        cache["read_variables"] = entry
+    if entry[1] is None:
+        return None
+    try:
+        return [np.asarray(t.numpy()) for t in entry[1]()]
+    except Exception:
+        cache["read_variables"] = (key, None, list(variables))
+        return None
+
+
 def _call_unfused(function, inputs, cache):
     """Calls a concrete function with Grappler's remapper off, for this thread and call only.
 
