@@ -5,9 +5,12 @@ per output of every layer call, in call order, with stable names:
 
 * **How.** Each layer's `call` is replaced, on the instance, by a wrapper
   that records its outputs; the probe batch goes through the model once,
-  eagerly and in inference mode; the originals are restored (also when
-  something raises). This sees inside Sequential, Functional, subclassed and
-  nested models alike.
+  in inference mode; the originals are restored (also when something
+  raises). This sees inside Sequential, Functional, subclassed and nested
+  models alike. With a `compile_cache` (the callback's), that pass is
+  traced once into a TensorFlow function returning every recorded output,
+  and later snapshots run the graph (`_compiled_capture`), with the same
+  values as the eager pass; models it cannot trace run eagerly.
 * **Faithful.** The model computes exactly what it computes without the
   callback. Attention scores of a `MultiHeadAttention` that was not asked
   for them are obtained by a *second* call of that layer with

@@ -159,7 +159,10 @@ class InternalsCallback(keras.callbacks.Callback):
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
-    (every worker checks the arguments and the probe pass at train begin);
+    (every worker checks the arguments and the probe pass at train begin;
+    `tests/test_keras_multiworker.py` runs two worker processes, and
+    `tests/multiworker_worker.py` shows the two workarounds Keras 3.15's own
+    `fit` needs under that strategy);
     under `MirroredStrategy` the one process logs once per step.
 
     Raises (at construction, or at `on_train_begin` before an epoch is spent):
