@@ -13,7 +13,10 @@ machine drift hits them alike:
 
 Reports median fit seconds and the ratio to the baseline median, and,
 steadier on a busy machine, the median time spent inside the callback's
-hooks as a fraction of the no-callback fit.
+hooks as a fraction of the no-callback fit, and the process CPU time of
+each fit (all threads: training, the callback, its writer thread) as a
+ratio to the no-callback fit's (other processes' load does not count in
+it, though it still slows what is counted).
 
     python bench/bench_callback.py [--repeats 3]
 """
@@ -58,6 +61,9 @@ def reference_model(seed=0):
     return model
 
 
+cpu_seconds = []  # process CPU time (every thread) of each timed fit, in order
+
+
 def timed_fit(config, x, y, logdir):
     import keras
 
@@ -69,9 +75,10 @@ def timed_fit(config, x, y, logdir):
         "internals": [_timed(InternalsCallback(logdir, x[:16], verbose=0))],
         "keras_tb": [_timed(keras.callbacks.TensorBoard(logdir, histogram_freq=1))],
     }[config]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     model.fit(x, y, batch_size=64, epochs=3, verbose=0, callbacks=callbacks)
     seconds = time.perf_counter() - start
+    cpu_seconds.append(time.process_time() - cpu)
     # InternalsCallback encodes and writes on a background thread: its time
     # counts too (it competes with training for the same cores).
     background = sum(getattr(c, "background_seconds", 0.0) for c in callbacks)
@@ -123,6 +130,7 @@ def main():
     _time_background_jobs()
     configs = ("baseline", "internals", "keras_tb")
     times = {c: [] for c in configs}
+    cpu = {c: [] for c in configs}
     self_times = {c: [] for c in configs}
     with tempfile.TemporaryDirectory() as root:
         timed_fit("baseline", x, y, os.path.join(root, "warmup"))  # warm-up, not counted
@@ -131,23 +139,42 @@ def main():
             for config in order:
                 seconds, inside = timed_fit(config, x, y, os.path.join(root, "%s_%d" % (config, repeat)))
                 times[config].append(seconds)
+                cpu[config].append(cpu_seconds[-1])
                 self_times[config].append(inside)
-                print("%-10s run %d: %.2f s (%.2f s inside the callback)" % (config, repeat, seconds, inside), file=sys.stderr)
+                print("%-10s run %d: %.2f s (%.2f s inside the callback, %.2f CPU s)" % (
+                    config, repeat, seconds, inside, cpu_seconds[-1]), file=sys.stderr)
     base = statistics.median(times["baseline"])
+    base_cpu = statistics.median(cpu["baseline"])
     rows = []
-    print("| configuration | median fit (s) | runs (s) | fit ratio to no callback | time inside callback (s) | 1 + inside / no-callback fit |")
-    print("|---|---|---|---|---|---|")
+    print("| configuration | median fit (s) | runs (s) | fit ratio to no callback | time inside callback (s) "
+          "| 1 + inside / no-callback fit | median CPU s (all threads) | CPU ratio |")
+    print("|---|---|---|---|---|---|---|---|")
     for config in configs:
         median = statistics.median(times[config])
         inside = statistics.median(self_times[config])
+        median_cpu = statistics.median(cpu[config])
         rows.append(
             {"config": config, "median_s": median, "runs_s": times[config], "ratio": median / base,
-             "inside_s": self_times[config], "inside_ratio": 1 + inside / base}
+             "inside_s": self_times[config], "inside_ratio": 1 + inside / base, "cpu_s": cpu[config],
+             "cpu_ratio": median_cpu / base_cpu, "loadavg": os.getloadavg()[0]}
         )
         print(
-            "| %s | %.2f | %s | %.3f | %.3f | %.3f |"
-            % (config, median, ", ".join("%.2f" % t for t in times[config]), median / base, inside, 1 + inside / base)
+            "| %s | %.2f | %s | %.3f | %.3f | %.3f | %.2f | %.3f |"
+            % (config, median, ", ".join("%.2f" % t for t in times[config]), median / base, inside, 1 + inside / base,
+               median_cpu, median_cpu / base_cpu)
         )
+    # Paired within each round (the three fits of one round run back to back,
+    # so they share the machine's load): the median of the per-round ratios.
+    print()
+    print("| configuration | per-round wall ratios | median | per-round CPU ratios | median |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        config = row["config"]
+        wall = [t / b for t, b in zip(times[config], times["baseline"])]
+        cpus = [t / b for t, b in zip(cpu[config], cpu["baseline"])]
+        row.update(paired_wall=wall, paired_cpu=cpus)
+        print("| %s | %s | %.3f | %s | %.3f |" % (config, ", ".join("%.3f" % r for r in wall), statistics.median(wall),
+                                                 ", ".join("%.3f" % r for r in cpus), statistics.median(cpus)))
     os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
     with open(os.path.join(os.path.dirname(__file__), "results", "callback.json"), "w") as f:
         json.dump(rows, f, indent=2)

@@ -12,8 +12,8 @@ a bidirectional LSTM + GRU classifier), batch 32, probe 8, in one process:
 * bytes written per snapshot against the budget and the plan's estimate;
 * optionally (`--fit-batches N`) the whole-fit ratio of one N-batch epoch
   with InternalsCallback and with keras.callbacks.TensorBoard(histogram_freq=1)
-  against the same fit without a callback (fresh models, same seed, the
-  order rotated; one warm-up fit first).
+  against the same fit without a callback (fresh models, same seed; one
+  warm-up fit first), in wall time and in process CPU time (all threads).
 
     python bench/bench_models.py [--models resnet50,bilstm] [--fit-batches 200]
 
@@ -183,10 +183,22 @@ def snapshot_cost(model, data, root):
         cb._drain()  # wait for the background job, to measure it and its bytes
         sizes.append(_dir_bytes(run) - before)
     cb.on_train_end()
+    # The same probe pass eagerly (the interception alone, recurrent layers
+    # compiled: the pass before the compiled one), for a same-run comparison:
+    # the median of 3 after one warm-up.
+    from tb_plugin import capture as capture_lib
+
+    eager, rnn_cache = [], {}
+    for _ in range(4):
+        t = time.perf_counter()
+        capture_lib._recording_pass(model, cb.probe_x, None, (), cb._names, rnn_cache, graph=False)
+        eager.append(time.perf_counter() - t)
     n = len(hook)
     return {
         "train_begin_seconds": begin_seconds,
         "hook_seconds": statistics.mean(hook),
+        "eager_probe_seconds": statistics.median(eager[1:]),
+        "compiled_probe": cb._compile_cache.get("probe", (None, None))[1] is not None,
         "phases_seconds": {k: v / n for k, v in phases.items()},
         "bytes_per_snapshot": sizes,
         "plan_bytes_largest": cb.plan.bytes_largest_snapshot,
@@ -213,16 +225,17 @@ def fit_ratios(build, data, batches, root):
             "internals": [InternalsCallback(os.path.join(root, tag), probe, probe_samples=PROBE, verbose=0)],
             "keras_tb": [keras.callbacks.TensorBoard(os.path.join(root, tag), histogram_freq=1)],
         }[config]
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, callbacks=callbacks)
-        return time.perf_counter() - t
+        return time.perf_counter() - t, time.process_time() - cpu
 
     fit("none", "warmup")
-    times = {}
+    times, cpu = {}, {}
     for config in ("none", "internals", "keras_tb"):
-        times[config] = fit(config, config)
-        print("    fit %-9s %.1f s" % (config, times[config]), file=sys.stderr)
-    return {c: times[c] / times["none"] for c in times}, times
+        times[config], cpu[config] = fit(config, config)
+        print("    fit %-9s %.1f s (%.1f CPU s)" % (config, times[config], cpu[config]), file=sys.stderr)
+    return ({c: times[c] / times["none"] for c in times}, times,
+            {c: cpu[c] / cpu["none"] for c in cpu}, cpu)
 
 
 def main():
@@ -230,7 +243,7 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--fit-batches", type=int, default=0, help="whole-fit ratio over one epoch of N batches (0: skip)")
     args = parser.parse_args()
-    results = {}
+    results = {"_conditions": {"loadavg_1min_at_start": os.getloadavg()[0], "nproc": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as root:
         for name in args.models.split(","):
             try:
@@ -246,24 +259,36 @@ def main():
             row["hook_over_batch"] = cost["hook_seconds"] / batch
             row["job_over_batch"] = job / batch
             if args.fit_batches:
-                ratios, times = fit_ratios(build, data, args.fit_batches, os.path.join(root, name + "_fit"))
+                ratios, times, cpu_ratios, cpu = fit_ratios(build, data, args.fit_batches,
+                                                            os.path.join(root, name + "_fit"))
                 row["fit_batches"] = args.fit_batches
                 row["fit_ratio"] = ratios
                 row["fit_seconds"] = times
+                row["fit_cpu_ratio"] = cpu_ratios
+                row["fit_cpu_seconds"] = cpu
             results[name] = row
             print(json.dumps(row, indent=1), file=sys.stderr)
-    print("| model | batch (s) | snapshot on the training thread (s) | / batch | probe pass (s) | read variables (s) "
+    print("| model | batch (s) | snapshot on the training thread (s) | / batch | probe pass (s) | eager probe pass (s) "
+          "| read variables (s) "
           "| background: layers (s) | background: weights (s) | background / batch | MB per snapshot (budget 16 MiB) "
-          "| maps logged | fit ratio internals | fit ratio keras TB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| maps logged | fit ratio internals | fit ratio keras TB | CPU ratio internals | CPU ratio keras TB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    results["_conditions"]["loadavg_1min_at_end"] = os.getloadavg()[0]
+    print("1-min load average at start %.1f, at end %.1f (2 cores shared with other engineers' jobs)" % (
+        results["_conditions"]["loadavg_1min_at_start"], results["_conditions"]["loadavg_1min_at_end"]))
     for name, r in results.items():
+        if name.startswith("_"):
+            continue
         p = r["phases_seconds"]
         fr = r.get("fit_ratio", {})
-        print("| %s | %.3f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %s | %d of %d | %s | %s |" % (
+        cr = r.get("fit_cpu_ratio", {})
+        print("| %s | %.3f | %.2f | %.2f | %.2f%s | %.2f | %.2f | %.2f | %.2f | %.1f | %s | %d of %d | %s | %s | %s | %s |" % (
             name, r["median_batch_seconds"], r["hook_seconds"], r["hook_over_batch"], p["probe_pass"],
+            "" if r["compiled_probe"] else " (eager)", r["eager_probe_seconds"],
             p["read_variables"], p["layers_job"], p["weights_job"], r["job_over_batch"],
             " / ".join("%.1f" % (b / 1e6) for b in r["bytes_per_snapshot"]), r["maps_logged"], r["maps"],
-            "%.3f" % fr["internals"] if fr else "-", "%.3f" % fr["keras_tb"] if fr else "-"))
+            "%.3f" % fr["internals"] if fr else "-", "%.3f" % fr["keras_tb"] if fr else "-",
+            "%.3f" % cr["internals"] if cr else "-", "%.3f" % cr["keras_tb"] if cr else "-"))
     out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "models.json"), "w") as f:

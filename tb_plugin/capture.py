@@ -5,9 +5,12 @@ per output of every layer call, in call order, with stable names:
 
 * **How.** Each layer's `call` is replaced, on the instance, by a wrapper
   that records its outputs; the probe batch goes through the model once,
-  eagerly and in inference mode; the originals are restored (also when
-  something raises). This sees inside Sequential, Functional, subclassed and
-  nested models alike.
+  in inference mode; the originals are restored (also when something
+  raises). This sees inside Sequential, Functional, subclassed and nested
+  models alike. With a `compile_cache` (the callback's), that pass is
+  traced once into a TensorFlow function returning every recorded output,
+  and later snapshots run the graph (`_compiled_capture`), with the same
+  values as the eager pass; models it cannot trace run eagerly.
 * **Faithful.** The model computes exactly what it computes without the
   callback. Attention scores of a `MultiHeadAttention` that was not asked
   for them are obtained by a *second* call of that layer with
@@ -284,9 +287,13 @@ def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=Non
         scores of other layers' calls (None: none).
       cells: ids of recurrent cells to record (by default none is).
       names: `stable_names(model)`, computed when None.
-      compile_cache: a dict kept between calls to run recurrent layers whose
-        cells are not recorded as compiled TensorFlow functions (see
-        `_compiled`); None runs everything eagerly.
+      compile_cache: a dict kept between calls: with it (TensorFlow backend,
+        no cells recorded, no `attention_fn`) the recording pass is traced
+        once into a TensorFlow function returning every recorded output at
+        once (`_compiled_capture`), and later calls run that graph; a model
+        the tracing fails on falls back, for good, to the eager pass, whose
+        recurrent layers whose cells are not recorded run compiled (see
+        `_compiled`). None runs everything eagerly.
 
     Every `keras.layers.MultiHeadAttention` call's scores are recorded as a
     `LayerOutput` of kind "attention" just before the layer's outputs (see
@@ -304,6 +311,132 @@ def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=Non
         raise rejected(model, x, e) from e
     if names is None:
         names = stable_names(model)
+    if compile_cache is not None and not cells and attention_fn is None and keras.backend.backend() == "tensorflow":
+        records = _compiled_capture(model, x, names, compile_cache)
+        if records is not None:
+            return records
+    try:
+        return _recording_pass(model, x, attention_fn, cells, names, compile_cache, graph=False)
+    except _Rejected as e:
+        raise rejected(model, x, e.error) from e.error
+
+
+class _Rejected(Exception):
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _compiled_capture(model, x, names, cache):
+    """The probe pass as one TensorFlow graph: records, or None where it cannot be compiled.
+
+    The first call traces the recording pass (the same wrappers as the eager
+    pass, collecting symbolic tensors instead of arrays) into a concrete
+    function whose outputs are every recorded tensor; the record list (path,
+    layer, kind, activation, key) is fixed by that trace. Later calls run the
+    graph on the probe batch, reading the variables' current values, so one
+    snapshot costs one compiled forward pass (plus the attention scores'
+    extra call) and no Python per layer. It computes the same ops on the
+    same variables as the eager pass, and the same values: the graph runs without Grappler's remapper (`_call_unfused`), whose fused
+    matmul + bias + activation kernels round differently from the layers'
+    separate ops.
+    """
+    import tensorflow as tf
+
+    entry = cache.get("probe")
+    if entry is not None and entry[0] is model and entry[1] is None:
+        return None  # tracing failed before: eager
+    try:
+        inputs = tf.nest.map_structure(tf.convert_to_tensor, x)
+        if entry is None or entry[0] is not model:
+            templates = []
+
+            def probe(inputs):
+                records = _recording_pass(model, inputs, None, (), names, None, graph=True)
+                templates[:] = records
+                return [r.value for r in records]
+
+            function = tf.function(probe, autograph=False).get_concrete_function(inputs)
+            entry = (model, function, templates)
+            cache["probe"] = entry
+        _, function, templates = entry
+        values = _call_unfused(function, inputs, cache)
+        return [LayerOutput(t.path, t.layer, to_numpy(v), t.kind, t.activation, t.output_key)
+                for t, v in zip(templates, values)]
+    except Exception:
+        cache["probe"] = (model, None, None)
+        return None
+
+
+def read_variables(variables, cache):
+    """Copies of `variables` as numpy arrays from one compiled read, or None where that is unavailable.
+
+    One TensorFlow function returning every variable's value (traced once
+    per variable list, kept in `cache`) instead of one eager read and
+    conversion per variable: a model of a few hundred variables is read in
+    one call. Each value is the variable's at the call (TensorFlow copies a
+    variable's buffer before updating it while a read of it is alive).
+    Returns None off the TensorFlow backend or when the read cannot be
+    compiled (the caller reads the variables one by one).
+    """
+    if cache is None or keras.backend.backend() != "tensorflow" or not variables:
+        return None
+    import tensorflow as tf
+
+    key = tuple(id(v) for v in variables)
+    entry = cache.get("read_variables")
+    if entry is None or entry[0] != key:
+        try:
+            def read():
+                return [tf.identity(v.value if isinstance(v, keras.Variable) else v) for v in variables]
+
+            entry = (key, tf.function(read, autograph=False).get_concrete_function(), list(variables))
+        except Exception:
+            entry = (key, None, list(variables))
+        cache["read_variables"] = entry
+    if entry[1] is None:
+        return None
+    try:
+        return [np.asarray(t.numpy()) for t in entry[1]()]
+    except Exception:
+        cache["read_variables"] = (key, None, list(variables))
+        return None
+
+
+def _call_unfused(function, inputs, cache):
+    """Calls a concrete function with Grappler's remapper off, for this thread and call only.
+
+    TensorFlow reads the graph rewrite options of a function call from the
+    calling thread's function-call options; these are swapped for a copy
+    with `remapping` off around the call and restored after, so training's
+    own functions are untouched. (A fused `MatMul + BiasAdd + Relu` differs
+    from the eager ops by a few float32 ulps: a lossless `f32` map would
+    then not be the layer's output.)
+    """
+    from tensorflow.core.protobuf import rewriter_config_pb2
+    from tensorflow.python.eager import context
+
+    ctx = context.context()
+    saved = ctx.function_call_options
+    options = cache.get("unfused_options")
+    if options is None or options[0] is not saved:
+        config = ctx.config
+        config.allow_soft_placement = True  # as TensorFlow's own default for functions
+        config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
+        options = (saved, context.FunctionCallOptions(config_proto=config))
+        cache["unfused_options"] = options
+    ctx.function_call_options = options[1]
+    try:
+        return function(inputs)
+    finally:
+        ctx.function_call_options = saved
+
+
+def _recording_pass(model, x, attention_fn, cells, names, compile_cache, graph):
+    """One pass of `x` through `model` with every layer's call wrapped; the records.
+
+    `graph`: inside a TensorFlow function being traced (records hold
+    symbolic tensors, nothing is converted to numpy)."""
     cell_ids = set(cells)
     skip = set(rnn_cells(model)) - cell_ids
     layers = [l for l in model._flatten_layers(include_self=False, recursive=True) if id(l) not in skip]
@@ -347,7 +480,7 @@ def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=Non
                 stack.pop()
             flat = [(p, o) for p, o in keras.tree.flatten_with_path(outputs) if hasattr(o, "shape")]
             try:
-                arrays = [to_numpy(o) for _, o in flat]
+                arrays = [o for _, o in flat] if graph else [to_numpy(o) for _, o in flat]
             except Exception:
                 # A symbolic call (e.g. Keras building a subclassed model on
                 # its first call) has no values to record.
@@ -361,7 +494,7 @@ def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=Non
             calls[path] += 1
             key = path if calls[path] == 1 else "%s [call %d]" % (path, calls[path])
             if scores is not None:
-                records.append(LayerOutput(key, layer, to_numpy(scores), ATTENTION))
+                records.append(LayerOutput(key, layer, scores if graph else to_numpy(scores), ATTENTION))
             activation = activation_name(layer)
             for out_key, array in zip(output_keys(layer, outputs, [p for p, _ in flat]), arrays):
                 records.append(
@@ -384,7 +517,9 @@ def capture(model, x, attention_fn=None, cells=(), names=None, compile_cache=Non
         try:
             model(x, training=False)
         except Exception as e:
-            raise rejected(model, x, e) from e
+            if graph:
+                raise
+            raise _Rejected(e) from e
     finally:
         for layer, had_own, original in reversed(patched):
             if had_own:

@@ -172,7 +172,10 @@ class InternalsCallback(keras.callbacks.Callback):
         included); each costs about one forward pass of `class_samples`.
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
-    (every worker checks the arguments and the probe pass at train begin);
+    (every worker checks the arguments and the probe pass at train begin;
+    `tests/test_keras_multiworker.py` runs two worker processes, and
+    `tests/multiworker_worker.py` shows the two workarounds Keras 3.15's own
+    `fit` needs under that strategy);
     under `MirroredStrategy` the one process logs once per step.
 
     Raises (at construction, or at `on_train_begin` before an epoch is spent):
@@ -246,6 +249,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._names = None
         self._cells = ()
         self._compile_cache = {}
+        self._variable_list = None  # _variables() of this fit (listed at train begin)
         self._chief = True
         self.plan = None
         self._logged_steps = None  # steps already in the run directory
@@ -276,6 +280,7 @@ class InternalsCallback(keras.callbacks.Callback):
         self._global_batch = 0
         self._skipped = []
         self._names = capture_lib.stable_names(self.model)
+        self._variable_list = None
         self._cells = self._selected_cells()
         records = self._capture()
         selected = self._select(records)  # every worker checks its arguments alike
@@ -493,16 +498,23 @@ class InternalsCallback(keras.callbacks.Callback):
         self._snapshot(step, [r for r in records if self._is_selected(r)])
 
     def _variables(self):
-        """`(tag, path, name, layer, variable)` of every trainable variable, stable names."""
-        return [
-            (weights_lib.WEIGHTS_PREFIX + path + "/" + name, path, name, layer, v)
-            for path, name, layer, v in weights_lib.trainable_variables(
-                self.model, self._names, capture_lib.variable_names)
-        ]
+        """`(tag, path, name, layer, variable)` of every trainable variable, stable names
+        (listed once per fit: the plan made at train begin covers these)."""
+        if self._variable_list is None:
+            self._variable_list = [
+                (weights_lib.WEIGHTS_PREFIX + path + "/" + name, path, name, layer, v)
+                for path, name, layer, v in weights_lib.trainable_variables(
+                    self.model, self._names, capture_lib.variable_names)
+            ]
+        return self._variable_list
 
     def _read_variables(self):
+        entries = self._variables()
+        values = capture_lib.read_variables([e[-1] for e in entries], self._compile_cache)
+        if values is not None:
+            return {e[0]: value for e, value in zip(entries, values)}
         out = {}
-        for tag, _, _, _, v in self._variables():
+        for tag, _, _, _, v in entries:
             try:
                 out[tag] = capture_lib.to_numpy(v)
             except Exception as e:

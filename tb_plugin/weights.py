@@ -267,6 +267,13 @@ def _sum_squares(a):
     return float(np.add.reduce(np.square(a, dtype=np.float64).ravel()))
 
 
+def _column_squares(m):
+    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 copy)."""
+    m64 = m.astype(np.float64)
+    np.square(m64, out=m64)
+    return m64.sum(axis=0)
+
+
 def weight_stats(current, previous=None, before_last_batch=None):
     """The exact change series record of one variable at one snapshot.
 
@@ -282,18 +289,21 @@ def weight_stats(current, previous=None, before_last_batch=None):
     """
     w = _matrix32(current)
     units = w.shape[1]
-    flat = w.ravel()
     record = dict.fromkeys(WEIGHT_STATS_FIELDS, float("nan"))
     record["units"] = units
-    all_finite = bool(np.isfinite(flat).all())
-    finite = flat if all_finite else flat[np.isfinite(flat)]
-    record["nonfinite_count"] = flat.size - finite.size
-    squares = _sum_squares(flat)
+    # One float64 copy of W_t serves every sum and the histogram (numpy bins
+    # float32 values with a range of Python floats in float32, which would put
+    # values near an edge in the neighbouring bin of the float64 edges logged).
+    w64 = w.astype(np.float64).ravel()
+    all_finite = bool(np.isfinite(w64).all())
+    finite = w64 if all_finite else w64[np.isfinite(w64)]
+    record["nonfinite_count"] = w64.size - finite.size
+    squares = float(np.dot(w64, w64))
     record["norm"] = float(np.sqrt(squares))
     if finite.size:
         lo, hi = float(finite.min()), float(finite.max())
-        mean = float(np.add.reduce(finite, dtype=np.float64) / finite.size)
-        fsq = squares if all_finite else _sum_squares(finite)
+        mean = float(finite.sum() / finite.size)
+        fsq = squares if all_finite else float(np.dot(finite, finite))
         # std from the moments (no second pass): exact to float64 rounding for weights.
         record.update(mean=mean, std=float(np.sqrt(max(fsq / finite.size - mean * mean, 0.0))), min=lo, max=hi)
         edges = np.linspace(lo, hi, WEIGHT_STATS_BINS + 1)
@@ -302,19 +312,24 @@ def weight_stats(current, previous=None, before_last_batch=None):
                   else np.histogram(finite, bins=edges)[0])
     else:
         edges, counts = np.zeros(WEIGHT_STATS_BINS + 1), np.zeros(WEIGHT_STATS_BINS)
+    del w64, finite
     per_unit = np.full(units, np.nan)
     if previous is not None:
         p = _matrix32(previous)
         d = w - p
-        delta, base = np.sqrt(_sum_squares(d)), np.sqrt(_sum_squares(p))
+        record["max_abs_change"] = float(max(d.max(), -d.min())) if d.size else 0.0
+        num = _column_squares(d)
+        den = _column_squares(p)
+        del d
+        delta, base = np.sqrt(num.sum()), np.sqrt(den.sum())
         record["relative_change"] = (0.0 if delta == 0 else float("inf")) if base == 0 else float(delta / base)
-        record["max_abs_change"] = float(np.max(np.abs(d))) if d.size else 0.0
-        num = np.sqrt(np.add.reduce(np.square(d, dtype=np.float64), axis=0))
-        den = np.sqrt(np.add.reduce(np.square(p, dtype=np.float64), axis=0))
+        num, den = np.sqrt(num), np.sqrt(den)
         with np.errstate(divide="ignore", invalid="ignore"):
             per_unit = np.where(den > 0, num / np.where(den > 0, den, 1), np.where(num > 0, np.inf, 0.0))
     if before_last_batch is not None:
-        delta = float(np.sqrt(_sum_squares(w - _matrix32(before_last_batch))))
+        b = (w - _matrix32(before_last_batch)).astype(np.float64).ravel()
+        delta = float(np.sqrt(np.dot(b, b)))
+        del b
         norm = record["norm"]
         record["update_ratio"] = delta / norm if norm > 0 else (0.0 if delta == 0 else float("inf"))
     head = np.array([record[f] for f in WEIGHT_STATS_FIELDS], np.float64)

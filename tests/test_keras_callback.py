@@ -628,16 +628,31 @@ def test_writer_failure_warns_and_training_goes_on(tmp_path, monkeypatch):
 
 
 class FailsWhenAsked(keras.layers.Layer):
-    """Raises on an eager (probe) call once `fail` is set."""
+    """Fails at run time on an inference (probe) call once `fail` is set.
 
-    fail = False
+    The failure is a TensorFlow assertion on a variable, so the probe pass
+    fails in its compiled form as in the eager one; training calls
+    (`training=True`) never fail."""
 
-    def call(self, x):
+    def build(self, input_shape):
+        self._flag = self.add_weight(shape=(), initializer="zeros", trainable=False, name="flag")
+
+    @property
+    def fail(self):
+        return bool(self._flag.numpy() > 0.5)
+
+    @fail.setter
+    def fail(self, value):
+        self._flag.assign(1.0 if value else 0.0)
+
+    def call(self, x, training=None):
         import tensorflow as tf
 
-        if self.fail and tf.executing_eagerly():
-            raise RuntimeError("boom in the probe pass")
-        return x
+        if training:
+            return x
+        check = tf.debugging.Assert(self._flag < 0.5, ["boom in the probe pass"])
+        with tf.control_dependencies([check]):
+            return tf.identity(x)
 
 
 class SetFail(keras.callbacks.Callback):

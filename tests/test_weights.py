@@ -202,3 +202,13 @@ def test_relative_change_and_sparsity():
     assert W.as_matrix(np.zeros((3, 3, 2, 4))).shape == (18, 4)
     assert W.as_matrix(np.zeros(5)).shape == (1, 5)
     assert W.as_matrix(np.zeros((2, 3, 4, 5, 6))).shape == (120, 6)
+
+
+def test_weight_histogram_counts_are_those_of_the_logged_edges_for_float32_weights():
+    # Narrow-range float32 weights: many values lie within float32 rounding of an edge.
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        w = rng.normal(5, 1e-3, (300, 50)).astype(np.float32)
+        out = W.unpack_weight_stats(W.weight_stats(w))
+        np.testing.assert_array_equal(out["counts"], np.histogram(w.astype(np.float64).ravel(), bins=out["edges"])[0])
+        assert out["edges"][0] == w.min() and out["edges"][-1] == w.max()
