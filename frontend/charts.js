@@ -273,7 +273,10 @@ export class LineChart {
       const xTicks = single ? [s0] : niceTicks(s0, s1, Math.max(2, Math.floor(width / 60)), true).filter((s) => s >= s0 && s <= s1);
       for (const s of xTicks) {
         // Step -1 is the snapshot before training (Keras-aligned steps).
-        grid.append(svg("text", { class: "chart-tick", x: px(x(s)), y: HEIGHT - 4, "text-anchor": "middle", text: s === -1 ? "before" : String(s) }));
+        // Ticks at the ends are anchored inwards, so the first one never runs
+        // into the axis title left of the plot (nor the last past the edge).
+        const anchor = single ? "middle" : s === s0 ? "start" : s === s1 ? "end" : "middle";
+        grid.append(svg("text", { class: "chart-tick", x: px(x(s)), y: HEIGHT - 4, "text-anchor": anchor, text: s === -1 ? "before" : String(s) }));
       }
       grid.append(svg("text", { class: "chart-tick chart-axis-title", x: left - 6, y: HEIGHT - 4, "text-anchor": "end", text: "step" }));
     }
