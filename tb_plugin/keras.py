@@ -157,6 +157,15 @@ class InternalsCallback(keras.callbacks.Callback):
       background: encode and write on a background thread (one snapshot
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
+      attribution: attribution maps of the probe samples for their true and
+        predicted class (`tb_plugin.attribution`, tag `attribution/probe`):
+        None (default) logs them when `probe_data=(x, y)` carries class
+        labels; False never; True every method; a list of methods
+        ("gradcam", "saliency", "smoothgrad", "integrated_gradients"); or
+        a dict of options (`methods`, `gradcam_layer`, `ig_steps`,
+        `ig_baseline`, `smoothgrad_samples`, `smoothgrad_noise`,
+        `class_names`, `every`). What a model cannot support is skipped
+        with one message in the plan.
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
     (every worker checks the arguments and the probe pass at train begin);
@@ -191,6 +200,7 @@ class InternalsCallback(keras.callbacks.Callback):
         budget=plan_lib.DEFAULT_BUDGET,
         background=True,
         verbose=1,
+        attribution=None,
     ):
         super().__init__()
         if encoding not in encoding_lib.ENCODINGS:
@@ -242,6 +252,9 @@ class InternalsCallback(keras.callbacks.Callback):
         # Optional snapshot parts (tb_plugin.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
+        from tb_plugin import attribution as attribution_lib  # TensorFlow gradients, callback side only
+
+        self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
         if self.batch_freq:
             # Only then: a batch-end hook makes Keras wait for every batch
             # (no async dispatch), which costs time in epoch mode.
