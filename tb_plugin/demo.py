@@ -163,7 +163,7 @@ def demo_runs():
     runs[TRANSFORMER_RUN] = lambda d, e: train_transformer(d, epochs=e)
     from tb_plugin import demo_attribution
 
-    runs[demo_attribution.RUN] = lambda d, e: demo_attribution.train(d, epochs=min(e, 8))
+    runs[demo_attribution.RUN] = lambda d, e: demo_attribution.train(d, epochs=min(e, 6))
     return runs
 
 

@@ -102,7 +102,7 @@ def train(logdir, epochs=6, samples=2000, seed=0, callback=True, **callback_args
                   metrics=["accuracy"])
     callbacks = []
     if callback:
-        args = dict(verbose=0, layers=["conv1", "conv2", "conv3", "probabilities"],
+        args = dict(verbose=0, layers=["conv3", "probabilities"],
                     attribution={"class_names": CLASS_NAMES})
         args.update(callback_args)
         callbacks.append(InternalsCallback(logdir, (px, py), **args))
