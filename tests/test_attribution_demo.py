@@ -16,6 +16,7 @@ from tb_plugin import demo_attribution as demo
 from tb_plugin import encoding
 
 TAG = attribution_lib.ATTRIBUTION_TAG
+TOP = {}  # the /top_samples answer the served fixture read
 EPOCHS = 5
 
 
@@ -47,9 +48,17 @@ def served(trained):
             status, _, images = http_get(prefix + "attribution_blob?" + urlencode(dict(q, index=3)))
             assert status == 200 and images, "the probe images are in force at every step"
             out[step] = (encoding.decode(payload), json.loads(doc), encoding.decode(images))
+        q = {"run": "shapes", "tag": "activations/conv3", "step": EPOCHS - 1, "k": 3, "input_tag": TAG}
+        status, _, body = http_get(prefix + "top_samples?" + urlencode(q))
+        assert status == 200, body[:300]
+        TOP.update(json.loads(body))
+        assert http_get(prefix + "top_samples?" + urlencode(dict(q, k=0)))[0] == 400
+        assert http_get(prefix + "top_samples?" + urlencode(dict(q, tag=TAG)))[0] == 400
+        assert http_get(prefix + "top_samples?" + urlencode(dict(q, step=99)))[0] == 404
+        q = {"run": "shapes", "tag": TAG, "step": EPOCHS - 1}
         # Route errors: bad index 400, another kind 400, unknown tag 404.
         assert http_get(prefix + "attribution_blob?" + urlencode(dict(q, index=7)))[0] == 400
-        assert http_get(prefix + "attribution_blob?" + urlencode(dict(q, tag="activations/conv1", index=1)))[0] == 400
+        assert http_get(prefix + "attribution_blob?" + urlencode(dict(q, tag="activations/conv3", index=1)))[0] == 400
         assert http_get(prefix + "attribution_blob?" + urlencode(dict(q, tag="attribution/nope", index=1)))[0] == 404
     return out
 
@@ -99,3 +108,18 @@ def test_maps_fail_the_randomisation_check(trained):
     for method in ("gradcam", "saliency"):
         rho = [data_lib.spearman(a["maps"][method][i, 0], b["maps"][method][i, 0]) for i in range(len(px))]
         assert np.mean(rho) < 0.5, (method, rho)
+
+
+def test_top_samples_equal_a_numpy_argsort_of_the_logged_activations(served, trained):
+    from tb_plugin.reader import Reader
+
+    acts = Reader(str(trained[0])).read("shapes", "activations/conv3", EPOCHS - 1)  # [12, 16, 16, 16]
+    n, h, w, c = acts.shape
+    score = acts.reshape(n, -1, c).max(axis=1)
+    expected = np.argsort(-score, axis=0, kind="stable")[:3].T
+    assert TOP["samples"] == expected.tolist() and TOP["k"] == 3 and TOP["channels"] == c
+    assert np.allclose(TOP["scores"], np.take_along_axis(score, expected.T, axis=0).T)
+    for ch in range(c):
+        for s, (i, j), patch in zip(TOP["samples"][ch], TOP["positions"][ch], TOP["patches"][ch]):
+            assert acts[s, i, j, ch] == score[s, ch]
+            assert patch == [i * 2, j * 2, i * 2 + 2, j * 2 + 2]  # a 16x16 map over the 32x32 input
