@@ -123,3 +123,35 @@ def test_top_samples_equal_a_numpy_argsort_of_the_logged_activations(served, tra
         for s, (i, j), patch in zip(TOP["samples"][ch], TOP["positions"][ch], TOP["patches"][ch]):
             assert acts[s, i, j, ch] == score[s, ch]
             assert patch == [i * 2, j * 2, i * 2 + 2, j * 2 + 2]  # a 16x16 map over the 32x32 input
+
+
+def test_activation_maximisation_raises_the_channel_five_fold(trained, tmp_path):
+    """The conv3 channels the classifier weighs most for "x" and for "plus" (largest Dense weight),
+    regularised by jitter and total variation (no blur: on a 32x32 input the blur's smoothing costs
+    these channels most of their gain: 3.4x with a blur every 4 steps, 6x every 8, 24x without)."""
+    from tb_plugin import visualize
+    from tb_plugin.reader import Reader
+
+    logdir, model, _, _, _ = trained
+    dense = keras_numpy(model.get_layer("probabilities").weights[0])  # [16 channels, 3 classes]
+    channels = sorted({int(dense[:, 0].argmax()), int(dense[:, 1].argmax())})
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    run = str(tmp_path / "run")
+    out = visualize.main([run, "--model", path, "--layer", "conv3", "--channels", ",".join(map(str, channels)),
+                          "--iterations", "100", "--seconds", "60", "--blur_every", "0", "--step", "4"])
+    images = Reader(run).read(".", "feature_vis/conv3", 4)
+    assert images.shape == (len(channels), demo.SIZE, demo.SIZE, 1)
+    assert images.min() >= 0 and images.max() <= 1
+    # Independent check: the logged images through the model, against the noise start.
+    import keras
+    features = keras.Model(model.inputs[0], model.get_layer("conv3").output)
+    end = keras_numpy(features(images, training=False)).mean(axis=(1, 2))
+    for k, c in enumerate(channels):
+        assert end[k, c] == pytest.approx(out["end"][k], rel=1e-4)
+        assert end[k, c] >= 5 * out["begin"][k] and end[k, c] > 0, (c, out["begin"][k], end[k, c])
+
+
+def keras_numpy(t):
+    import keras
+    return np.asarray(keras.ops.convert_to_numpy(t))
