@@ -17,6 +17,10 @@ class: 2 targets), in the same process and loop:
   `Writer.attribution` call appends (maps q8, side document, Grad-CAM raw
   f32, the probe images with the first step; later steps without them).
 
+Activation maximisation (`tb_plugin.visualize.maximise`): seconds per
+channel for all 16 channels of the demo CNN's conv3 (one batch) and for 8
+channels of MobileNetV2's `block_6_project`, 64 iterations each.
+
 Results go to `bench/results/attribution-latest.json`.
 """
 
@@ -96,7 +100,20 @@ def main(argv=None):
     x = np.random.default_rng(0).uniform(-1, 1, (8, 96, 96, 3)).astype("float32")
     y = np.arange(8) * 100
     rows.append(bench_model("MobileNetV2 96x96", mobile, x, y, args.reps))
-    data = {"machine": common.machine_info(), "reps": args.reps, "probe": 8, "rows": rows}
+    from tb_plugin import visualize
+
+    am = []
+    for name, model, layer, channels in (("demo CNN conv3", demo.build_model(), "conv3", list(range(16))),
+                                         ("MobileNetV2 block_6_project", mobile, "block_6_project", list(range(8)))):
+        t = time.perf_counter()
+        _, begin, end, done = visualize.maximise(model, layer, channels, iterations=64, seconds=600,
+                                                 value_range=(0, 1) if "demo" in name else (-1, 1))
+        seconds = time.perf_counter() - t
+        am.append({"model": name, "channels": len(channels), "iterations": done, "seconds": seconds,
+                   "seconds_per_channel": seconds / len(channels)})
+        print("activation maximisation, %s: %d channels x %d iterations in %.1f s = %.2f s per channel"
+              % (name, len(channels), done, seconds, seconds / len(channels)))
+    data = {"activation_maximisation": am, "machine": common.machine_info(), "reps": args.reps, "probe": 8, "rows": rows}
     common.write_results("attribution", data)
     print(common.markdown_table(
         ["model", "probe pass", "Grad-CAM + gradients + IG 32", "ratio", "all four methods", "ratio",
