@@ -27,6 +27,7 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
+from tb_plugin import attribution as attribution_lib  # TensorFlow gradients, callback side only
 from tb_plugin import capture as capture_lib
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import metadata, stats, summary
@@ -252,8 +253,6 @@ class InternalsCallback(keras.callbacks.Callback):
         # Optional snapshot parts (tb_plugin.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
-        from tb_plugin import attribution as attribution_lib  # TensorFlow gradients, callback side only
-
         self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
         if self.batch_freq:
             # Only then: a batch-end hook makes Keras wait for every batch
