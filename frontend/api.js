@@ -350,6 +350,37 @@ export class Api {
   }
 
   /**
+   * Blob `index` of an attribution step (`/attribution_blob`): 1 the side document (parsed JSON),
+   * 2 the Grad-CAM maps at the layer's resolution, 3 the probe images in force at the step
+   * (decoded payloads, or null when none was logged). Cached like tensors.
+   * @param {string} run @param {string} tag @param {number} step @param {1|2|3} index
+   */
+  attributionBlob(run, tag, step, index) {
+    const key = JSON.stringify(["attribution_blob", run, tag, step, index]);
+    const cached = this._cache.get(key);
+    if (cached) return cached;
+    const pending = (async () => {
+      const response = await this._get("attribution_blob", { run, tag, step, index });
+      if (index === 1) {
+        const text = await response.text();
+        try {
+          return text ? JSON.parse(text) : null;
+        } catch (_) {
+          throw new ApiError("TensorBoard sent an unreadable attribution document", { route: "attribution_blob" });
+        }
+      }
+      const bytes = await response.arrayBuffer();
+      return bytes.byteLength ? decodePayload(bytes) : null;
+    })();
+    this._cache.set(key, /** @type {any} */ (pending), 0);
+    pending.then(
+      (v) => this._cache.setCost(key, v && v.values ? v.values.byteLength : 1024),
+      () => this._cache.delete(key)
+    );
+    return pending;
+  }
+
+  /**
    * A JSON document (a model summary, a logging plan) at a step.
    * @param {string} run @param {string} tag @param {number} step
    */

@@ -27,6 +27,7 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
+from tb_plugin import attribution as attribution_lib  # TensorFlow gradients, callback side only
 from tb_plugin import capture as capture_lib
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import metadata, stats, summary
@@ -158,6 +159,15 @@ class InternalsCallback(keras.callbacks.Callback):
       background: encode and write on a background thread (one snapshot
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
+      attribution: attribution maps of the probe samples for their true and
+        predicted class (`tb_plugin.attribution`, tag `attribution/probe`):
+        None (default) logs them when `probe_data=(x, y)` carries class
+        labels; False never; True every method; a list of methods
+        ("gradcam", "saliency", "smoothgrad", "integrated_gradients"); or
+        a dict of options (`methods`, `gradcam_layer`, `ig_steps`,
+        `ig_baseline`, `smoothgrad_samples`, `smoothgrad_noise`,
+        `class_names`, `every`). What a model cannot support is skipped
+        with one message in the plan.
       class_data: `(x, y)` labelled evaluation samples (arrays, or a
         dataset or generator of `(x, y)` batches) for the class statistics
         (tag `class_stats`: confusion matrix and per-class activations,
@@ -207,6 +217,7 @@ class InternalsCallback(keras.callbacks.Callback):
         budget=plan_lib.DEFAULT_BUDGET,
         background=True,
         verbose=1,
+        attribution=None,
         class_data=None,
         class_names=None,
         class_layers=None,
@@ -264,6 +275,7 @@ class InternalsCallback(keras.callbacks.Callback):
         # Optional snapshot parts (tb_plugin.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
+        self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
         if class_data is not None:
             self._parts.append(ClassStatsPart(class_data, class_names, class_layers, class_samples,
                                               every=_count("class_freq", class_freq, 1)))

@@ -46,10 +46,11 @@ KIND_WEIGHTS = "weights"  # encoded arrays (variables)
 KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
 KIND_ATTENTION = "attention"  # encoded attention scores, per-step labels and images
 KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
+KIND_ATTRIBUTION = "attribution"  # encoded maps, a side document, Grad-CAM raw, probe images (attribution_data.py)
 KIND_MODEL_SUMMARY = "model_summary"  # a UTF-8 JSON document (the layer list)
 KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.plan)
 KIND_CLASS_STATS = "class_stats"  # a UTF-8 JSON document, then thumbnails (tb_plugin.class_stats)
-ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING)
+ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING, KIND_ATTRIBUTION)
 DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN, KIND_CLASS_STATS)
 # Kinds whose steps hold payloads (`/data` serves them), with a `storage`.
 PAYLOAD_KINDS = ARRAY_KINDS + DOCUMENT_KINDS

@@ -18,6 +18,17 @@ Routes, under `/data/plugin/internals`:
   when the step has no such blob.
 * `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
   step (`tb_plugin.attention.entropy_series`).
+* `GET /attribution_blob?run=R&tag=T&step=S&index=I`: blob I of an
+  attribution step (`tb_plugin.attribution_data`): 1 the side document
+  (JSON: methods, classes, probabilities, completeness errors), 2 the
+  Grad-CAM maps at the layer's resolution (payload; empty when not logged),
+  3 the probe images in force at S (payload: the latest step at or before S
+  that stored them; empty when none did).
+* `GET /top_samples?run=R&tag=T&step=S[&k=K][&input_tag=A]`: per channel of
+  an activations step, the K (default 5) probe samples with the strongest
+  response, their scores and positions (`tb_plugin.feature_vis.top_k`);
+  with `input_tag` (an attribution tag of the run, which holds the probe
+  images) also the input patch under each position.
 * `GET /embedding?run=R&tag=T&step=S[&method=pca]`: an embedding tag's
   step (the latest at or before S) projected to 2-D, aligned onto the step
   before, with labels, metadata columns and scores (`tb_plugin.projections`).
@@ -150,6 +161,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/stats": self._serve_stats,
             "/attention_blob": self._serve_attention_blob,
             "/attention_summary": self._serve_attention_summary,
+            "/attribution_blob": self._serve_attribution_blob,
+            "/top_samples": self._serve_top_samples,
             "/embedding": self._serve_embedding,
             "/embedding_scores": self._serve_embedding_scores,
             "/ranges": self._serve_ranges,
@@ -219,6 +232,58 @@ class InternalsPlugin(base_plugin.TBPlugin):
         except data_access.NoSuchBlob:
             blob = b""  # Not logged at this step (labels unchanged, no image): empty, not an error.
         return http_util.Respond(request, blob, "application/json" if raw == "1" else "application/octet-stream")
+
+    @_route
+    def _serve_attribution_blob(self, request):
+        """Blob `index` of an attribution step: 1 side document, 2 Grad-CAM raw, 3 probe images in force."""
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        raw = request.args.get("index", "")
+        if raw not in ("1", "2", "3"):
+            raise _BadRequest("index must be 1 (side document), 2 (Grad-CAM at its layer's resolution) or 3 "
+                              "(probe images), got %r" % raw[:20])
+        index = int(raw)
+        kinds = (metadata.KIND_ATTRIBUTION,)
+        ctx, experiment = self._request_scope(request)
+        try:
+            if index == 3:
+                _, blob = self._catalog.read_latest_blob(ctx, experiment, run, tag, step, index, kinds=kinds)
+            else:
+                blob = self._catalog.read_blob(ctx, experiment, run, tag, step, index, kinds=kinds)
+        except data_access.NoSuchBlob:
+            blob = b""  # Not logged (no Grad-CAM, no images): empty, not an error.
+        return http_util.Respond(request, blob, "application/json" if index == 1 else "application/octet-stream")
+
+    @_route
+    def _serve_top_samples(self, request):
+        """Top-k probe samples per channel of an activations step (numpy, no model pass)."""
+        from tb_plugin import encoding, feature_vis  # numpy only
+
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        raw_k = request.args.get("k", "5")
+        try:
+            k = int(raw_k)
+        except ValueError:
+            raise _BadRequest("k must be an integer from 1 to %d, got %r" % (feature_vis.MAX_K, raw_k[:20]))
+        if not 1 <= k <= feature_vis.MAX_K:
+            raise _BadRequest("k must be an integer from 1 to %d, got %d" % (feature_vis.MAX_K, k))
+        ctx, experiment = self._request_scope(request)
+        payload = self._catalog.read_payload(ctx, experiment, run, tag, step, kinds=(metadata.KIND_ACTIVATIONS,))
+        try:
+            values = encoding.decode(payload)
+        except encoding.DecodeError as e:
+            raise data_access.UnreadablePayload("step %s of %r in run %r cannot be decoded: %s" % (step, tag, run, e))
+        input_size = None
+        input_tag = request.args.get("input_tag")
+        if input_tag:
+            info = self._catalog.tag_info(ctx, experiment, run, input_tag, (metadata.KIND_ATTRIBUTION,))
+            input_size = info.get("shape", [0, 0, 0, 0])[2:4]
+        if values.ndim < 2:
+            raise _BadRequest("tag %r holds shape %s, not [samples, ..., channels]" % (tag, list(values.shape)))
+        answer = feature_vis.top_k(values, k, input_size)
+        answer.update(step=step, input_tag=input_tag or None)
+        return http_util.Respond(request, answer, "application/json")
 
     @_route
     def _serve_attention_summary(self, request):

@@ -49,6 +49,7 @@ from tb_plugin import encoding as encoding_lib
 from tb_plugin import attention as attention_lib
 from tb_plugin import class_stats as class_stats_lib
 from tb_plugin import embedding as embedding_lib
+from tb_plugin import attribution_data as attribution_lib
 from tb_plugin import metadata, stats, store, tfrecord
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
@@ -195,6 +196,7 @@ class Writer:
         self._lock = threading.Lock()
         self._attention_labels = {}  # tag -> its first token labels
         self._embedding_extras = {}  # tag -> (labels JSON, thumbnails key, thumbnails in force)
+        self._attribution_images = {}  # tag -> the probe images last stored (shape, bytes)
         self._class_thumbnails = {}  # class_stats tag -> the key of its last stored thumbnails
         self._described = set()  # tags whose metadata this file holds
         self._store = store.StoreWriter(logdir)
@@ -421,6 +423,88 @@ class Writer:
         )
         self._write_value(value, step)
         return class_stats_lib.parse(doc_bytes)
+
+    def attribution(
+        self,
+        name,
+        maps,
+        step,
+        *,
+        predicted_class,
+        true_class=None,
+        predicted_probability=None,
+        true_probability=None,
+        probabilities=True,
+        class_names=None,
+        completeness_error=None,
+        gradcam_raw=None,
+        gradcam_layer=None,
+        images=None,
+        settings=None,
+        description=None,
+        encoding=DEFAULT_ENCODING,
+        max_values=DEFAULT_MAX_VALUES,
+    ):
+        """Writes attribution maps of fixed samples at `step` (kind `attribution`).
+
+        Args:
+          name: tag, e.g. "attribution/probe".
+          maps: `{method: [samples, height, width]}` (one target: the
+            predicted class), or `[samples, 2, height, width]` (the true
+            class, then the predicted class) when `true_class` is given;
+            methods "gradcam", "saliency", "smoothgrad",
+            "integrated_gradients" (see `tb_plugin.attribution_data`).
+          step: the step (int).
+          predicted_class, true_class: class index per sample.
+          predicted_probability, true_probability: per sample (optional).
+          probabilities: False when those are scores, not probabilities.
+          class_names: optional names of the class indices.
+          completeness_error: optional `{"true": [...], "predicted": [...]}`.
+          gradcam_raw: optional Grad-CAM at its layer's resolution.
+          gradcam_layer: the layer Grad-CAM used (shown).
+          images: the samples' inputs `[samples, height, width(, c)]`
+            (c = 1, 3 or 4; values in [0, 1] or [0, 255]); stored with the
+            tag's first step and again only when they change.
+          settings: optional JSON-ready method settings (IG steps, ...).
+          description, encoding, max_values: as `activations` (q8 keeps
+            each method's own range).
+
+        Raises:
+          ValueError: bad maps, per-sample counts or arguments.
+        """
+        _check_name(name)
+        step = _check_step(step)
+        _check_encoding(encoding, max_values, description)
+        array, doc, raw, images = attribution_lib.validate(
+            name, maps, predicted_class=predicted_class, true_class=true_class,
+            predicted_probability=predicted_probability, true_probability=true_probability,
+            probabilities=probabilities, class_names=class_names, completeness_error=completeness_error,
+            gradcam_raw=gradcam_raw, gradcam_layer=gradcam_layer, images=images, settings=settings,
+        )
+        blobs = [
+            encoding_lib.encode(array, encoding, max_values),
+            attribution_lib.encode_doc(doc),
+            b"" if raw is None else encoding_lib.encode(raw, "f32", max_values),
+        ]
+        if images is not None:
+            key = (images.shape, images.tobytes())
+            with self._lock:
+                changed = self._attribution_images.get(name) != key
+                self._attribution_images[name] = key
+            if changed:
+                blobs.append(encoding_lib.encode(images, "q8", max_values))
+        while blobs and not blobs[-1]:
+            blobs.pop()
+        extra = {"methods": doc["methods"], "targets": doc["targets"], "samples": int(array.shape[0]),
+                 "gradcam_layer": doc["gradcam_layer"]}
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_summary_metadata(
+                metadata.KIND_ATTRIBUTION, array.shape, array.dtype.name, encoding, description=description, extra=extra
+            ),
+            tensor=self._stored(blobs),
+        )
+        self._write_value(value, step)
 
     def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
         """The TF-free door for every encoded-array kind (see `activations`)."""
@@ -771,5 +855,104 @@ def class_stats(
                     tf.string, stateful=False)
             blob.set_shape([2 if thumbnails_payload is not None else 1])
             return blob
+
+        return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
+
+
+# ---- attribution maps (kind "attribution"; layout of blobs and metadata in attribution_data.py) ----
+
+
+def attribution(
+    name,
+    maps,
+    step=None,
+    *,
+    predicted_class,
+    true_class=None,
+    predicted_probability=None,
+    true_probability=None,
+    probabilities=True,
+    class_names=None,
+    completeness_error=None,
+    gradcam_raw=None,
+    gradcam_layer=None,
+    images=None,
+    settings=None,
+    description=None,
+    encoding=DEFAULT_ENCODING,
+    max_values=DEFAULT_MAX_VALUES,
+):
+    """Writes attribution maps to the default `tf.summary` writer; arguments
+    as `Writer.attribution`. Maps, classes and probabilities may be tensors
+    (their shapes must be known when traced); the images are stored with
+    every step (the `Writer` only when they change).
+
+    Returns:
+      True on success, False if no default writer was available.
+    """
+    import tensorflow as tf  # The TF-free paths never reach this import.
+
+    _check_name(name)
+    _check_encoding(encoding, max_values, description)
+    if not isinstance(maps, dict) or not maps:
+        raise ValueError("%s: maps must be a non-empty dict {method: [samples, height, width] array}" % name)
+    methods = [str(m) for m in maps]
+    tensors = [tf.convert_to_tensor(v) for v in maps.values()]
+    per_sample = {"predicted_class": predicted_class, "true_class": true_class,
+                  "predicted_probability": predicted_probability, "true_probability": true_probability}
+    given = [k for k, v in per_sample.items() if v is not None]
+    extra_tensors = [tf.convert_to_tensor(per_sample[k]) for k in given]
+    errors = sorted((completeness_error or {}).items())
+    error_tensors = [tf.convert_to_tensor(v) for _, v in errors]
+    optional = [("gradcam_raw", gradcam_raw), ("images", images)]
+    optional = [(k, tf.convert_to_tensor(v)) for k, v in optional if v is not None]
+    shapes = [t.shape.as_list() for t in tensors]
+    for method, shape in zip(methods, shapes):
+        if None in shape:
+            raise ValueError("%s: map %r needs a fully known shape, got %s" % (name, method, shape))
+    # Check everything now, at trace time, on zeros of the same shapes.
+    zeros = lambda t, integer=False: np.zeros(t.shape.as_list(), np.int64 if integer else np.float32)  # noqa: E731
+    array, doc, _, _ = attribution_lib.validate(
+        name, {m: zeros(t) for m, t in zip(methods, tensors)},
+        **{k: zeros(t, k.endswith("class")) for k, t in zip(given, extra_tensors)},
+        probabilities=probabilities, class_names=class_names,
+        completeness_error={k: zeros(t) for (k, _), t in zip(errors, error_tensors)} or None,
+        gradcam_layer=gradcam_layer, settings=settings,
+        **{k: zeros(t) for k, t in optional},
+    )
+    encoding_lib.check_size(array.shape, max_values, name)
+    extra = {"methods": doc["methods"], "targets": doc["targets"], "samples": int(array.shape[0]),
+             "gradcam_layer": doc["gradcam_layer"]}
+    counts = (len(tensors), len(extra_tensors), len(error_tensors))
+    summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    with summary_scope(name, "internals_attribution", values=tensors + [step]) as (tag, _):
+        summary_metadata = metadata.create_summary_metadata(
+            metadata.KIND_ATTRIBUTION, array.shape, "float32", encoding, description=description, extra=extra,
+            storage=metadata.STORAGE_INLINE,
+        )
+
+        def encode_payload(*values):
+            a, b, c = counts
+            m_values, e_values = values[:a], values[a:a + b]
+            c_values, o_values = values[a + b:a + b + c], values[a + b + c:]
+            arr, document, raw, picture = attribution_lib.validate(
+                name, dict(zip(methods, m_values)), **dict(zip(given, e_values)),
+                probabilities=probabilities, class_names=class_names,
+                completeness_error={k: v for (k, _), v in zip(errors, c_values)} or None,
+                gradcam_layer=gradcam_layer, settings=settings,
+                **{k: v for (k, _), v in zip(optional, o_values)},
+            )
+            blobs = [encoding_lib.encode(arr, encoding, max_values), attribution_lib.encode_doc(document),
+                     b"" if raw is None else encoding_lib.encode(raw, "f32", max_values),
+                     b"" if picture is None else encoding_lib.encode(picture, "q8", max_values)]
+            while not blobs[-1]:
+                blobs.pop()
+            return np.array(blobs, dtype=object)
+
+        def payload():
+            with tf.device("cpu:0"):
+                return tf.numpy_function(
+                    encode_payload, tensors + extra_tensors + error_tensors + [t for _, t in optional],
+                    tf.string, stateful=False)
 
         return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)

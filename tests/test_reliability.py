@@ -233,6 +233,8 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
         ("attention_summary", dict(run="good", tag="stats/conv")),
         ("attention_summary", dict(run="good", tag="model_summary")),
         ("attention_blob", dict(run="good", tag="conv", step=0, index=1)),
+        ("attribution_blob", dict(run="good", tag="conv", step=0, index=1)),
+        ("top_samples", dict(run="good", tag="weights/dense/kernel", step=0)),
         ("data", dict(run="good", tag="stats/conv", step=0)),
         ("stats", dict(run="good", tag="conv")),
         ("class_stats", dict(run="good", tag="conv", step=0)),
@@ -254,7 +256,7 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
 # --- the fuzzer ---------------------------------------------------------------------
 
 ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "class_stats", "class_pair",
-          "class_samples", "ranges", "weight_change", "weight_stats", "static/index.js",
+          "class_samples", "ranges", "weight_change", "weight_stats", "attribution_blob", "top_samples", "static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
 KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary", "class_stats",

@@ -17,6 +17,7 @@
 
 import { ActivationsView } from "./activations.js";
 import { AttentionView } from "./attention.js";
+import { AttributionView } from "./attribution.js";
 import { ArchitectureView } from "./architecture.js";
 import { ConfusionView } from "./confusion.js";
 import { WeightsView } from "./weights.js";
@@ -27,6 +28,7 @@ const VIEWS = new Map([
   ["weights", WeightsView],
   ["model_summary", ArchitectureView],
   ["attention", AttentionView],
+  ["attribution", AttributionView],
   ["class_stats", ConfusionView],
 ]);
 
