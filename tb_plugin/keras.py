@@ -157,6 +157,27 @@ class InternalsCallback(keras.callbacks.Callback):
       background: encode and write on a background thread (one snapshot
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
+      embedding_layers: layer names, paths or glob patterns whose outputs
+        to log as embeddings (tag `embedding/<layer path>`, one row per
+        sample; conv and sequence outputs averaged over space or time), see
+        `tb_plugin.embedding_part`. None: no embeddings.
+      embedding_data: the samples to embed: `x` or `(x, y)` with one label
+        per sample (class index, string or one-hot row); arrays, not a
+        dataset. Required with `embedding_layers`.
+      embedding_freq: embeddings every this many snapshots (the first, e.g.
+        before training, included).
+      embedding_samples: the most samples to embed (the first N).
+      embedding_columns: optional `{name: one value per sample}` shown on
+        hover and in the Projector's metadata.
+      embedding_class_names: optional names of the class indices in `y`.
+      embedding_thumbnails: True (default): thumbnails of image inputs
+        (`[n, h, w(, 1|3)]`, scaled to [0, 1]); False: none; or your own
+        `[n, h, w(, c)]` images.
+      embedding_encoding: "q8" (default, compact) or "f32" (lossless).
+      embedding_projector: at train end, hand the latest step of each
+        embedding to TensorBoard's Projector (`tb_plugin.projector`).
+      embedding_batch_size: samples per batch of the embedding pass (one
+        pass over `embedding_data` per embedding snapshot, inference mode).
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
     (every worker checks the arguments and the probe pass at train begin);
@@ -191,6 +212,16 @@ class InternalsCallback(keras.callbacks.Callback):
         budget=plan_lib.DEFAULT_BUDGET,
         background=True,
         verbose=1,
+        embedding_layers=None,
+        embedding_data=None,
+        embedding_freq=1,
+        embedding_samples=1000,
+        embedding_columns=None,
+        embedding_class_names=None,
+        embedding_thumbnails=True,
+        embedding_encoding="q8",
+        embedding_projector=True,
+        embedding_batch_size=256,
     ):
         super().__init__()
         if encoding not in encoding_lib.ENCODINGS:
@@ -242,6 +273,16 @@ class InternalsCallback(keras.callbacks.Callback):
         # Optional snapshot parts (tb_plugin.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
+        if embedding_layers is not None:
+            from tb_plugin.embedding_part import EmbeddingPart
+
+            self._parts.append(EmbeddingPart(
+                embedding_layers, embedding_data, freq=embedding_freq, samples=embedding_samples,
+                columns=embedding_columns, class_names=embedding_class_names, thumbnails=embedding_thumbnails,
+                encoding=embedding_encoding, projector=embedding_projector, batch_size=embedding_batch_size))
+        elif embedding_data is not None:
+            raise ValueError("embedding_data is given but embedding_layers is not: name the layers to embed, "
+                             "e.g. embedding_layers=['dense']")
         if self.batch_freq:
             # Only then: a batch-end hook makes Keras wait for every batch
             # (no async dispatch), which costs time in epoch mode.
