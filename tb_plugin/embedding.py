@@ -109,6 +109,11 @@ def encode_labels(doc):
     return json.dumps(doc, sort_keys=True).encode("utf-8")
 
 
+def available_methods():
+    """Methods `project_step` can compute here: "pca" always."""
+    return ("pca",)
+
+
 # ---- projections --------------------------------------------------------------------
 
 

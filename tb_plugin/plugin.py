@@ -23,6 +23,8 @@ Routes, under `/data/plugin/internals`:
   before, with labels, metadata columns and scores (`tb_plugin.projections`).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
   (full space and projection), silhouette and explained variance.
+* `GET /embedding_thumbnails?run=R&tag=T&step=S`: the samples' thumbnails in
+  force at that step (an encoded `[n, h, w, c]` payload), empty when none.
 * `GET /ranges?run=R&tag=T`: per-step value ranges of an array tag
   (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
   finite values only, null where a step has none (`tb_plugin.series`).
@@ -132,6 +134,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/attention_summary": self._serve_attention_summary,
             "/embedding": self._serve_embedding,
             "/embedding_scores": self._serve_embedding_scores,
+            "/embedding_thumbnails": self._serve_embedding_thumbnails,
             "/ranges": self._serve_ranges,
             "/weight_change": self._serve_weight_change,
             "/static/*": self._serve_static,
@@ -242,6 +245,15 @@ class InternalsPlugin(base_plugin.TBPlugin):
         ctx, experiment = self._request_scope(request)
         answer = self._projection_cache().scores(ctx, experiment, run, tag, _query_method(request))
         return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_embedding_thumbnails(self, request):
+        """The thumbnails payload in force at a step of an embedding tag (empty when none)."""
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        blob = self._projection_cache().thumbnails(ctx, experiment, run, tag, step)
+        return http_util.Respond(request, blob, "application/octet-stream")
 
     def _series_cache(self):
         if self._series is None:

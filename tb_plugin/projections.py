@@ -11,7 +11,12 @@ import json
 import threading
 
 
-from tb_plugin import data_access, embedding, encoding, metadata
+from tb_plugin import data_access, embedding, encoding, metadata, projector
+
+
+def available_methods():
+    """The projection methods this installation computes (PCA always)."""
+    return list(embedding.available_methods())
 
 KINDS = (metadata.KIND_EMBEDDING,)
 
@@ -67,9 +72,19 @@ class ProjectionCache:
         if not chain["steps"]:
             raise data_access.NotFound("no step up to %s for embedding %r in run %r" % (step, tag, run))
         found = chain["steps"][-1] if step not in chain["entries"] else step
-        doc = dict(chain["entries"][found], step=found, method=method)
+        doc = dict(chain["entries"][found], step=found, method=method, methods=available_methods())
         doc.update(self._labels(ctx, experiment_id, run, tag, found))
+        doc["projector"] = projector.handed_off(self._catalog.run_dir(experiment_id, run), tag)
         return doc
+
+    def thumbnails(self, ctx, experiment_id, run, tag, step):
+        """The encoded thumbnails payload in force at `step`, or b"" when none were logged."""
+        try:
+            _, blob = self._catalog.read_latest_blob(
+                ctx, experiment_id, run, tag, step, embedding.THUMBNAILS_BLOB, KINDS)
+        except data_access.NoSuchBlob:
+            return b""
+        return blob
 
     def scores(self, ctx, experiment_id, run, tag, method="pca"):
         """Per-step scores of a tag: `{"steps", "knn_accuracy", "knn_accuracy_projected",

@@ -158,6 +158,29 @@ def hand_off(run_dir, tag, rows, labels_doc=None, thumbnails=None, step=None):
     return config_path
 
 
+def handed_off(run_dir, tag):
+    """The Projector entry of `tag` in `run_dir`'s config, as `{"config": path,
+    "tensor_name", "step"}`, or None (no config, unreadable, or no entry)."""
+    if not run_dir:
+        return None
+    config_path = os.path.join(run_dir, CONFIG_NAME)
+    try:
+        with open(config_path, "r", encoding="utf-8") as f:
+            text = f.read()
+        from google.protobuf import text_format
+        from tensorboard.plugins.projector import projector_config_pb2
+
+        config = text_format.Parse(text, projector_config_pb2.ProjectorConfig())
+    except Exception:  # no hand-off, or a config the Projector itself would refuse
+        return None
+    for entry in config.embeddings:
+        if entry.tensor_name == tag or entry.tensor_name.startswith(tag + " @ step "):
+            rest = entry.tensor_name[len(tag + " @ step "):]
+            step = int(rest) if rest.lstrip("-").isdigit() else None
+            return {"config": config_path, "tensor_name": entry.tensor_name, "step": step}
+    return None
+
+
 def _write_atomic(path, data):
     temporary = path + ".tmp"
     with open(temporary, "wb") as f:

@@ -13,6 +13,7 @@
 
 import { ActivationsView } from "./activations.js";
 import { AttentionView } from "./attention.js";
+import { EmbeddingView } from "./embedding.js";
 import { ArchitectureView } from "./architecture.js";
 import { WeightsView } from "./weights.js";
 
@@ -22,6 +23,7 @@ const VIEWS = new Map([
   ["weights", WeightsView],
   ["model_summary", ArchitectureView],
   ["attention", AttentionView],
+  ["embedding", EmbeddingView],
 ]);
 
 /**
