@@ -18,9 +18,11 @@ Routes, under `/data/plugin/internals`:
   when the step has no such blob.
 * `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
   step (`tb_plugin.attention.entropy_series`).
-* `GET /embedding?run=R&tag=T&step=S[&method=pca]`: an embedding tag's
+* `GET /embedding?run=R&tag=T&step=S[&method=pca|tsne|umap]`: an embedding tag's
   step (the latest at or before S) projected to 2-D, aligned onto the step
-  before, with labels, metadata columns and scores (`tb_plugin.projections`).
+  before, with labels, metadata columns and scores (`tb_plugin.projections`);
+  `methods` lists those computed here (t-SNE needs scikit-learn, UMAP
+  umap-learn: another method answers 400 naming the extra to install).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
   (full space and projection), silhouette and explained variance.
 * `GET /embedding_thumbnails?run=R&tag=T&step=S`: the samples' thumbnails in
@@ -301,9 +303,12 @@ def _query_run_tag(request):
 
 
 def _query_method(request):
+    from tb_plugin import embedding  # numpy only
+
     method = request.args.get("method", "pca")
-    if method != "pca":
-        raise _BadRequest("method must be 'pca' (the projection this release computes), got %r" % method[:40])
+    message = embedding.missing_method_message(method)
+    if message:
+        raise _BadRequest(message[:300])
     return method
 
 
