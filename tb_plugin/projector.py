@@ -8,7 +8,8 @@ Projector reads from a run directory:
 * `<run>/projector_config.pbtxt`: one `embeddings` entry per handed-off tag
   (other entries, e.g. the user's own, are kept; a tag handed off again
   replaces its entry), with paths relative to the config's directory;
-* `<run>/plugins/internals/projector/<tag>.tensor.tsv`: the `[n, d]` rows;
+* `<run>/plugins/internals/projector/<tag>.tensor.tsv`: the `[n, d]` rows
+  (9 significant digits: exact for float32, which the Projector serves);
 * `<run>/plugins/internals/projector/<tag>.metadata.tsv`: labels and
   metadata columns (no header row with one column, one with several, as the
   Projector expects);
@@ -129,7 +130,7 @@ def hand_off(run_dir, tag, rows, labels_doc=None, thumbnails=None, step=None):
     os.makedirs(folder, exist_ok=True)
     base = _safe(tag)
     tensor_file = os.path.join(folder, base + ".tensor.tsv")
-    _write_atomic(tensor_file, "\n".join("\t".join(repr(float(v)) for v in row) for row in rows).encode("utf-8") + b"\n")
+    _write_atomic(tensor_file, "\n".join("\t".join("%.9g" % v for v in row) for row in rows).encode("utf-8") + b"\n")
     config_path = os.path.join(run_dir, CONFIG_NAME)
     config = projector_config_pb2.ProjectorConfig()
     if os.path.exists(config_path):
