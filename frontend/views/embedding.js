@@ -90,6 +90,7 @@ export class EmbeddingView {
     /** @private */ this._start = 0;
     /** @private */ this._raf = 0;
     /** @private */ this._hover = -1;
+    /** @private @type {number|undefined} */ this._slowNote = undefined;
     /** @private @type {{sx: number, sy: number, ox: number, oy: number}} */ this._tf = { sx: 1, sy: -1, ox: 0, oy: 0 };
     /** @private @type {{index: Int32Array, categories: import("../embedding_math.js").Category[]}} */
     this._colours = { index: new Int32Array(0), categories: [] };
@@ -138,8 +139,17 @@ export class EmbeddingView {
     this._wanted = step;
     const method = this._shared.method;
     this.frame.busy(true);
+    // t-SNE and UMAP take seconds a step, computed once for every step up to this one: say so.
+    window.clearTimeout(this._slowNote);
+    if (method !== "pca") {
+      this._slowNote = window.setTimeout(() => {
+        const name = METHOD_NAMES[/** @type {keyof METHOD_NAMES} */ (method)] || method;
+        this.frame.status.textContent = `Computing ${name} (the first time, for every step up to this one)…`;
+      }, 400);
+    }
     try {
       const doc = await this.api.embedding(this.run, this.tag, step, method);
+      window.clearTimeout(this._slowNote);
       if (this._destroyed || step !== this._wanted || method !== this._shared.method) return;
       this.frame.busy(false);
       this.showMessage(null);
@@ -156,6 +166,7 @@ export class EmbeddingView {
       this._loadScores(doc.step);
       if (this._onLoad) this._onLoad(null, { batch: 1 });
     } catch (e) {
+      window.clearTimeout(this._slowNote);
       if (this._destroyed || step !== this._wanted) return;
       this.frame.busy(false);
       this.frame.showFailure(step, e);
@@ -173,6 +184,7 @@ export class EmbeddingView {
 
   destroy() {
     this._destroyed = true;
+    window.clearTimeout(this._slowNote);
     cancelAnimationFrame(this._raf);
     this._shared.views.delete(this);
     this.frame.destroy();
