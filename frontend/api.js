@@ -74,6 +74,11 @@ export class ApiError extends Error {
   }
 }
 
+/** The message of a failure, fit for the user. @param {unknown} e */
+export function errorMessage(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+
 export class Api {
   /**
    * @param {{fetch?: typeof fetch, cacheEntries?: number, cacheBytes?: number}} [options]
@@ -89,6 +94,8 @@ export class Api {
     this._series = new Map();
     /** @private @type {Map<string, any>} the answers of `_series` that arrived */
     this._seriesDone = new Map();
+    /** @private @type {Map<string, Promise<any>>|undefined} class statistics answers (`_classJson`) */
+    this._classCache = undefined;
     /** Requests made, and bytes received, per route (for the benchmark and tests). */
     this.counts = /** @type {Object<string, {requests: number, bytes: number}>} */ ({});
   }
@@ -162,6 +169,29 @@ export class Api {
       throw new ApiError("TensorBoard sent an unexpected step list", { route: "steps" });
     }
     return { steps: answer.steps, wall_times: answer.wall_times || [] };
+  }
+
+  /**
+   * The ascending step lists of `tag` in each of `runs` (no steps where a run
+   * does not have the tag), and the message of each run whose list failed.
+   * @param {string[]} runs @param {string} tag @param {TagListing} listing
+   * @returns {Promise<{stepsOf: Map<string, number[]>, errors: Map<string, string>}>}
+   */
+  async stepLists(runs, tag, listing) {
+    const answers = await Promise.all(
+      runs.map((run) =>
+        (listing[run] || {})[tag]
+          ? this.steps(run, tag).then(
+              (a) => ({ run, steps: a.steps.slice().sort((x, y) => x - y), error: null }),
+              (e) => ({ run, steps: [], error: errorMessage(e) })
+            )
+          : Promise.resolve({ run, steps: [], error: null })
+      )
+    );
+    return {
+      stepsOf: new Map(answers.map((a) => [a.run, a.steps])),
+      errors: new Map(answers.filter((a) => a.error !== null).map((a) => [a.run, /** @type {string} */ (a.error)])),
+    };
   }
 
   /**
@@ -242,7 +272,7 @@ export class Api {
   }
 
   /**
-   * @private A small per-tag series (`/ranges`, `/weight_change`), cached per
+   * @private A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
    * (run, tag) until the tag's step list changes (`version`: e.g. its max step).
    */
   _tagSeries(route, run, tag, version, check) {
@@ -291,6 +321,15 @@ export class Api {
    */
   weightChange(run, tag, version = "") {
     return this._tagSeries("weight_change", run, tag, version, (a) => Array.isArray(a.relative_change));
+  }
+
+  /**
+   * A variable's exact change series as the callback logged it (`/weight_stats`, kind weight_stats).
+   * @param {string} run @param {string} tag the weight_stats tag @param {number|string} [version] its max step
+   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, update_ratio: Array<number|null>, norm: Array<number|null>}>}
+   */
+  weightStats(run, tag, version = "") {
+    return this._tagSeries("weight_stats", run, tag, version, (a) => Array.isArray(a.relative_change));
   }
 
   /**
@@ -376,12 +415,72 @@ export class Api {
   }
 
   /**
-   * A model summary document (JSON) at a step.
+   * A JSON document (a model summary, a logging plan) at a step.
    * @param {string} run @param {string} tag @param {number} step
    */
-  async modelSummary(run, tag, step) {
+  async document(run, tag, step) {
     const response = await this._get("data", { run, tag, step });
-    return JSON.parse(await response.text());
+    try {
+      return JSON.parse(await response.text());
+    } catch (_) {
+      throw new ApiError(`TensorBoard sent an unreadable document for ${tag}`, { route: "data" });
+    }
+  }
+
+  /** A model summary document at a step (see `document`). @param {string} run @param {string} tag @param {number} step */
+  modelSummary(run, tag, step) {
+    return this.document(run, tag, step);
+  }
+
+  /**
+   * @private A cached JSON answer of a class statistics route (a few kept; failures retried).
+   * @param {string} route @param {Object<string, string|number>} params @param {(a: any) => boolean} check
+   */
+  _classJson(route, params, check) {
+    const key = JSON.stringify([route, params]);
+    if (!this._classCache) this._classCache = new Map();
+    const cache = this._classCache;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const pending = this._json(route, params).then((answer) => {
+      if (!answer || typeof answer !== "object" || !check(answer)) {
+        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
+      }
+      return answer;
+    });
+    cache.set(key, pending);
+    while (cache.size > 48) cache.delete(cache.keys().next().value);
+    pending.catch(() => {
+      if (cache.get(key) === pending) cache.delete(key);
+    });
+    return pending;
+  }
+
+  /**
+   * A class statistics step without per-unit means (`/class_stats`; tb_plugin/class_stats.py):
+   * confusion, misclassified samples, per-layer similarity, clustering order and separability.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  classStats(run, tag, step) {
+    return this._classJson("class_stats", { run, tag, step }, (a) => Array.isArray(a.confusion) && Array.isArray(a.layers));
+  }
+
+  /**
+   * Classes a and b of a class statistics step, per layer (`/class_pair`).
+   * @param {string} run @param {string} tag @param {number} step @param {number} a @param {number} b
+   */
+  classPair(run, tag, step, a, b) {
+    return this._classJson("class_pair", { run, tag, step, a, b }, (x) => Array.isArray(x.layers) && Array.isArray(x.samples));
+  }
+
+  /**
+   * The evaluation samples' thumbnails in force at `step` (`/class_samples`), decoded; null when none.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  async classSamples(run, tag, step) {
+    const response = await this._get("class_samples", { run, tag, step });
+    const bytes = await response.arrayBuffer();
+    return bytes.byteLength ? decodePayload(bytes) : null;
   }
 
   /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
@@ -395,5 +494,6 @@ export class Api {
     this._cache.clear();
     this._series.clear();
     this._seriesDone.clear();
+    if (this._classCache) this._classCache.clear();
   }
 }

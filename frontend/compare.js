@@ -116,6 +116,16 @@ export function differenceTensor(a, b, as) {
 }
 
 /**
+ * The runs the checklist offers: TensorBoard's (its run selector), else all
+ * the listing's (no host, or an older host that lists nothing).
+ * @param {string[]} all the listing's runs @param {string[]|null} hostRuns
+ */
+export function offeredRuns(all, hostRuns) {
+  const offered = hostRuns ? all.filter((r) => hostRuns.includes(r)) : all;
+  return offered.length ? offered : all;
+}
+
+/**
  * The runs to compare: a checklist of TensorBoard's runs (that have
  * internals data), with its own filter box. Order of selection is kept
  * (the first selected run is "A" of a difference).

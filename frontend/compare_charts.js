@@ -9,6 +9,7 @@
  * `{steps, values}` for that run and shown tag, or null when it does not apply.
  */
 
+import { Generation } from "./cancel.js";
 import { LineChart } from "./charts.js";
 import { el, clear } from "./dom.js";
 import { formatTick } from "./format.js";
@@ -63,7 +64,7 @@ export class CompareCharts {
     this._onStep = onStep;
     /** @private @type {Array<{chart: LineChart, steps: number[]}>} */ this._charts = [];
     /** @private @type {number|null} */ this._step = null;
-    /** @private */ this._token = 0;
+    /** @private the newest load of the charts */ this._loads = new Generation();
     this._legend = el("div", { class: "compare-legend" });
     this._grid = el("div", { class: "stats-charts compare-charts-grid" });
     this._status = el("p", { class: "stats-status", role: "status" });
@@ -82,7 +83,7 @@ export class CompareCharts {
    * @param {(run: string) => string} colourOf a run's colour class
    */
   async setRuns(runs, tag, listing, colourOf) {
-    const token = ++this._token;
+    const ticket = this._loads.begin();
     clear(this._legend);
     for (const run of runs) {
       this._legend.append(
@@ -106,7 +107,7 @@ export class CompareCharts {
         ),
       }))
     );
-    if (token !== this._token) return;
+    if (!ticket.live) return;
     clear(this._grid);
     this._charts = [];
     for (const { spec, lines } of loaded) {
@@ -153,7 +154,7 @@ export class CompareCharts {
   }
 
   destroy() {
-    this._token++;
+    this._loads.cancel();
     this.element.remove();
   }
 }

@@ -115,6 +115,24 @@ export function userText(cls, text, what) {
 }
 
 /**
+ * Text with user strings in it (plan.js TextParts): each run name its own
+ * `<bdi>`, so names in any direction keep their place in the sentence.
+ * @param {string} cls @param {Array<string|{run: string}>} parts
+ * @returns {HTMLElement}
+ */
+export function mixedText(cls, parts) {
+  const span = el("span", { class: cls });
+  setMixedText(span, parts);
+  return span;
+}
+
+/** Sets `node`'s content to `parts` (as `mixedText`). @param {HTMLElement} node @param {Array<string|{run: string}>} parts */
+export function setMixedText(node, parts) {
+  node.replaceChildren(...parts.map((p) => (typeof p === "string" ? p : el("bdi", { class: "user-text", text: p.run }))));
+  node.title = node.textContent || "";
+}
+
+/**
  * @typedef {Object} FrameOptions
  * @property {string} kind e.g. "activations" (the section's accessible name and class)
  * @property {string} run

@@ -6,7 +6,7 @@
  */
 
 import { el, clear } from "./dom.js";
-import { setTipAnchor } from "./frame.js";
+import { cellAt, CellCursor } from "./cell_cursor.js";
 
 /**
  * Where the pixel (row, col) of a heatmap reads from, as strides into the
@@ -134,15 +134,14 @@ export class Heatmap {
     this._onHover = null;
     /** @private @type {HTMLElement|null} gutter of row marks, made on first use */
     this._rowMarks = null;
-    /** @private */
-    /** @private @type {{row: number, col: number}|null} the keyboard's cell cursor */
-    this._key = null;
+    /** @private the keyboard's cell cursor (cell_cursor.js), reading out like the pointer */
+    this._keys = new CellCursor(this.canvas, {
+      dims: () => this.grid,
+      hover: (cell, keyboard) => this._hover(cell && this._hit(cell), keyboard),
+    });
     this._listeners = [
       ["pointermove", (/** @type {PointerEvent} */ e) => this._hover(this.hitTest(e.clientX, e.clientY))],
       ["pointerleave", () => this._hover(null)],
-      ["keydown", (/** @type {KeyboardEvent} */ e) => this._keydown(e)],
-      ["focus", () => this.canvas.matches(":focus-visible") && this._moveKey(0, 0)], // keyboard focus, not a click
-      ["blur", () => this._hover(null)],
     ];
     for (const [type, fn] of this._listeners) this.canvas.addEventListener(type, fn);
   }
@@ -179,36 +178,6 @@ export class Heatmap {
     this._ctx.putImageData(image, 0, 0);
   }
 
-  /** @private Arrow keys (Home/End: row ends) move the cell cursor. @param {KeyboardEvent} e */
-  _keydown(e) {
-    const moves = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
-    const big = e.shiftKey ? 8 : 1;
-    if (e.key in moves) {
-      const [dr, dc] = moves[/** @type {keyof typeof moves} */ (e.key)];
-      this._moveKey(dr * big, dc * big);
-    } else if (e.key === "Home") this._moveKey(0, -Infinity);
-    else if (e.key === "End") this._moveKey(0, Infinity);
-    else if (e.key === "Escape") {
-      this._hover(null);
-      return;
-    } else return;
-    e.preventDefault();
-    e.stopPropagation(); // not the app's step shortcuts
-  }
-
-  /** @private @param {number} dr @param {number} dc */
-  _moveKey(dr, dc) {
-    const { rows, cols } = this.grid;
-    if (!rows || !cols) return;
-    const at = this._key || { row: 0, col: 0 };
-    const row = Math.max(0, Math.min(rows - 1, at.row + (Number.isFinite(dr) ? dr : dr > 0 ? rows : -rows)));
-    const col = Math.max(0, Math.min(cols - 1, at.col + (Number.isFinite(dc) ? dc : dc > 0 ? cols : -cols)));
-    this._key = { row, col };
-    const rect = this.canvas.getBoundingClientRect();
-    setTipAnchor(rect.left + ((col + 1) / cols) * rect.width, rect.top + ((row + 1) / rows) * rect.height);
-    this._hover({ row, col, index: gridIndex(this.grid, row, col), channel: gridChannel(this.grid, row, col) }, true);
-  }
-
   /** @private @param {Hit|null} hit @param {boolean} [keyboard] */
   _hover(hit, keyboard = false) {
     // Outline the cell when cells are big enough to see one (always for the keyboard's cursor).
@@ -233,13 +202,13 @@ export class Heatmap {
    * @returns {Hit|null}
    */
   hitTest(clientX, clientY) {
-    const rect = this.canvas.getBoundingClientRect();
-    const { rows, cols } = this.grid;
-    if (!rect.width || !rect.height) return null;
-    const col = Math.floor(((clientX - rect.left) / rect.width) * cols);
-    const row = Math.floor(((clientY - rect.top) / rect.height) * rows);
-    if (row < 0 || col < 0 || row >= rows || col >= cols) return null;
-    return { row, col, index: gridIndex(this.grid, row, col), channel: gridChannel(this.grid, row, col) };
+    const cell = cellAt(this.canvas, this.grid.rows, this.grid.cols, clientX, clientY);
+    return cell && this._hit(cell);
+  }
+
+  /** @private @param {{row: number, col: number}} cell @returns {Hit} */
+  _hit(cell) {
+    return { ...cell, index: gridIndex(this.grid, cell.row, cell.col), channel: gridChannel(this.grid, cell.row, cell.col) };
   }
 
   /**
@@ -294,6 +263,7 @@ export class Heatmap {
 
   destroy() {
     for (const [type, fn] of this._listeners) this.canvas.removeEventListener(type, fn);
+    this._keys.destroy();
     this._onHover = null;
     this.element.remove();
   }

@@ -9,9 +9,9 @@
  *   attention/<path>            -> <path>: "attention"
  *   embedding/<path>            -> <path>: "embedding" (the callback's embeddings)
  *   model_summary               -> the run's architecture (not a layer)
- *   logging_plan, weight_stats  -> not listed: no view shows them yet (the
- *                                  callback's plan; exact change series, which
- *                                  the weights view's chart will draw)
+ *   logging_plan, weight_stats  -> not listed: shown inside other views (the
+ *                                  callback's plan on the architecture page; the
+ *                                  exact change series in the weights view's chart)
  *   any other tag               -> the tag itself: its kind (a TF-free Writer names tags freely)
  */
 
@@ -132,4 +132,15 @@ export function treeRows(layers) {
     rows.push({ type: "layer", path: l.path, name: parts[parts.length - 1], depth: parts.length - 1, layer: l });
   }
   return rows;
+}
+
+/**
+ * The model summary of the run the picker opens first (runs sorted as the picker sorts them), or null.
+ * @param {import("./api.js").TagListing} listing
+ */
+export function landingTag(listing) {
+  const runs = Object.keys(listing).sort(collator.compare);
+  if (!runs.length) return null;
+  const tag = Object.keys(listing[runs[0]]).find((t) => listing[runs[0]][t].kind === "model_summary");
+  return tag ? { run: runs[0], tag } : null;
 }

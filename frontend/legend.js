@@ -47,11 +47,12 @@ export class Legend {
   /**
    * @param {{mode: "layer"|"channel", lo: number, hi: number,
    *          nan: number, posInf: number, negInf: number, channels: number, noun?: string,
-   *          shared?: boolean, symmetric?: boolean, name?: string, clipped?: number, extra?: string}} state
+   *          shared?: boolean, symmetric?: boolean, name?: string, clipped?: number, extra?: string, channelWhere?: string|null}} state
    *   lo/hi: the shared range (layer mode) or the range over all channels;
-   *   name: what the range is (the colour-scale mode, see scales.js); clipped: values beyond it
+   *   name: what the range is (the colour-scale mode, see scales.js); clipped: values beyond it;
+   *   channelWhere: what each channel's own range spans (scales.js; default: this step)
    */
-  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels", shared = false, symmetric = false, name, clipped = 0, extra }) {
+  update({ mode, lo, hi, nan, posInf, negInf, channels, noun = "channels", shared = false, symmetric = false, name, clipped = 0, extra, channelWhere = null }) {
     this.element.dataset.mode = mode;
     this.element.dataset.lo = String(lo);
     this.element.dataset.hi = String(hi);
@@ -73,8 +74,10 @@ export class Legend {
       this._hi.textContent = "own max";
       this._mode.textContent =
         channels > 1
-          ? // Per-channel ranges are this step's (the colour-range modes apply to layer scales only).
-            `Each of ${channels} ${noun} scaled to its own range at this step${shared ? " across the compared panels" : ""} (layer: ${formatTick(lo)} … ${formatTick(hi)})`
+          ? `Each of ${channels} ${noun} scaled to its own range ${channelWhere || "at this step"}${shared ? " across the compared panels" : ""}` +
+            `${symmetric ? ", centred on zero" : ""} (layer: ${formatTick(lo)} … ${formatTick(hi)})` +
+            (clipped ? ` · ${formatCount(clipped)} value${clipped === 1 ? "" : "s"} beyond, painted at the ends (clipped)` : "") +
+            (extra ? ` · ${extra}` : "")
           : `One range: ${formatTick(lo)} … ${formatTick(hi)}`;
     }
     for (const [key, n] of Object.entries({ nan, posInf, negInf })) {

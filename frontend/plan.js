@@ -27,6 +27,24 @@ export const DIFF_KINDS = ["activations", "weights", "attention"];
 export { formatStep };
 
 /**
+ * The compared runs after choosing `run`: it becomes run A (first) unless
+ * `keep` (it already is), runs the listing no longer has are dropped, each
+ * run once.
+ * @param {string[]} runs the runs compared so far
+ * @param {string} run the run chosen
+ * @param {string|null} previous the run chosen before (replaced by `run`)
+ * @param {Object<string, any>} listing
+ * @param {boolean} keep
+ * @returns {string[]}
+ */
+export function comparedRuns(runs, run, previous, listing, keep) {
+  let out = keep ? runs.slice() : [run, ...runs.filter((r) => r !== run && r !== previous)];
+  out = out.filter((r, i) => listing[r] && out.indexOf(r) === i);
+  if (!out.includes(run)) out.unshift(run);
+  return out;
+}
+
+/**
  * Index of the step of `steps` (ascending) nearest to `wanted`; ties go to
  * the earlier step; -1 when empty.
  * @param {number[]} steps @param {number} wanted
@@ -66,9 +84,16 @@ export function unionSteps(lists) {
  * @property {"none"|"runs"|"step"} diff what the column subtracts
  * @property {string[]} sides the runs read: [run] or [A, B]
  * @property {string} title the header's run text ("a", "a − b", "a: step − reference")
+ * @property {TextParts} titleParts the same, each run name a part of its own (bidi-isolated when shown)
  * @property {number[]} steps the steps the column can show (for a difference: A's)
  * @property {string|null} placeholder quiet text instead of a view (tag not logged, ...)
  * @property {string|null} message an explanation shown in the view (e.g. steps failed to list)
+ */
+
+/**
+ * A label whose run names are kept apart from the text around them, so a
+ * view can isolate each (right-to-left names stay where they are).
+ * @typedef {Array<string|{run: string}>} TextParts
  */
 
 /**
@@ -129,6 +154,7 @@ export function planColumns({ runs, mode, refStep, listing, tag, stepsOf, errors
       diff: "runs",
       sides: [a, b],
       title: `${a} − ${b}`,
+      titleParts: [{ run: a }, " − ", { run: b }],
       steps: placeholder ? [] : unionSteps([stepsFor(a), stepsFor(b)]),
       placeholder,
       message: err ? `Could not list the steps of ${tag} in ${errorOf(a) ? a : b}: ${err}` : null,
@@ -145,6 +171,7 @@ export function planColumns({ runs, mode, refStep, listing, tag, stepsOf, errors
         diff: effective === "diff-step" && info ? "step" : "none",
         sides: [r],
         title: effective === "diff-step" ? `${r}: step − reference` : r,
+        titleParts: effective === "diff-step" ? [{ run: r }, ": step − reference"] : [{ run: r }],
         steps: info ? stepsFor(r) : [],
         placeholder: info ? null : missing(r),
         message: err ? `Could not list the steps of ${tag} in ${r}: ${err}` : null,
@@ -180,6 +207,7 @@ export function sameShape(a, b) {
  * @property {{run: string, step: number}|null} b the subtrahend, or null when no difference
  * @property {boolean} nearest a side is at a step other than the slider's
  * @property {string} label what the column paints, nearest steps named
+ * @property {TextParts} labelParts the same, run names apart
  * @property {string|null} missing why nothing can be painted at this step (null when something can)
  */
 
@@ -195,35 +223,41 @@ export function columnAt(column, step, refStep, stepsOf) {
   const get = (/** @type {string} */ r) =>
     /** @type {number[]} */ ((stepsOf instanceof Map ? stepsOf.get(r) : stepsOf ? stepsOf[r] : null) || column.steps);
   const mark = (/** @type {number} */ s) => (s === step ? formatStep(s) : `${formatStep(s)} (nearest to ${formatStep(step)})`);
-  if (column.placeholder) return { a: null, b: null, nearest: false, label: column.placeholder, missing: column.placeholder };
+  if (column.placeholder) return withParts({ a: null, b: null, nearest: false, label: column.placeholder, missing: column.placeholder });
   if (column.diff === "runs") {
     const [ra, rb] = column.sides;
     const sa = nearestStep(get(ra), step);
     const sb = nearestStep(get(rb), step);
     if (sa === null || sb === null) {
       const which = sa === null ? ra : rb;
-      return { a: null, b: null, nearest: false, label: `${which}: no steps`, missing: `No difference: run ${which} has no logged steps.` };
+      return { a: null, b: null, nearest: false, label: `${which}: no steps`, labelParts: [{ run: which }, ": no steps"], missing: `No difference: run ${which} has no logged steps.` };
     }
     return {
       a: { run: ra, step: sa },
       b: { run: rb, step: sb },
       nearest: sa !== step || sb !== step,
       label: `${ra} ${mark(sa)} − ${rb} ${mark(sb)}`,
+      labelParts: [{ run: ra }, ` ${mark(sa)} − `, { run: rb }, ` ${mark(sb)}`],
       missing: null,
     };
   }
   const own = nearestStep(column.steps, step);
-  if (own === null) return { a: null, b: null, nearest: false, label: "no steps", missing: "No steps logged for this layer yet." };
+  if (own === null) return withParts({ a: null, b: null, nearest: false, label: "no steps", missing: "No steps logged for this layer yet." });
   if (column.diff === "step") {
     const ref = nearestStep(column.steps, refStep === null ? column.steps[0] : refStep);
     const r = /** @type {number} */ (ref);
-    return {
+    return withParts({
       a: { run: column.run, step: own },
       b: { run: column.run, step: r },
       nearest: own !== step,
       label: `${mark(own)} − reference ${formatStep(r)}${refStep !== null && r !== refStep ? ` (nearest to ${formatStep(refStep)})` : ""}`,
       missing: null,
-    };
+    });
   }
-  return { a: { run: column.run, step: own }, b: null, nearest: own !== step, label: mark(own), missing: null };
+  return withParts({ a: { run: column.run, step: own }, b: null, nearest: own !== step, label: mark(own), missing: null });
+}
+
+/** A column step whose label names no run: one part. @param {Omit<ColumnStep, "labelParts">} at @returns {ColumnStep} */
+function withParts(at) {
+  return { ...at, labelParts: [at.label] };
 }

@@ -247,3 +247,70 @@ export class UrlState {
     }
   }
 }
+
+/**
+ * What a link asked for that a listing does not have, as phrases for a notice (empty: nothing lost).
+ * @param {{runs: string[], tag: string|null}} wanted
+ * @param {Object<string, Object<string, any>>} listing
+ * @returns {string[]}
+ */
+export function lostFromLink(wanted, listing) {
+  const lost = [];
+  const missingRuns = wanted.runs.filter((r) => !listing[r]);
+  if (missingRuns.length) lost.push(`run${missingRuns.length > 1 ? "s" : ""} ${missingRuns.map((r) => `“${r}”`).join(", ")}`);
+  const firstRun = wanted.runs.find((r) => listing[r]);
+  if (wanted.tag && !(firstRun ? listing[firstRun][wanted.tag] : Object.values(listing).some((t) => t[wanted.tag]))) {
+    lost.push(`layer “${wanted.tag}”${firstRun ? ` in run “${firstRun}”` : ""}`);
+  }
+  return lost;
+}
+
+/**
+ * @typedef {Object} ViewChoice the tab's shared selection, as App holds it
+ * @property {string[]} runs
+ * @property {string|null} tag
+ * @property {string|null} run
+ * @property {number|null} wantedStep
+ * @property {number} sample
+ * @property {string} mode
+ * @property {number|null} refStep
+ * @property {string} colourScale
+ * @property {boolean} sharedScale
+ * @property {string} rangeMode
+ */
+
+/**
+ * Takes what a URL state says into `choice` (keys it does not name stay).
+ * @param {ViewChoice} choice @param {UrlState} state
+ */
+export function applyUrlState(choice, state) {
+  if (state.runs && state.runs.length) choice.runs = state.runs.slice();
+  if (state.tag) choice.tag = state.tag;
+  if (choice.runs.length) choice.run = choice.runs[0];
+  if (typeof state.step === "number") choice.wantedStep = state.step;
+  if (typeof state.sample === "number") choice.sample = state.sample;
+  if (state.mode) choice.mode = state.mode;
+  choice.refStep = typeof state.ref === "number" ? state.ref : null;
+  if (state.scale) choice.colourScale = state.scale;
+  if (typeof state.shared === "boolean") choice.sharedScale = state.shared;
+  if (state.range) choice.rangeMode = state.range;
+}
+
+/**
+ * The URL state of `choice` with `shown` the step on screen (undefined: none).
+ * @param {ViewChoice} choice @param {number|undefined} shown
+ * @returns {UrlState}
+ */
+export function urlStateOf(choice, shown) {
+  return {
+    runs: choice.runs,
+    tag: choice.tag ?? undefined,
+    step: typeof shown === "number" ? (choice.wantedStep ?? shown) : undefined,
+    sample: choice.sample,
+    mode: choice.mode,
+    ref: choice.mode === "diff-step" && choice.refStep !== null ? choice.refStep : undefined,
+    scale: choice.colourScale,
+    shared: choice.sharedScale,
+    range: choice.rangeMode,
+  };
+}

@@ -170,6 +170,9 @@ def demo_runs():
     """
     runs = {run: (lambda d, e, lr=lr: train_run(d, lr, e)) for run, lr in RUNS.items()}
     runs[TRANSFORMER_RUN] = lambda d, e: train_transformer(d, epochs=e)
+    from tb_plugin import demo_classes  # digits with a designed 1/7 confusion (class statistics)
+
+    runs[demo_classes.RUN] = lambda d, e: demo_classes.train(d, epochs=e)
     return runs
 
 

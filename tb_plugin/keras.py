@@ -33,6 +33,7 @@ from tb_plugin import metadata, stats, summary
 from tb_plugin import plan as plan_lib
 from tb_plugin import weights as weights_lib
 from tb_plugin.capture import LayerOutput, activation_name, capture  # noqa: F401 (public here too)
+from tb_plugin.class_part import ClassStatsPart
 
 ACTIVATIONS_PREFIX = "activations/"
 STATS_PREFIX = "activation_stats/"
@@ -178,6 +179,18 @@ class InternalsCallback(keras.callbacks.Callback):
         embedding to TensorBoard's Projector (`tb_plugin.projector`).
       embedding_batch_size: samples per batch of the embedding pass (one
         pass over `embedding_data` per embedding snapshot, inference mode).
+      class_data: `(x, y)` labelled evaluation samples (arrays, or a
+        dataset or generator of `(x, y)` batches) for the class statistics
+        (tag `class_stats`: confusion matrix and per-class activations,
+        `tb_plugin.class_part`); None logs none. Required for them: Keras 3
+        does not hand `fit`'s `validation_data` to callbacks.
+      class_names: names of the classes (one per class index), or None.
+      class_layers: which layer outputs the class statistics describe
+        (as `layers`); None: every layer with weights.
+      class_samples: the first this many samples of `class_data` are used
+        (default 1,000).
+      class_freq: class statistics at every this many snapshots (the first
+        included); each costs about one forward pass of `class_samples`.
 
     Under `tf.distribute.MultiWorkerMirroredStrategy` only the chief writes
     (every worker checks the arguments and the probe pass at train begin);
@@ -222,6 +235,11 @@ class InternalsCallback(keras.callbacks.Callback):
         embedding_encoding="q8",
         embedding_projector=True,
         embedding_batch_size=256,
+        class_data=None,
+        class_names=None,
+        class_layers=None,
+        class_samples=1000,
+        class_freq=1,
     ):
         super().__init__()
         if encoding not in encoding_lib.ENCODINGS:
@@ -283,6 +301,11 @@ class InternalsCallback(keras.callbacks.Callback):
         elif embedding_data is not None:
             raise ValueError("embedding_data is given but embedding_layers is not: name the layers to embed, "
                              "e.g. embedding_layers=['dense']")
+        if class_data is not None:
+            self._parts.append(ClassStatsPart(class_data, class_names, class_layers, class_samples,
+                                              every=_count("class_freq", class_freq, 1)))
+        elif class_names is not None or class_layers is not None:
+            raise ValueError("class_names and class_layers describe class_data; pass class_data=(x_val, y_val) too")
         if self.batch_freq:
             # Only then: a batch-end hook makes Keras wait for every batch
             # (no async dispatch), which costs time in epoch mode.

@@ -48,8 +48,9 @@ KIND_ATTENTION = "attention"  # encoded attention scores, per-step labels and im
 KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
 KIND_MODEL_SUMMARY = "model_summary"  # a UTF-8 JSON document (the layer list)
 KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.plan)
+KIND_CLASS_STATS = "class_stats"  # a UTF-8 JSON document, then thumbnails (tb_plugin.class_stats)
 ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING)
-DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN)
+DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN, KIND_CLASS_STATS)
 # Kinds whose steps hold payloads (`/data` serves them), with a `storage`.
 PAYLOAD_KINDS = ARRAY_KINDS + DOCUMENT_KINDS
 # Kinds whose steps are small float64 vectors in the event file itself.
@@ -113,11 +114,13 @@ def create_summary_metadata(
     )
 
 
-def create_document_metadata(kind, description=None, storage=STORAGE_STORE):
-    """Builds the `SummaryMetadata` of a JSON document summary (`DOCUMENT_KINDS`)."""
+def create_document_metadata(kind, description=None, storage=STORAGE_STORE, extra=None):
+    """Builds the `SummaryMetadata` of a JSON document summary (`DOCUMENT_KINDS`);
+    `extra`: optional JSON-serialisable, kind-specific fields (e.g. class names)."""
     if kind not in DOCUMENT_KINDS:
         raise ValueError("unknown document kind %r; expected one of %s" % (kind, DOCUMENT_KINDS))
-    content = {"version": SCHEMA_VERSION, "kind": kind, "encoding": "json", "storage": storage}
+    content = dict(extra or {})
+    content.update(version=SCHEMA_VERSION, kind=kind, encoding="json", storage=storage)
     data_class = _data_class(storage)
     return summary_pb2.SummaryMetadata(
         summary_description=description or "",

@@ -34,6 +34,20 @@ Routes, under `/data/plugin/internals`:
   `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
   "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
   tag of another kind; computed once per tag and its step list, then cached.
+* `GET /class_stats?run=R&tag=T&step=S`: a class statistics step
+  (`tb_plugin.class_stats`) without its per-unit class means and stds:
+  confusion, misclassified samples, per-layer similarity, clustering order
+  and separability.
+* `GET /class_pair?run=R&tag=T&step=S&a=A&b=B`: per layer the class-mean
+  profiles of classes A and B, their difference and pairwise separability,
+  and the samples of A predicted as B (`class_stats.pair`).
+* `GET /class_samples?run=R&tag=T&step=S`: the thumbnails of the
+  evaluation samples in force at step S (an encoded payload; empty when
+  none were logged).
+* `GET /weight_stats?run=R&tag=T`: a variable's exact change series as the
+  callback logged it per snapshot (kind weight_stats: relative change to the
+  previous snapshot, update-to-weight ratio, norm, ...; `tb_plugin.weights`
+  `weight_stats_json`), 400 for a tag of another kind.
 * `GET /static/*`: the frontend's files.
 
 Malformed parameters and a tag of the wrong kind for the route answer 400,
@@ -42,8 +56,10 @@ missing or refused 422, each with a JSON message; other steps keep serving. This
 TensorBoard imports at start-up stays light.
 """
 
+import collections
 import functools
 import os
+import threading
 
 from werkzeug import security, wrappers
 from tensorboard.backend import http_util
@@ -125,6 +141,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
         self._frontend_dir = frontend_dir()
         self._projections = None  # tb_plugin.projections.ProjectionCache, made on first use
         self._series = None  # tb_plugin.series.SeriesCache, made on first use (numpy)
+        self._class_docs = collections.OrderedDict()  # (experiment, run, tag, step, stamp) -> parsed document
+        self._class_lock = threading.Lock()
 
     def get_plugin_apps(self):
         return {
@@ -139,6 +157,10 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/embedding_thumbnails": self._serve_embedding_thumbnails,
             "/ranges": self._serve_ranges,
             "/weight_change": self._serve_weight_change,
+            "/class_stats": self._serve_class_stats,
+            "/class_pair": self._serve_class_pair,
+            "/class_samples": self._serve_class_samples,
+            "/weight_stats": self._serve_weight_stats,
             "/static/*": self._serve_static,
         }
 
@@ -280,6 +302,87 @@ class InternalsPlugin(base_plugin.TBPlugin):
         answer = self._series_cache().weight_change(ctx, experiment, run, tag)
         return http_util.Respond(request, answer, "application/json")
 
+    def _class_doc(self, request):
+        """The parsed class statistics document of the query's step (a few cached)."""
+        from tb_plugin import class_stats  # numpy only; not at TensorBoard's start-up
+
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        kinds = (metadata.KIND_CLASS_STATS,)
+        info = self._catalog.tag_info(ctx, experiment, run, tag, kinds)
+        key = (experiment, run, tag, step, info.get("max_step"), info.get("max_wall_time"))
+        with self._class_lock:
+            doc = self._class_docs.get(key)
+            if doc is not None:
+                self._class_docs.move_to_end(key)
+                return doc
+        payload = self._catalog.read_payload(ctx, experiment, run, tag, step, kinds)
+        try:
+            doc = class_stats.parse(payload)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise data_access.UnreadablePayload(
+                "step %s of %r in run %r is not a readable class statistics document (%s)" % (step, tag, run, e))
+        with self._class_lock:
+            self._class_docs[key] = doc
+            while len(self._class_docs) > 8:
+                self._class_docs.popitem(last=False)
+        return doc
+
+    @_route
+    def _serve_class_stats(self, request):
+        """A class statistics step without its per-unit means and stds."""
+        from tb_plugin import class_stats
+
+        doc = self._class_doc(request)
+        try:
+            answer = class_stats.overview(doc)
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise data_access.UnreadablePayload("the class statistics document is malformed (%s)" % e)
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_class_pair(self, request):
+        """Classes a and b of a class statistics step, layer by layer."""
+        from tb_plugin import class_stats
+
+        a, b = _query_int(request, "a"), _query_int(request, "b")
+        doc = self._class_doc(request)
+        try:
+            answer = class_stats.pair(doc, a, b)
+        except IndexError as e:
+            raise _BadRequest(str(e))
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            raise data_access.UnreadablePayload("the class statistics document is malformed (%s)" % e)
+        return http_util.Respond(request, answer, "application/json")
+
+    @_route
+    def _serve_class_samples(self, request):
+        """The evaluation samples' thumbnails in force at a step (empty: none)."""
+        from tb_plugin import class_stats
+
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        kinds = (metadata.KIND_CLASS_STATS,)
+        self._catalog.tag_info(ctx, experiment, run, tag, kinds)
+        try:
+            _, blob = self._catalog.read_latest_blob(ctx, experiment, run, tag, step, class_stats.THUMBNAILS_BLOB, kinds)
+        except data_access.NoSuchBlob:
+            blob = b""
+        return http_util.Respond(request, blob, "application/octet-stream")
+
+    @_route
+    def _serve_weight_stats(self, request):
+        """The exact change series of one variable (kind weight_stats, one small vector per snapshot)."""
+        from tb_plugin import weights  # numpy only
+
+        run, tag = _query_run_tag(request)
+        ctx, experiment = self._request_scope(request)
+        self._catalog.tag_info(ctx, experiment, run, tag, kinds=(metadata.KIND_WEIGHT_STATS,))
+        answer = weights.weight_stats_json(self._catalog.read_series(ctx, experiment, run, tag))
+        return http_util.Respond(request, answer, "application/json")
+
     @_route
     def _serve_static(self, request):
         prefix = "/data/plugin/%s/static/" % metadata.PLUGIN_NAME
@@ -310,6 +413,19 @@ def _query_method(request):
     if message:
         raise _BadRequest(message[:300])
     return method
+
+
+def _query_int(request, name):
+    raw = request.args.get(name)
+    if raw is None:
+        raise _BadRequest("missing query parameter %r" % name)
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _BadRequest("%s must be an integer (a class index), got %r" % (name, raw[:100]))
+    if abs(value) >= 1 << 31:
+        raise _BadRequest("%s=%s is out of range" % (name, raw[:100]))
+    return value
 
 
 def _query_step(request):

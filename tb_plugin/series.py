@@ -1,9 +1,10 @@
 """Per-tag numerics over steps, computed from decoded payloads (numpy only).
 
 * `value_ranges`: per step, the finite minimum, maximum and 1st / 99th
-  percentiles of an array tag (activations, weights, attention). The
-  frontend's colour scales fixed over all steps and robust scales read these
-  instead of downloading every step.
+  percentiles of an array tag (activations, weights, attention), for the
+  whole tensor and per channel (last axis). The frontend's colour scales
+  fixed over all steps and robust scales (layer-wide or per channel) read
+  these instead of downloading every step.
 * `weight_change`: per step, the relative change of a weights tag
   `||W_t - W_prev|| / ||W_prev||` (null at the first step), the change
   relative to the first step, and the Frobenius norm.
@@ -63,16 +64,48 @@ def step_range(array):
     return float(values.min()), float(values.max()), pct[0], pct[1]
 
 
+def channel_ranges(array):
+    """Per channel (the last axis for rank >= 2, else one channel, as the
+    frontend's per-channel colour scale counts them): lists of the finite
+    min, max, 1st and 99th percentile (linear interpolation, as
+    `np.percentile`), None for a channel without finite values."""
+    a = np.asarray(array)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    columns = a.reshape(-1, a.shape[-1]) if a.ndim >= 2 else a.reshape(-1, 1)
+    if columns.shape[0] == 0 or columns.shape[1] == 0:
+        return [[None] * columns.shape[1] for _ in range(4)]
+    if bool(np.isfinite(columns).all()):
+        n = columns.shape[0]
+        positions = [(n - 1) * q / 100.0 for q in (1.0, 99.0)]
+        kth = sorted({k for pos in positions for k in (int(math.floor(pos)), min(n - 1, int(math.floor(pos)) + 1))})
+        part = np.partition(columns, kth, axis=0).astype(np.float64)
+        pct = []
+        for pos in positions:
+            lo = int(math.floor(pos))
+            hi = min(n - 1, lo + 1)
+            pct.append(part[lo] + (part[hi] - part[lo]) * (pos - lo))
+        rows = (columns.min(axis=0), columns.max(axis=0), pct[0], pct[1])
+        return [[float(v) for v in row] for row in rows]
+    out = [[], [], [], []]
+    for c in range(columns.shape[1]):  # non-finite values: channel by channel, finite ones only
+        for row, v in zip(out, step_range(columns[:, c])):
+            row.append(v)
+    return out
+
+
 def value_ranges(steps_and_arrays):
-    """`{"steps", "min", "max", "p01", "p99"}` from `[(step, ndarray)]` (ascending)."""
-    out = {"steps": [], "min": [], "max": [], "p01": [], "p99": []}
+    """`{"steps", "min", "max", "p01", "p99", "channel_min", "channel_max",
+    "channel_p01", "channel_p99"}` from `[(step, ndarray)]` (ascending); the
+    channel entries hold one list per step (`channel_ranges`)."""
+    keys = ("min", "max", "p01", "p99")
+    out = {"steps": [], **{k: [] for k in keys}, **{"channel_" + k: [] for k in keys}}
     for step, array in steps_and_arrays:
-        lo, hi, p01, p99 = step_range(array)
         out["steps"].append(int(step))
-        out["min"].append(lo)
-        out["max"].append(hi)
-        out["p01"].append(p01)
-        out["p99"].append(p99)
+        for k, v in zip(keys, step_range(array)):
+            out[k].append(v)
+        for k, v in zip(keys, channel_ranges(array)):
+            out["channel_" + k].append(v)
     return out
 
 

@@ -47,6 +47,7 @@ from tensorboard.util import tensor_util
 
 from tb_plugin import encoding as encoding_lib
 from tb_plugin import attention as attention_lib
+from tb_plugin import class_stats as class_stats_lib
 from tb_plugin import embedding as embedding_lib
 from tb_plugin import metadata, stats, store, tfrecord
 
@@ -194,6 +195,7 @@ class Writer:
         self._lock = threading.Lock()
         self._attention_labels = {}  # tag -> its first token labels
         self._embedding_extras = {}  # tag -> (labels JSON, thumbnails key, thumbnails in force)
+        self._class_thumbnails = {}  # class_stats tag -> the key of its last stored thumbnails
         self._described = set()  # tags whose metadata this file holds
         self._store = store.StoreWriter(logdir)
         self._file = open(self.path, "wb")
@@ -358,6 +360,67 @@ class Writer:
             from tb_plugin import projector as projector_lib
 
             projector_lib.hand_off(os.path.dirname(self.path), name, rows, doc, in_force, step=step)
+
+    def class_stats(
+        self,
+        name,
+        step,
+        *,
+        labels,
+        predictions,
+        layers=None,
+        class_names=None,
+        classes=None,
+        thumbnails=None,
+        description=None,
+    ):
+        """Writes the class statistics of a labelled evaluation set at `step`.
+
+        Args:
+          name: tag, e.g. "class_stats".
+          step: the step (int).
+          labels: the samples' true classes: indices `[n]` or one-hot `[n, K]`.
+          predictions: the model's classes `[n]` or its scores `[n, K]`
+            (argmax; one sigmoid score per sample: > 0.5 is class 1).
+          layers: `{layer path: outputs [n, ...]}` (conv maps are averaged
+            over space per channel), or `{path: class_stats.moments(mean,
+            std, count)}` for statistics computed elsewhere; network order.
+          class_names: optional names, one per class (their count sets K).
+          classes: K when neither names nor the data show it.
+          thumbnails: optional `[n, h, w(, c)]` images of the samples' inputs
+            (values in [0, 1] or [0, 255]); stored with the tag's first step
+            and again only when they change.
+          description: optional Markdown description.
+
+        The formulas are in `tb_plugin.class_stats`. Use the same samples, in
+        the same order, at every step.
+
+        Returns:
+          The document written (a dict, as `class_stats.parse` reads it back).
+
+        Raises:
+          ValueError: mismatched sample counts, bad labels or names.
+        """
+        _check_name(name)
+        step = _check_step(step)
+        _check_encoding(DEFAULT_ENCODING, None, description)
+        doc_bytes, images, extra = class_stats_lib.prepare(
+            name, labels, predictions, layers, class_names, classes, thumbnails)
+        blobs = [doc_bytes]
+        if images is not None:
+            key = (images.shape, str(images.dtype), images.tobytes())
+            with self._lock:
+                changed = self._class_thumbnails.get(name) != key
+                self._class_thumbnails[name] = key
+            if changed:
+                blobs.append(encoding_lib.encode(images, "q8", None))
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_document_metadata(metadata.KIND_CLASS_STATS, description, extra=extra),
+            tensor=self._stored(blobs),
+        )
+        self._write_value(value, step)
+        return class_stats_lib.parse(doc_bytes)
 
     def write_array(self, kind, name, data, step, description, encoding, max_values, extra=None):
         """The TF-free door for every encoded-array kind (see `activations`)."""
@@ -642,6 +705,71 @@ def embedding(
             with tf.device("cpu:0"):
                 blob = tf.numpy_function(encode_payload, [data], tf.string, stateful=False)
             blob.set_shape([3 if thumbnails_payload is not None else 2])
+            return blob
+
+        return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)
+
+
+# ---- class statistics (kind "class_stats"; document and blobs in class_stats.py) ----
+
+
+def class_stats(
+    name,
+    labels,
+    predictions,
+    layers=None,
+    step=None,
+    *,
+    class_names=None,
+    classes=None,
+    thumbnails=None,
+    description=None,
+):
+    """Writes class statistics to the default `tf.summary` writer; arguments
+    as `Writer.class_stats` (tensors or arrays; eager or inside `tf.function`).
+
+    This door keeps its blobs inline in the event file and stores the
+    thumbnails with every step (the `Writer` only when they change). The
+    document is computed when the summary runs, so wrong sample counts raise
+    then (eagerly: at once).
+
+    Returns:
+      True on success, False if no default writer was available.
+    """
+    import tensorflow as tf  # The TF-free paths never reach this import.
+
+    _check_name(name)
+    _check_encoding(DEFAULT_ENCODING, None, description)
+    items = list(layers.items()) if isinstance(layers, dict) else list(layers or [])
+    given = (class_stats_lib.Moments, class_stats_lib.Reduced)  # numpy already: passed as they are
+    tensors = [tf.convert_to_tensor(v) for _, v in items if not isinstance(v, given)]
+    images = None if thumbnails is None else np.asarray(thumbnails)
+    thumbnails_payload = None if images is None else encoding_lib.encode(images, "q8", None)
+    # Metadata: the names and layers known now (classes from the names, when given).
+    names = class_stats_lib.check_class_names(class_names)
+    extra = {"classes": classes or (len(names) if names else None), "class_names": names,
+             "layers": [str(path) for path, _ in items], "thumbnails": images is not None}
+    summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
+    with summary_scope(name, "internals_class_stats", values=[step]) as (tag, _):
+        summary_metadata = metadata.create_document_metadata(
+            metadata.KIND_CLASS_STATS, description, storage=metadata.STORAGE_INLINE, extra=extra)
+
+        def encode_payload(y, p, *values):
+            it = iter(values)
+            arrays = [(path, v if isinstance(v, given) else next(it)) for path, v in items]
+            doc_bytes, _, _ = class_stats_lib.prepare(name, y, p, arrays, class_names, classes, images)
+            blobs = [doc_bytes] + ([thumbnails_payload] if thumbnails_payload is not None else [])
+            return np.array(blobs, dtype=object)
+
+        def payload():
+            if tf.executing_eagerly():  # bad inputs raise ValueError here, at once
+                return tf.constant(encode_payload(np.asarray(labels), np.asarray(predictions),
+                                                  *[t.numpy() for t in tensors]))
+            with tf.device("cpu:0"):
+                blob = tf.numpy_function(
+                    encode_payload, [tf.convert_to_tensor(labels), tf.convert_to_tensor(predictions)] + tensors,
+                    tf.string, stateful=False)
+            blob.set_shape([2 if thumbnails_payload is not None else 1])
             return blob
 
         return tf.summary.write(tag=tag, tensor=payload, step=step, metadata=summary_metadata)

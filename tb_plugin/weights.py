@@ -329,3 +329,28 @@ def unpack_weight_stats(vector):
     out["counts"] = vector[n + b + 1:n + 2 * b + 1]
     out["unit_change"] = vector[n + 2 * b + 1:]
     return out
+
+
+def weight_stats_json(datums):
+    """JSON-ready dict of a variable's exact change series (`TensorDatum`s by step).
+
+    `{"steps", "wall_times", <each WEIGHT_STATS_FIELDS>: [per step],
+    "unreadable_steps": [steps whose vector is malformed]}`; NaN (e.g. the
+    change at the first snapshot, an unknown update ratio) and infinities
+    become null. The histograms and per-unit changes stay in the event file
+    (`reader`): a chart needs the scalars only.
+    """
+    out = {"steps": [], "wall_times": [], "unreadable_steps": []}
+    for f in WEIGHT_STATS_FIELDS:
+        out[f] = []
+    for d in sorted(datums, key=lambda d: d.step):
+        vector = d.numpy
+        if vector is None or vector.ndim != 1 or vector.dtype.kind != "f" or len(vector) < weight_stats_length(0):
+            out["unreadable_steps"].append(int(d.step))  # not written by this plugin's callback
+            continue
+        out["steps"].append(int(d.step))
+        out["wall_times"].append(float(d.wall_time))
+        for i, f in enumerate(WEIGHT_STATS_FIELDS):
+            v = float(vector[i])
+            out[f].append(v if np.isfinite(v) else None)
+    return out

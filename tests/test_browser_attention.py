@@ -186,6 +186,34 @@ def test_heads_heatmap_lines_and_entropy(browser, tensorboard_url, artifacts_dir
     browser.check_clean()
 
 
+def test_keyboard_cell_cursor_on_the_focus_map(browser, tensorboard_url):
+    """The focus map is focusable; arrow keys move a cell cursor with the hover's read-out."""
+    page = browser.page
+    frame = open_attention(browser, tensorboard_url, SHORT, 2)
+    scores = short_scores(2)
+    canvas = frame.locator(".attn-focus-canvas")
+    assert canvas.get_attribute("tabindex") == "0"
+    assert "arrow keys move a cell cursor" in canvas.get_attribute("aria-label")
+    canvas.focus()
+    for key in ("ArrowDown", "ArrowDown", "ArrowRight", "ArrowRight", "ArrowRight"):
+        page.keyboard.press(key)
+    value, where = readout(frame, "(2) → key")
+    assert np.float32(value) == scores[0, 0, 2, 3]
+    assert "query “%s” (2) → key “%s” (3) · head 0" % (STEP2_TOKENS[0][2], STEP2_TOKENS[0][3]) in where
+    assert frame.locator(".attn-cursor").is_visible()
+    # Shift moves 8 cells, clamped at the edge; End goes to the row's last key.
+    page.keyboard.press("Shift+ArrowDown")
+    page.keyboard.press("Home")
+    value, where = readout(frame, "(%d) → key" % (SEQ - 1))
+    assert "(%d) → key “%s” (0)" % (SEQ - 1, STEP2_TOKENS[0][0]) in where and np.float32(value) == scores[0, 0, SEQ - 1, 0]
+    # The arrows moved the cursor, not the step.
+    assert frame.locator(".step-label").text_content() == "step 2"
+    page.keyboard.press("Escape")
+    frame.wait_for_function("() => document.querySelector('.readout-value').textContent === '–'")
+    assert not frame.locator(".attn-cursor").is_visible()
+    browser.check_clean()
+
+
 def test_long_sequence_renders_and_zooms(browser, tensorboard_url, artifacts_dir):
     page = browser.page
     started = time.time()

@@ -26,6 +26,7 @@ BLOCKS, UNITS = 20, 10  # 200 layers
 RTL_RUN = "\u202eevil run \u05e9\u05dc\u05d5\u05dd"
 LONG_TAG = "x" * 5000
 HOSTILE_TAG = "<img src=x onerror=alert(1)> \u202e\u0645\u0631\u062d\u0628\u0627"
+SHARED_TAG, PLAIN_RUN = "activations/shared", "plain"
 
 
 def layer_path(b, u):
@@ -48,6 +49,9 @@ def write_logs(root):
     with Writer(str(root / RTL_RUN)) as w:
         w.activations(LONG_TAG, rng.normal(size=(2, 3)), step=0)
         w.activations(HOSTILE_TAG, rng.normal(size=(2, 3)), step=0)
+        w.activations(SHARED_TAG, rng.normal(size=(2, 3)), step=0)
+    with Writer(str(root / PLAIN_RUN)) as w:  # compared with the right-to-left run: mixed column labels
+        w.activations(SHARED_TAG, rng.normal(size=(2, 3)), step=0)
     return str(root)
 
 
@@ -214,6 +218,17 @@ def test_hostile_and_rtl_names_are_isolated_text(playwright, chromium_path, urls
             assert frame.evaluate("() => Array.from(document.querySelectorAll('.compare-run-name')).every(e => getComputedStyle(e).unicodeBidi === 'isolate')")
             assert frame.evaluate("r => document.querySelector(`.run-select option[value='${r}']`).label", RTL_RUN) == "\u2068%s\u2069" % RTL_RUN
         b.page.screenshot(path=os.path.join(artifacts_dir, "hostile_names.png"))
+        # A difference of the right-to-left run and a plain one: each run name in the column's header
+        # and step note is isolated on its own, so the sentence around them keeps its order.
+        wait_for_steps(urls["own"], PLAIN_RUN, SHARED_TAG, 1)
+        frame = open_at(b, urls["own"], {"runs": json.dumps([RTL_RUN, PLAIN_RUN]), "tag": SHARED_TAG, "mode": "diff-runs"})
+        frame.wait_for_function("() => document.querySelectorAll('.column-note bdi').length === 2")
+        for sel in (".column-title", ".column-note"):
+            parts = frame.evaluate(
+                "s => Array.from(document.querySelectorAll(s + ' bdi')).map(e => [e.textContent, getComputedStyle(e).unicodeBidi])", sel)
+            assert parts == [[RTL_RUN, "isolate"], [PLAIN_RUN, "isolate"]], (sel, parts)
+        assert frame.locator(".column-title").text_content() == "%s − %s" % (RTL_RUN, PLAIN_RUN)
+        assert frame.locator(".column-note").text_content() == "%s step 0 − %s step 0" % (RTL_RUN, PLAIN_RUN)
         b.check_clean()
     finally:
         b.close()

@@ -250,6 +250,37 @@ def test_robust_and_unit_scales_name_what_they_clip(browser, url, logs):
     browser.check_clean()
 
 
+def test_per_channel_ranges_follow_the_fixed_and_robust_modes(browser, url, logs):
+    """Per channel, fixed and robust span each channel's range over all steps (from /ranges), as the legend says."""
+    _, values = logs
+    frame = open_at(browser, url, {"runs": json.dumps(["c"]), "tag": CONV, "step": "4", "scale": "channel"})
+    frame.wait_for_function("() => /over all 5 steps/.test(document.querySelector('.legend-mode')?.textContent || '')")
+    name = frame.locator(".legend-mode").text_content()
+    assert name.startswith("Each of 4 channels scaled to its own range over all 5 steps"), name
+    steps = [values["c", CONV, st].astype(np.float64) for st in RUNS["c"]]
+    ch = 1
+    lo = min(x[..., ch].min() for x in steps)
+    hi = max(x[..., ch].max() for x in steps)
+    x4 = values["c", CONV, 4]
+    for r, c in ((0, 0), (2, 3), (4, 5)):
+        assert_painted(frame, 0, ".hm[data-panel=ch1] canvas", r, c, x4[0, r, c, ch], lo, hi, "channel 1 (%d, %d)" % (r, c))
+
+    # Robust per output unit of a kernel: each unit's 1st-99th percentile over all steps, centred on zero.
+    frame = open_at(browser, url, {"runs": json.dumps(["b"]), "tag": KERNEL, "step": "4", "scale": "channel", "range": "robust"})
+    frame.wait_for_function("() => /1st to 99th percentile over all 6 steps/.test(document.querySelector('.legend-mode')?.textContent || '')")
+    kernels = [values["b", KERNEL, st].astype(np.float64) for st in RUNS["b"]]
+    p01 = np.min([np.percentile(k, 1, axis=0) for k in kernels], axis=0)
+    p99 = np.max([np.percentile(k, 99, axis=0) for k in kernels], axis=0)
+    m = np.maximum(np.abs(p01), np.abs(p99))
+    shown = values["b", KERNEL, 4].astype(np.float64)
+    clipped = int(((shown < -m) | (shown > m)).sum())
+    assert int(frame.locator(".legend").get_attribute("data-clipped")) == clipped
+    for r, c in ((0, 0), (3, 2), (5, 4)):
+        v = float(np.clip(shown[r, c], -m[c], m[c]))
+        assert_painted(frame, 0, ".hm[data-panel=matrix] canvas", r, c, v, -m[c], m[c], "unit %d (%d, %d)" % (c, r, c))
+    browser.check_clean()
+
+
 def boxes(frame, selector):
     return frame.evaluate(
         "sel => Array.from(document.querySelectorAll(sel)).map(e => { const r = e.getBoundingClientRect();"

@@ -6,8 +6,11 @@ Writer, holds non-finite weights, a conv kernel with 2 input channels and a
 rank-5 variable. The tab is checked against Keras' own values
 (`get_weights()`, `count_params()`) and numpy: the landing page's layer
 table, filter and matrix pixels, hover read-outs, sparsity, pruning kept
-fractions, PCA explained variance, relative change, the circuit's edges, the
-non-finite flag and the generic view. Screenshots go to tests/artifacts.
+fractions, PCA explained variance, relative change (the callback's exact
+series; the full-weights fallback for a Writer run without it), the
+logging plan on the architecture page, the circuit's edges, the RGB
+composite's keyboard cursor, the non-finite flag and the generic view.
+Screenshots go to tests/artifacts.
 """
 
 import os
@@ -23,6 +26,7 @@ from test_browser import canvas_pixel, cell_centre, select_tag, wait_step
 RUN, ODD, STACK = "keras", "odd", "stack"
 STACK_LAYERS = ["d1", "d2", "d3"]
 EPOCHS = 2
+BATCHES = 2  # 32 samples in batches of 16
 # The callback logs step -1 (before training) and e after epoch e, as Keras's TensorBoard.
 FIRST, LAST = -1, EPOCHS - 1
 
@@ -57,10 +61,18 @@ def logs(tmp_path_factory):
     x = rng.uniform(-1, 1, (32, 6, 6, 3)).astype("float32")
     y = rng.normal(size=(32, 3)).astype("float32")
     truth = {}
+    epoch_now = [0]
 
     class Truth(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
             truth[FIRST] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
+
+        def on_epoch_begin(self, epoch, logs=None):
+            epoch_now[0] = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == BATCHES - 1:  # before the epoch's last batch: its update-to-weight ratio
+                truth["before_last", epoch_now[0]] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
 
         def on_epoch_end(self, epoch, logs=None):
             truth[epoch] = {l.name: [w.copy() for w in l.get_weights()] for l in self.model.layers}
@@ -74,8 +86,14 @@ def logs(tmp_path_factory):
     odd["weights/bad/kernel"] = bad
     odd["weights/c2/kernel"] = rng.normal(size=(3, 3, 2, 5)).astype("float32")
     odd["weights/odd/w5"] = rng.normal(size=(2, 2, 2, 2, 3)).astype("float32")
+    # Three stored steps of a variable and no exact change series: the change chart falls back to them.
+    odd["weights/plain/kernel", "steps"] = [rng.normal(size=(4, 3)).astype("float32") * (1 + 0.3 * k) for k in range(3)]
     with Writer(str(root / ODD)) as w:
         for tag, value in odd.items():
+            if isinstance(tag, tuple):
+                for step, v in enumerate(value):
+                    w.weights(tag[0], v, step=step, encoding="f32", layer="plain", layer_class="Custom")
+                continue
             w.weights(tag, value, step=0, encoding="f32", layer=tag.split("/")[1], layer_class="Custom")
     counts = {l.name: l.count_params() for l in model.layers}
 
@@ -135,6 +153,19 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     assert rows[0][1] == "Conv2D" and rows[0][3] == "(None, 4, 4, 4)"
     total = frame.locator(".arch-view .view-summary").text_content()
     assert "%s parameters" % format(sum(counts.values()), ",") in total
+    # The logging plan under the layer table, as the run logged it (the document read here).
+    plan = fetch_json(url, "data", run=RUN, tag="logging_plan", step=0)  # logged once, at step 0
+    frame.wait_for_selector(".logging-plan", timeout=15000)
+    summary = frame.locator(".plan-summary").text_content()
+    assert "At most %s per snapshot, %s on average; budget %s per snapshot, within it." % (
+        mib(plan["bytes_largest_snapshot"]), mib(plan["bytes_per_snapshot"]), mib(plan["budget_bytes"])) == summary
+    assert frame.locator(".plan-block[data-block=reductions] h4").text_content() == "Nothing reduced"
+    # Every layer output's map keeps all 4 probe samples (nothing over this small model's budget).
+    maps = frame.evaluate("() => Array.from(document.querySelectorAll('.plan-maps tbody tr')).map(r => [r.dataset.tag, r.cells[1].textContent])")
+    assert maps == [[m["tag"], "4 of 4"] for m in plan["maps"]] and len(maps) == 4
+    cadence = frame.evaluate("() => Array.from(document.querySelectorAll('.plan-vars tbody tr')).map(r => [r.dataset.tag, r.cells[1].textContent, r.cells[3].textContent])")
+    kernels = {"weights/%s/%s" % (l, v): a.size for l in ("conv1", "hidden", "out") for v, a in zip(("kernel", "bias"), truth[LAST][l])}
+    assert sorted(cadence) == sorted([t, format(n, ","), "every snapshot"] for t, n in kernels.items())
     page.screenshot(path=os.path.join(artifacts_dir, "weights_architecture.png"))
 
     # Row links: conv1's kernel.
@@ -160,6 +191,20 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     assert np.float32(float(frame.locator(".readout-value").text_content())) == kernel[2, 2, 1, 3]
     frame.locator(".weights-channel").select_option("rgb")
     page.mouse.move(5, 5)
+    # The RGB composite's keyboard cursor: focusable, arrow keys move it, the read-out is the hover's.
+    rgb = frame.locator(".weights-filter[data-panel='filter-2'] canvas")
+    assert rgb.get_attribute("tabindex") == "0"
+    rgb.focus()
+    for key in ("ArrowRight", "ArrowRight", "ArrowDown", "ArrowRight"):  # clamps at the last column
+        page.keyboard.press(key)
+    frame.wait_for_function("() => document.querySelector('.readout-where').textContent === 'filter 2, row 1, col 2'")
+    shown = frame.locator(".readout-value").text_content()
+    parts = shown.split(", ")
+    assert [p.split(" ")[0] for p in parts] == ["R", "G", "B"], shown
+    assert [np.float32(float(p.split(" ")[1])) for p in parts] == [kernel[1, 2, ch, 2] for ch in range(3)], shown
+    assert frame.locator(".weights-filter[data-panel='filter-2'] .hm-cursor").is_visible()
+    page.keyboard.press("Escape")
+    frame.wait_for_function("() => document.querySelector('.readout-value').textContent === '–'")
     shoot(frame, artifacts_dir, "weights_conv.png")
 
     # PCA of the conv filters: explained variance as numpy's SVD says.
@@ -183,13 +228,17 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     frame.wait_for_function("() => document.querySelector('.weights-sparsity').dataset.fraction !== undefined")
     sparsity = float(frame.locator(".weights-sparsity").get_attribute("data-fraction"))
     assert sparsity == pytest.approx(np.mean(np.abs(w) < 0.05))
-    # Relative change vs the previous step, at the last step, from Keras' values.
-    frame.wait_for_function("() => /vs previous/.test(document.querySelector('[data-chart=weights-change] .chart-value').textContent)")
+    # Relative change vs the previous snapshot and the last batch's update-to-weight ratio, at the last
+    # step: the callback's exact series (weight_stats), against numpy on Keras' values.
+    frame.wait_for_function("() => /vs previous snapshot/.test(document.querySelector('[data-chart=weights-change] .chart-value').textContent)")
     text = frame.locator("[data-chart=weights-change] .chart-value").text_content()
-    prev, first = truth[LAST - 1]["hidden"][0], truth[FIRST]["hidden"][0]
-    rel_prev = np.linalg.norm(w - prev) / np.linalg.norm(prev)
-    rel_first = np.linalg.norm(w - first) / np.linalg.norm(first)
-    assert "vs previous %s" % fmt4(rel_prev) in text and "vs first %s" % fmt4(rel_first) in text, text
+    prev, before_last = truth[LAST - 1]["hidden"][0], truth["before_last", LAST]["hidden"][0]
+    rel_prev = np.linalg.norm((w - prev).astype(np.float64)) / np.linalg.norm(prev.astype(np.float64))
+    update = np.linalg.norm((w - before_last).astype(np.float64)) / np.linalg.norm(w.astype(np.float64))
+    assert "vs previous snapshot %s · update / weight %s" % (fmt4(rel_prev), fmt4(update)) in text, text
+    source = frame.locator(".weights-change-source")
+    assert source.get_attribute("data-source") == "weight_stats"
+    assert "Exact, at every snapshot" in source.text_content() and "weight_stats/hidden/kernel" in source.text_content()
     assert frame.locator("[data-chart=weights-change] circle, [data-chart=weights-change] path").count() > 0
     # Pruning half the weights: kept fractions as numpy computes them, and the picture shows zeros.
     frame.locator(".weights-prune").fill("0.5")
@@ -229,6 +278,8 @@ def test_architecture_landing_and_weights_views(browser, url, logs, artifacts_di
     # Change since the first step, as its own heatmap.
     frame.locator(".weights-mode").select_option("first")
     frame.wait_for_function("() => document.querySelector('.weights-note').textContent.startsWith('Change from before training')")
+    # The delta says which two stored full snapshots it subtracts.
+    assert "the stored full weights of step %d minus those of before training" % LAST in frame.locator(".weights-note").first.text_content()
     d = wo - truth[FIRST]["out"][0]
     dm = np.abs(d).max()
     for i, j in ((0, 0), (4, 2)):
@@ -255,6 +306,45 @@ def fmt4(v):
         mant = mant.rstrip("0").rstrip(".") if "." in mant else mant
         return "%se%s" % (mant, "%+d" % int(exp))
     return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fetch_json(url, route, **params):
+    import json
+    from urllib.parse import urlencode
+
+    from conftest import http_get
+
+    status, _, body = http_get("%s/data/plugin/internals/%s?%s" % (url, route, urlencode(params)))
+    assert status == 200, body[:300]
+    return json.loads(body)
+
+
+def mib(b):
+    """Bytes as the plan section prints them (views/logging_plan.js formatBytes)."""
+    if b >= 2**20:
+        return "%.1f MiB" % (b / 2**20)
+    if b >= 1024:
+        return "%.1f KiB" % (b / 1024)
+    return "%s bytes" % format(b, ",")
+
+
+def test_change_chart_falls_back_to_the_stored_full_weights(browser, url, logs):
+    _, _, odd, _ = logs
+    frame = browser.open_tab(url)
+    frame.wait_for_selector(".arch-view", timeout=15000)
+    frame.locator(".run-select").select_option(ODD)
+    select_tag(frame, "weights/plain/kernel")
+    wait_weights(frame, "weights/plain/kernel", 2)
+    w0, w1, w2 = (v.astype(np.float64) for v in odd["weights/plain/kernel", "steps"])
+    frame.wait_for_function("() => /vs previous/.test(document.querySelector('[data-chart=weights-change] .chart-value').textContent)")
+    text = frame.locator("[data-chart=weights-change] .chart-value").text_content()
+    rel_prev = np.linalg.norm(w2 - w1) / np.linalg.norm(w1)
+    rel_first = np.linalg.norm(w2 - w0) / np.linalg.norm(w0)
+    assert "vs previous %s · vs first %s" % (fmt4(rel_prev), fmt4(rel_first)) in text, text
+    source = frame.locator(".weights-change-source")
+    assert source.get_attribute("data-source") == "full_weights"
+    assert source.text_content().startswith("From the stored full weights")
+    browser.check_clean()
 
 
 def test_nonfinite_and_unusual_variables(browser, url, logs, artifacts_dir):

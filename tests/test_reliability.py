@@ -55,6 +55,8 @@ def logs(tmp_path_factory):
             w.attention("attention/vit", softmax(RNG.randn(1, 5, 5)), step=step, patch_grid=(2, 2), prefix_tokens=1,
                         image=RNG.uniform(size=(8, 8, 3)))
             logged["good", "conv"][step] = x
+            w.class_stats("class_stats", step, labels=np.arange(4) % 2, predictions=[0, 1, 1, 1], layers={"conv": x},
+                          thumbnails=RNG.uniform(size=(4, 3, 3)) if step == 0 else None)
         w.model_summary("model_summary", {"name": "m", "layers": []})
     # Old layout (inline), one step's payload bytes flipped inside the event file.
     payloads = {step: encoding.encode(RNG.randn(32, 16).astype(np.float32), "f32") for step in range(4)}
@@ -233,6 +235,9 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
         ("attention_blob", dict(run="good", tag="conv", step=0, index=1)),
         ("data", dict(run="good", tag="stats/conv", step=0)),
         ("stats", dict(run="good", tag="conv")),
+        ("class_stats", dict(run="good", tag="conv", step=0)),
+        ("class_pair", dict(run="good", tag="model_summary", step=0, a=0, b=1)),
+        ("class_samples", dict(run="good", tag="attention/mha", step=0)),
     ]
     for route, params in cases:
         status, headers, body = get(url, route, **params)
@@ -245,10 +250,11 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
 
 # --- the fuzzer ---------------------------------------------------------------------
 
-ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "static/index.js",
+ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "class_stats", "class_pair",
+          "class_samples", "static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
-KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary",
+KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary", "class_stats",
               "dense", "garbled", "newer", "unknown_kind", 't"a\\g ‮<img src=x onerror=alert(1)>']
 JUNK = st.one_of(
     st.text(max_size=40),
@@ -262,6 +268,8 @@ PARAMS = st.fixed_dictionaries({}, optional={
     "tag": st.one_of(st.sampled_from(KNOWN_TAGS), JUNK),
     "step": st.one_of(st.integers(-2, 6).map(str), JUNK),
     "index": st.one_of(st.sampled_from(["0", "1", "2", "3"]), JUNK),
+    "a": st.one_of(st.sampled_from(["0", "1", "2", "-1"]), JUNK),
+    "b": st.one_of(st.sampled_from(["0", "1", "2"]), JUNK),
 })
 FRONTEND_FILES = None
 

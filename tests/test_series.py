@@ -1,4 +1,4 @@
-"""The /ranges and /weight_change routes (tb_plugin/series.py) through TensorBoard's WSGI app."""
+"""The /ranges, /weight_change (tb_plugin/series.py) and /weight_stats routes through TensorBoard's WSGI app."""
 
 import json
 from urllib.parse import urlencode
@@ -11,7 +11,10 @@ from tensorboard.backend import application
 from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
 from tensorboard.plugins import base_plugin
 
-from tb_plugin import data_access, encoding, metadata, plugin, series, summary
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.util import tensor_util
+
+from tb_plugin import data_access, encoding, metadata, plugin, series, summary, weights
 
 PREFIX = "/data/plugin/internals"
 RNG = np.random.RandomState(11)
@@ -43,6 +46,20 @@ def logs(tmp_path_factory):
             logged["conv", step] = act
         w.weights("zero/bias", np.zeros(3, np.float32), step=0, encoding="f32")
         w.weights("zero/bias", np.ones(3, np.float32), step=1, encoding="f32")
+        # The exact change series of dense/kernel, as the callback writes it (keras.py _write_weights).
+        previous = None
+        for step in range(4):
+            vector = weights.weight_stats(logged["dense/kernel", step], previous)
+            previous = logged["dense/kernel", step]
+            layout = {"fields": weights.WEIGHT_STATS_FIELDS, "bins": weights.WEIGHT_STATS_BINS, "units": 5}
+            w._write_value(summary_pb2.Summary.Value(
+                tag="weight_stats/dense/kernel",
+                metadata=metadata.create_weight_stats_metadata(layout, "weights/dense/kernel", layer="dense"),
+                tensor=tensor_util.make_tensor_proto(vector)), step)
+        w._write_value(summary_pb2.Summary.Value(  # a malformed vector: reported, not guessed at
+            tag="weight_stats/dense/kernel",
+            metadata=metadata.create_weight_stats_metadata(layout, "weights/dense/kernel"),
+            tensor=tensor_util.make_tensor_proto(np.zeros(3))), 4)
     return logdir, logged
 
 
@@ -75,6 +92,14 @@ def test_ranges_match_numpy_on_the_decoded_values(app, logs):
             assert answer["max"][i] == pytest.approx(values.max(), abs=1e-6)
             assert answer["p01"][i] == pytest.approx(np.percentile(values, 1), abs=1e-6)
             assert answer["p99"][i] == pytest.approx(np.percentile(values, 99), abs=1e-6)
+            # Per channel (the last axis), finite values only.
+            columns = decoded(logged, tag, step).astype(np.float64).reshape(-1, logged[tag, step].shape[-1])
+            for c in range(columns.shape[1]):
+                col = columns[:, c][np.isfinite(columns[:, c])]
+                assert answer["channel_min"][i][c] == pytest.approx(col.min(), abs=1e-6)
+                assert answer["channel_max"][i][c] == pytest.approx(col.max(), abs=1e-6)
+                assert answer["channel_p01"][i][c] == pytest.approx(np.percentile(col, 1), abs=1e-6)
+                assert answer["channel_p99"][i][c] == pytest.approx(np.percentile(col, 99), abs=1e-6)
 
 
 def test_weight_change_matches_numpy(app, logs):
@@ -93,6 +118,23 @@ def test_weight_change_matches_numpy(app, logs):
     # From zero to non-zero: an infinite change is null, not a JSON Infinity.
     zero = get(client, "weight_change", 200, run="run", tag="zero/bias")
     assert zero["relative_change"] == [None, None] and zero["norm"] == [0.0, pytest.approx(np.sqrt(3))]
+
+
+def test_weight_stats_serves_the_exact_series(app, logs):
+    client, _ = app
+    _, logged = logs
+    answer = get(client, "weight_stats", 200, run="run", tag="weight_stats/dense/kernel")
+    assert answer["steps"] == [0, 1, 2, 3] and answer["unreadable_steps"] == [4]
+    w = [logged["dense/kernel", s].astype(np.float64) for s in range(4)]
+    assert answer["relative_change"][0] is None  # no previous snapshot: NaN, served as null
+    # Differences are taken in float32 (weights.weight_stats): within float32 rounding of the float64 ones.
+    assert answer["relative_change"][1] == pytest.approx(np.linalg.norm(w[1] - w[0]) / np.linalg.norm(w[0]), rel=1e-6)
+    assert answer["relative_change"][2] is None  # a NaN weight
+    assert answer["norm"][1] == pytest.approx(np.linalg.norm(w[1]), rel=1e-12)
+    assert answer["update_ratio"] == [None] * 4  # not known outside the callback
+    assert answer["units"] == [5] * 4
+    assert "weight_stats" in get(client, "weight_stats", 400, run="run", tag="dense/kernel")["error"]
+    assert get(client, "weight_stats", 404, run="run", tag="weight_stats/nope")["error"]
 
 
 def test_wrong_kind_is_400_unknown_is_404_missing_is_400(app):

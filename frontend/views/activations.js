@@ -14,7 +14,7 @@ import { Legend } from "../legend.js";
 import { planLayout, unravel } from "./layout.js";
 import { ViewFrame } from "../frame.js";
 import { formatStep } from "../plan.js";
-import { countClipped } from "../scales.js";
+import { countClipped, countClippedPerChannel } from "../scales.js";
 
 /** @typedef {"layer"|"channel"} ColourScale */
 
@@ -250,7 +250,11 @@ export class ActivationsView {
       tensor.encoding === "q8"
         ? "q8: 8-bit per-channel quantisation; each value within 1/510 of its channel's range of the logged one"
         : "f32: lossless float32";
-    const clipped = shared && shared.clip && this._colourScale !== "channel" ? countClipped(tensor.values, min, max) : 0;
+    // The channels' whole-tag ranges (fixed, robust) when the scale has them for these channels; else this step's.
+    const ownChannels = shared && shared.channelMin && shared.channelMin.length === stats.channels;
+    const clipped = !shared || !shared.clip ? 0
+      : this._colourScale !== "channel" ? countClipped(tensor.values, min, max)
+      : ownChannels ? countClippedPerChannel(tensor.values, channelMin, channelMax) : 0;
     this._legend.update({
       mode: this._colourScale,
       lo: min,
@@ -258,6 +262,7 @@ export class ActivationsView {
       shared: shared !== null,
       symmetric: this._symmetric,
       name: shared && shared.name ? shared.name : undefined,
+      channelWhere: ownChannels ? /** @type {any} */ (shared).channelWhere : null,
       clipped,
       nan: stats.nan,
       posInf: stats.posInf,

@@ -2,7 +2,9 @@
  * The architecture overview (kind "model_summary"): the model's layers with
  * class, output shape and parameter count, nested layers indented, each row
  * linking to the layer's activations, weights and statistics in the run.
- * The run's landing page.
+ * Below it, the callback's logging plan when the run has one
+ * (logging_plan.js: budget, bytes, reductions, samples per map, cadence of
+ * full weights). The run's landing page.
  */
 
 import { el, clear } from "../dom.js";
@@ -10,6 +12,8 @@ import { groupLayers } from "../layers.js";
 import { ViewFrame } from "../frame.js";
 import { formatCount } from "../format.js";
 import { loadWeightsCss } from "./weights.js";
+import { loggingPlanTag, renderLoggingPlan } from "./logging_plan.js";
+import { formatStep } from "../format.js";
 
 /** @param {Array<number|null>|null} shape */
 function shapeText(shape) {
@@ -50,8 +54,10 @@ export class ArchitectureView {
       const [doc, listing] = await Promise.all([this.api.modelSummary(this.run, this.tag, step), this.api.tags().catch(() => ({}))]);
       if (this._destroyed || step !== this._shown) return;
       this.showMessage(null);
-      this._render(doc, (listing && listing[this.run]) || {});
+      const infos = (listing && listing[this.run]) || {};
+      this._render(doc, infos);
       this.frame.setStep(step);
+      await this._renderPlan(infos, step);
       if (this._onLoad) this._onLoad(null, { batch: 1 });
     } catch (e) {
       if (this._destroyed) return;
@@ -103,6 +109,28 @@ export class ArchitectureView {
       ]);
     });
     this._body.append(el("table", { class: "arch-table" }, [el("thead", {}, [head]), el("tbody", {}, rows)]));
+  }
+
+  /**
+   * @private The logging plan in effect at `step` (its latest step at or before it, else its first).
+   * @param {Object<string, any>} infos @param {number} step
+   */
+  async _renderPlan(infos, step) {
+    const tag = loggingPlanTag(infos);
+    if (!tag) return;
+    const box = el("div", { class: "plan-box" });
+    this._body.append(box);
+    try {
+      const steps = (await this.api.steps(this.run, tag)).steps.slice().sort((a, b) => a - b);
+      if (!steps.length) return;
+      const at = steps.filter((s) => s <= step).pop() ?? steps[0];
+      const doc = await this.api.document(this.run, tag, at);
+      if (this._destroyed || step !== this._shown) return;
+      box.append(renderLoggingPlan(doc, { tag, step: formatStep(at) }));
+    } catch (e) {
+      if (this._destroyed || step !== this._shown) return;
+      box.append(el("p", { class: "plan-error", role: "status", text: `Could not load the logging plan: ${e instanceof Error ? e.message : String(e)}` }));
+    }
   }
 
   setSample() {}

@@ -19,6 +19,7 @@
  * Token labels only ever reach the page through textContent.
  */
 
+import { cellAt, CellCursor } from "../cell_cursor.js";
 import { LatestStep } from "../latest_step.js";
 import { LineChart } from "../charts.js";
 import { registerCompareSeries } from "../compare_charts.js";
@@ -534,8 +535,10 @@ export class AttentionView {
     this._scroller = el("div", { class: "attn-scroll" }, [grid]);
     this._focusCanvas = canvas;
     this._cursor = cursor;
-    canvas.addEventListener("pointermove", (e) => this._hoverCell(e));
+    canvas.addEventListener("pointermove", (e) => this._hoverCell(cellAt(canvas, q, k, e.clientX, e.clientY)));
     canvas.addEventListener("pointerleave", () => this._hoverCell(null));
+    // The keyboard's cell cursor (cell_cursor.js): the same read-out as hover.
+    new CellCursor(canvas, { dims: () => ({ rows: q, cols: k }), hover: (cell, keyboard) => this._hoverCell(cell, keyboard), label: `${this._headName()} attention heatmap` });
     this._scroller.addEventListener(
       "wheel",
       (e) => {
@@ -580,28 +583,23 @@ export class AttentionView {
     });
   }
 
-  /** @private @param {PointerEvent|null} e */
-  _hoverCell(e) {
-    const canvas = /** @type {HTMLCanvasElement} */ (this._focusCanvas);
+  /**
+   * @private Outlines a cell of the focus map (query row, key col) and reads it out, or clears both.
+   * @param {{row: number, col: number}|null} cell @param {boolean} [keyboard] always outlined (else only cells of 4 px and more)
+   */
+  _hoverCell(cell, keyboard = false) {
     const cursor = /** @type {HTMLElement} */ (this._cursor);
     for (const on of this._focus.querySelectorAll(".attn-label-on")) on.classList.remove("attn-label-on");
-    if (!e) {
+    if (!cell) {
       cursor.hidden = true;
       this._setReadout(null);
       return;
     }
-    const { q, k } = this._dims();
-    const rect = canvas.getBoundingClientRect();
-    const col = Math.floor(((e.clientX - rect.left) / rect.width) * k);
-    const row = Math.floor(((e.clientY - rect.top) / rect.height) * q);
-    if (row < 0 || col < 0 || row >= q || col >= k) {
-      this._hoverCell(null);
-      return;
-    }
-    const cell = this._cell || this._fitCell();
-    cursor.hidden = cell < 4;
-    cursor.style.left = `${col * cell}px`;
-    cursor.style.top = `${row * cell}px`;
+    const { row, col } = cell;
+    const size = this._cell || this._fitCell();
+    cursor.hidden = size < 4 && !keyboard;
+    cursor.style.left = `${col * size}px`;
+    cursor.style.top = `${row * size}px`;
     const l = this._focus.querySelector(`.attn-labels-left [data-q="${row}"]`);
     const t = this._focus.querySelector(`.attn-labels-top [data-k="${col}"]`);
     if (l) l.classList.add("attn-label-on");

@@ -51,3 +51,27 @@ export function notice(title, detail, tone = "error") {
     el("p", { class: "notice-detail", text: detail }),
   ]);
 }
+
+/**
+ * A link named runs or a layer this TensorBoard does not have: says so, and what shows instead.
+ * @param {string[]} lost what the link named (urlstate.js `lostFromLink`)
+ * @param {string|null} run @param {string|null} tag what shows instead
+ */
+export function staleLinkNotice(lost, run, tag) {
+  const box = el("div", { class: "stale-notice", role: "status" });
+  const close = el("button", { type: "button", class: "stale-close", "aria-label": "Dismiss", text: "×", onclick: () => box.remove() });
+  box.append(
+    el("span", { text: `This link names ${lost.join(" and ")}, which this TensorBoard does not have (renamed or deleted?). Showing ` }),
+    el("bdi", { text: tag ?? "nothing" }),
+    el("span", { text: run ? ` of run ` : "" }),
+    ...(run ? [el("bdi", { text: run })] : []),
+    el("span", { text: " instead." }),
+    close
+  );
+  return box;
+}
+
+/** A tag this release cannot show, and why. @param {string} tag @param {string} why */
+export function tagError(tag, why) {
+  return el("div", { class: "tag-error" }, [notice(`This layer can't be shown: ${tag}`, why)]);
+}

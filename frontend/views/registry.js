@@ -15,6 +15,7 @@ import { ActivationsView } from "./activations.js";
 import { AttentionView } from "./attention.js";
 import { EmbeddingView } from "./embedding.js";
 import { ArchitectureView } from "./architecture.js";
+import { ConfusionView } from "./confusion.js";
 import { WeightsView } from "./weights.js";
 
 /** @type {Map<string, any>} kind -> view class */
@@ -24,6 +25,7 @@ const VIEWS = new Map([
   ["model_summary", ArchitectureView],
   ["attention", AttentionView],
   ["embedding", EmbeddingView],
+  ["class_stats", ConfusionView],
 ]);
 
 /**

@@ -8,6 +8,7 @@
  * (the app's step control decides); the slider stays the keyboard way.
  */
 
+import { Generation } from "../cancel.js";
 import { HistogramChart, LineChart } from "../charts.js";
 import { el, clear } from "../dom.js";
 import { formatTick } from "../format.js";
@@ -58,7 +59,7 @@ export class StatsView {
     /** @private @type {HistogramChart|null} */ this._histogram = null;
     /** @private */ this._destroyed = false;
     /** @private */ this._width = 0;
-    /** @private */ this._token = 0;
+    /** @private the newest load of the series (cancelled by destroy) */ this._loads = new Generation();
 
     this._sub = el("span", { class: "stats-sub" });
     this._status = el("p", { class: "stats-status", role: "status" });
@@ -113,6 +114,7 @@ export class StatsView {
 
   destroy() {
     this._destroyed = true;
+    this._loads.cancel();
     if (this._resize) this._resize.disconnect();
     this.element.remove();
   }
@@ -126,15 +128,15 @@ export class StatsView {
 
   /** @private @returns {Promise<StatsSeries|null>} */
   async _load() {
-    const token = ++this._token;
+    const ticket = this._loads.begin();
     let series = null;
     try {
       const all = await this.api.stats(this.run);
-      if (this._destroyed || token !== this._token) return this.series;
+      if (!ticket.live) return this.series;
       series = all[this.tag] || null;
       if (!series) this._setStatus(`No statistics logged for ${this.tag} yet.`);
     } catch (e) {
-      if (this._destroyed || token !== this._token) return this.series;
+      if (!ticket.live) return this.series;
       this._setStatus(`Could not load the statistics: ${e instanceof Error ? e.message : String(e)}`, true);
     }
     this.series = series;

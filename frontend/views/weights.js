@@ -1,40 +1,40 @@
 /**
  * The weights view of one (run, tag) of kind "weights": what a layer's
- * variable holds at a step and how it changed.
+ * variable holds at a step and how it changed. The view holds the state
+ * (step, mode, pruning, filters shown) and the controls; the pictures are
+ * drawn by weights_render.js, the change over training by weight_change.js,
+ * the circuit by circuit.js, the numerics in weights_math.js.
  *
- * - the values (or the delta to the previous / first logged step): conv
- *   kernels [kh, kw, in, out] as a grid of filters (an RGB composite for
- *   3-channel inputs, else one input channel or the mean over them), other
- *   variables as an [inputs, outputs] heatmap on a diverging map with a
- *   range symmetric about zero; hover reads (input, output, value);
+ * - the values (or the delta between two stored full snapshots, named: the
+ *   previous / first logged step): conv kernels [kh, kw, in, out] as
+ *   filters, other variables as an [inputs, outputs] heatmap on a diverging
+ *   map with a range symmetric about zero; hover or the keyboard's cell
+ *   cursor reads (input, output, value);
  * - a magnitude-pruning slider: the pictures show what remains, with the
  *   fractions of weights and of the norm kept;
  * - the distribution (histogram) and sparsity (|w| below a threshold);
- * - the relative change ||W_t - W_(t-1)|| / ||W_(t-1)|| over the steps;
- * - PCA of the output units: explained-variance bars, top components drawn
- *   as filters / rows;
- * - a circuit diagram of the run's consecutive dense kernels around this one
- *   (columns of neurons; top-k edges per output when large; pruning applied
- *   to every layer); clicking the change chart jumps to that step.
- *
- * Registers the "weight change" series of the compared runs' overlaid charts.
+ * - the relative change over steps (exact per snapshot when the callback
+ *   logged it, else from the stored full weights; the card says which);
+ * - PCA of the output units; a circuit diagram of the run's consecutive
+ *   dense kernels around this one; clicking the change chart jumps to that step.
  *
  * Non-finite weights are painted in their own colours and flagged in a banner.
  */
 
+import { Generation } from "../cancel.js";
 import { LatestStep } from "../latest_step.js";
-import { DIVERGING, cssColour, symmetricRange } from "../colormap.js";
-import { HistogramChart, LineChart } from "../charts.js";
-import { el, svg, clear } from "../dom.js";
+import { DIVERGING, symmetricRange } from "../colormap.js";
+import { HistogramChart } from "../charts.js";
+import { el, clear } from "../dom.js";
 import { formatCount, formatShape, formatStep, formatTick, formatValue } from "../format.js";
-import { Heatmap } from "../heatmap.js";
 import { Legend } from "../legend.js";
 import { nearestStep } from "../compare.js";
 import { ViewFrame, userText } from "../frame.js";
 import { drawCircuit, findDenseStack } from "./circuit.js";
-import "./weight_change.js";
-import { countClipped } from "../scales.js";
-import { delta, histogram, matrixDims, pca, prune, sparsity } from "./weights_math.js";
+import { WeightChangeCard } from "./weight_change.js";
+import { GRID_INPUTS, pct, renderFilters, renderMatrix, renderPca } from "./weights_render.js";
+import { countClipped, countClippedPerChannel } from "../scales.js";
+import { delta, histogram, matrixDims, prune, sparsity } from "./weights_math.js";
 
 let cssLoaded = false;
 /** Loads weights.css once (a stylesheet link: CSP-safe). */
@@ -43,17 +43,6 @@ export function loadWeightsCss() {
   cssLoaded = true;
   document.head.append(el("link", { rel: "stylesheet", href: new URL("../weights.css", import.meta.url).href }));
 }
-
-/** Pruned weights: a neutral dark grey that the diverging map does not contain (named in the legend). */
-const PRUNED_RGB = /** @type {[number, number, number]} */ ([64, 64, 64]);
-/** Input channels drawn as rows of the conv filter grid. */
-const GRID_INPUTS = 8;
-/** Width the matrix heatmap aims at, in CSS px. */
-const MATRIX_WIDTH = 560;
-const MATRIX_HEIGHT = 640;
-
-/** @param {number} f */
-const pct = (f) => `${(100 * f).toFixed(1)}%`;
 
 export class WeightsView {
   /**
@@ -96,7 +85,7 @@ export class WeightsView {
         this.showMessage(null);
         this._render();
         if (this._onLoad) this._onLoad(tensor, { batch: 1 });
-        if (!this._difference) this._loadSeries();
+        if (this._changeCard) this._changeCard.load(this._steps);
       },
       fail: (step, e) => {
         this._tensor = null;
@@ -109,13 +98,13 @@ export class WeightsView {
     });
     /** @private */ this._destroyed = false;
     /** @private @type {Heatmap[]} */ this._heatmaps = [];
-    /** @private series token */ this._seriesFor = "";
-    /** @private @type {number[]|undefined} steps of the change chart */ this._changeSteps = undefined;
     /** @private */ this._runTags = runTags || null;
     /** @private */ this._jump = jumpToStep || null;
     /** @private @type {Promise<Array<{tag: string, info: any}>>|null} */ this._stack = null;
     /** @private @type {Map<string, Promise<number[]>>} steps of the stack's other kernels */ this._otherSteps = new Map();
-    /** @private */ this._circuitToken = 0;
+    /** @private the newest circuit drawing (cancelled by destroy) */ this._circuits = new Generation();
+    /** @private @type {Map<string, {inputs: any[], value: any}>} see _memo */ this._memos = new Map();
+    /** @private per output unit, the whole-tag range in use (null: each unit's own at this step) */ this._unitRanges = null;
 
     const shape = info.shape || [];
     this._isConv = shape.length === 4;
@@ -146,8 +135,8 @@ export class WeightsView {
     // Controls.
     const modeOptions = [
       ["values", "Values"],
-      ["previous", "Change since the previous step"],
-      ["first", "Change since the first step"],
+      ["previous", "Change since the previous stored step"],
+      ["first", "Change since the first stored step"],
     ];
     this._modeSelect = el(
       "select",
@@ -228,21 +217,8 @@ export class WeightsView {
       this._thresholdInput,
       this._sparsityText,
     ]);
-    this._changeChart = new LineChart({
-      key: "weights-change",
-      title: "Relative change ‖Wₜ − Wₜ₋₁‖ / ‖Wₜ₋₁‖",
-      legend: [
-        ["previous", "c-mean"],
-        ["first", "c-max"],
-      ],
-      label: "relative change of the weights over steps",
-      describe: (i) => this._describeChange(i),
-      onPick: (i) => {
-        if (this._jump && this._changeSteps && i < this._changeSteps.length) this._jump(this._changeSteps[i]);
-      },
-    });
-    /** @private @type {{previous: Array<number|null>, first: Array<number|null>}} */
-    this._change = { previous: [], first: [] };
+    /** @private the change over training (weight_change.js: the exact series when logged) */
+    this._changeCard = difference ? null : new WeightChangeCard({ api, run, tag, runTags: runTags || {}, onPick: (step) => this._jump && this._jump(step) });
     this._pcaBox = el("div", { class: "weights-pca" });
     this._circuitBox = el("div", { class: "weights-circuit" });
 
@@ -252,7 +228,7 @@ export class WeightsView {
         this._hist.element,
         sparsityRow,
       ]),
-      difference ? null : el("section", { class: "weights-card", dataset: { card: "change" } }, [el("h3", { text: "Change over training" }), this._changeChart.element]),
+      this._changeCard ? this._changeCard.element : null,
       difference ? null : el("section", { class: "weights-card", dataset: { card: "pca" } }, [el("h3", { text: "PCA of the output units" }), this._pcaBox]),
       this._isDense && !difference
         ? el("section", { class: "weights-card weights-card-wide", dataset: { card: "circuit" } }, [el("h3", { text: "Circuit" }), this._circuitBox])
@@ -341,6 +317,8 @@ export class WeightsView {
 
   destroy() {
     this._destroyed = true;
+    this._circuits.cancel();
+    if (this._changeCard) this._changeCard.destroy();
     for (const h of this._heatmaps) h.destroy();
     this.frame.destroy();
   }
@@ -352,15 +330,29 @@ export class WeightsView {
     let note = "";
     if (this._mode !== "values") {
       if (this._reference && this._referenceStep !== null && this._referenceStep !== tensor.step) {
-        values = delta(values, this._reference);
-        note = `Change from ${formatStep(this._referenceStep)} to ${formatStep(tensor.step)}.`;
+        values = this._memo("delta", [tensor.values, this._reference], () => delta(tensor.values, /** @type {Float32Array} */ (this._reference)));
+        // The two stored full snapshots this delta subtracts (full weights may be logged on a cadence).
+        note = `Change from ${formatStep(this._referenceStep)} to ${formatStep(tensor.step)}: the stored full weights of ${formatStep(tensor.step)} minus those of ${formatStep(this._referenceStep)}.`;
       } else {
-        values = delta(values, values);
+        values = this._memo("delta", [tensor.values, tensor.values], () => delta(tensor.values, tensor.values));
         note = `${formatStep(tensor.step, { capital: true })} is the first logged step: no change to show.`;
       }
     }
-    const pruned = prune(values, this._prune);
+    const pruned = this._memo("prune", [values, this._prune], () => prune(values, this._prune));
     return { values: this._prune > 0 ? pruned.values : values, raw: values, pruned, note };
+  }
+
+  /**
+   * @private The last result of `compute` for the same inputs (a re-render for a new colour range
+   * or sample keeps the same arrays, and so their delta, pruning and PCA).
+   * @param {string} name @param {any[]} inputs compared by identity @param {() => any} compute
+   */
+  _memo(name, inputs, compute) {
+    const hit = this._memos.get(name);
+    if (hit && hit.inputs.length === inputs.length && hit.inputs.every((x, i) => x === inputs[i])) return hit.value;
+    const value = compute();
+    this._memos.set(name, { inputs, value });
+    return value;
   }
 
   /** @private */
@@ -395,7 +387,14 @@ export class WeightsView {
       : this._mode !== "values"
         ? "Per step (this change), centred on zero"
         : "Per step (this step's max |w|), centred on zero";
-    const clipped = external && external.clip && this._colourScale !== "channel" ? countClipped(values, lo, hi) : 0;
+    // Per output unit: the units' whole-tag ranges (fixed, robust) when the scale has them, else this step's.
+    const units = shape.length ? shape[shape.length - 1] : 1;
+    this._unitRanges = external && external.channelMin && external.channelMax && external.channelMin.length === units && shape.length > 0
+      ? { lo: external.channelMin, hi: external.channelMax } : null;
+    const perUnit = this._colourScale === "channel";
+    const clipped = !external || !external.clip ? 0
+      : !perUnit ? countClipped(values, lo, hi)
+      : this._unitRanges ? countClippedPerChannel(values, this._unitRanges.lo, this._unitRanges.hi) : 0;
     this.frame.setStep(tensor.step, /** @type {any} */ (tensor).label);
     this.frame.setPicture(true);
     this._summary.textContent = `${formatCount(values.length)} values · ${tensor.encoding}`;
@@ -405,6 +404,7 @@ export class WeightsView {
       hi,
       name,
       clipped,
+      channelWhere: this._unitRanges ? external.channelWhere : null,
       symmetric: true,
       extra: this._prune > 0 ? "pruned weights painted dark grey (not a value)" : undefined,
       nan: s.nan,
@@ -420,10 +420,11 @@ export class WeightsView {
     this._picture.dataset.kind = kind;
     const notes = [note];
     this._kept = this._prune > 0 ? pruned.kept : null;
-    if (kind === "filters") this._renderFilters(values, shape, lo, hi);
+    const target = this._target(this._picture);
+    if (kind === "filters") renderFilters(target, values, shape, lo, hi, this._channel);
     else {
       if (kind === "generic") notes.push(`Rank-${shape.length} variable shown as a ${formatShape(matrixDims(shape))} matrix: leading axes flattened into the rows, the last axis as columns.`);
-      this._renderMatrix(values, shape, lo, hi);
+      renderMatrix(target, values, shape, lo, hi);
     }
     this._pictureNote.textContent = notes.filter(Boolean).join(" ");
     this._pictureNote.hidden = !this._pictureNote.textContent;
@@ -438,225 +439,31 @@ export class WeightsView {
     const sp = sparsity(raw, this._threshold);
     this._sparsityText.textContent = `${pct(sp)} of ${formatCount(raw.length)} weights`;
     this._sparsityText.dataset.fraction = String(sp);
-    if (!this._difference) this._renderPca(raw, shape);
+    if (!this._difference) {
+      clear(this._pcaBox);
+      renderPca(this._target(this._pcaBox), raw, shape);
+    }
     if (this._isDense && !this._difference) this._renderCircuit(values, shape);
-    this._drawChangeChart();
+    if (this._changeCard) this._changeCard.setStep(tensor.step);
   }
 
-  /** @private */
-  _scale(values, shape, lo, hi) {
-    const outputs = shape.length ? shape[shape.length - 1] : 1;
-    if (this._colourScale !== "channel" || shape.length === 0) {
-      return { lo: new Float64Array(Math.max(1, outputs)).fill(lo), hi: new Float64Array(Math.max(1, outputs)).fill(hi) };
-    }
-    const m = new Float64Array(outputs);
-    for (let i = 0; i < values.length; i++) {
-      const a = Math.abs(values[i]);
-      if (Number.isFinite(a) && a > m[i % outputs]) m[i % outputs] = a;
-    }
-    return { lo: m.map((v) => -v), hi: m };
-  }
-
-  /** @private */
-  _renderMatrix(values, shape, lo, hi) {
-    const [rows, cols] = matrixDims(shape);
-    const cellWidth = Math.max(1, Math.min(32, Math.floor(MATRIX_WIDTH / cols)));
-    const cellHeight = rows === 1 ? Math.max(12, Math.min(cellWidth, 32)) : Math.max(1, Math.min(cellWidth, Math.floor(MATRIX_HEIGHT / rows)));
-    const heatmap = new Heatmap({
-      grid: { rows, cols, offset: 0, rowStride: cols, colStride: 1, channelColStride: 1 },
-      cellWidth,
-      cellHeight,
-      caption: shape.length <= 1 ? `${cols} values` : `${rows} inputs (rows) × ${cols} outputs (columns)`,
-      label: `weights of ${this.tag}`,
-      className: "hm-weights",
-    });
-    heatmap.element.dataset.panel = "matrix";
-    heatmap.paint(values, this._scale(values, shape, lo, hi), DIVERGING);
-    if (this._kept) heatmap.maskCells(this._kept, PRUNED_RGB);
-    heatmap.onHover((hit) =>
-      this._hover(hit && { value: values[hit.index], where: shape.length <= 1 ? `unit ${hit.col}` : `input ${hit.row}, output ${hit.col}` })
-    );
-    this._heatmaps.push(heatmap);
-    this._picture.append(heatmap.element);
-  }
-
-  /** @private */
-  _renderFilters(values, shape, lo, hi) {
-    if (this._channel === "grid") {
-      this._renderFilterGrid(values, shape, lo, hi);
-      return;
-    }
-    const [kh, kw, inC, out] = shape;
-    const cell = Math.max(4, Math.min(16, Math.floor(64 / Math.max(kh, kw))));
-    const grid = el("div", { class: "weights-filters" });
-    const scale = this._scale(values, shape, lo, hi);
-    const channel = this._channel;
-    let shown = values;
-    let inStride = inC;
-    let cOffset = typeof channel === "number" ? channel : 0;
-    if (channel === "mean") {
-      shown = new Float32Array(kh * kw * out);
-      for (let p = 0; p < kh * kw; p++)
-        for (let o = 0; o < out; o++) {
-          let sum = 0;
-          for (let c = 0; c < inC; c++) sum += values[(p * inC + c) * out + o];
-          shown[p * out + o] = sum / inC;
-        }
-      inStride = 1;
-      cOffset = 0;
-    }
-    for (let o = 0; o < out; o++) {
-      const caption = `filter ${o}`;
-      if (channel === "rgb") {
-        const canvas = el("canvas", { class: "hm-canvas weights-rgb", width: kw, height: kh, role: "img", "aria-label": `filter ${o}, RGB composite` });
-        canvas.style.width = `${kw * cell}px`;
-        canvas.style.height = `${kh * cell}px`;
-        const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
-        const image = ctx.createImageData(kw, kh);
-        const mo = scale.hi[o];
-        for (let r = 0; r < kh; r++)
-          for (let k = 0; k < kw; k++) {
-            for (let c = 0; c < 3; c++) {
-              const v = values[((r * kw + k) * inC + c) * out + o];
-              image.data[(r * kw + k) * 4 + c] = rgbLevel(v, mo);
-            }
-            image.data[(r * kw + k) * 4 + 3] = 255;
-          }
-        ctx.putImageData(image, 0, 0);
-        canvas.addEventListener("pointermove", (e) => {
-          const rect = canvas.getBoundingClientRect();
-          const k = Math.min(kw - 1, Math.floor(((e.clientX - rect.left) / rect.width) * kw));
-          const r = Math.min(kh - 1, Math.floor(((e.clientY - rect.top) / rect.height) * kh));
-          const rgb = [0, 1, 2].map((c) => formatValue(values[((r * kw + k) * inC + c) * out + o]));
-          this._hover({ value: `R ${rgb[0]}, G ${rgb[1]}, B ${rgb[2]}`, where: `filter ${o}, row ${r}, col ${k}` });
-        });
-        canvas.addEventListener("pointerleave", () => this._hover(null));
-        const fig = el("figure", { class: "hm weights-filter", dataset: { panel: `filter-${o}` } }, [
-          el("div", { class: "hm-frame" }, [canvas]),
-          el("figcaption", { class: "hm-caption", text: caption }),
-        ]);
-        grid.append(fig);
-        continue;
-      }
-      const heatmap = new Heatmap({
-        grid: { rows: kh, cols: kw, offset: cOffset * (channel === "mean" ? 0 : out) + o, rowStride: kw * inStride * out, colStride: inStride * out, channelOffset: o },
-        cellWidth: cell,
-        cellHeight: cell,
-        caption,
-        label: `filter ${o}`,
-        className: "weights-filter",
-      });
-      heatmap.element.dataset.panel = `filter-${o}`;
-      heatmap.paint(shown, scale, DIVERGING);
-      if (this._kept && channel !== "mean") heatmap.maskCells(this._kept, PRUNED_RGB);
-      const what = channel === "mean" ? "mean over input channels" : `input channel ${channel}`;
-      heatmap.onHover((hit) => this._hover(hit && { value: shown[hit.index], where: `filter ${o}, ${what}, row ${hit.row}, col ${hit.col}` }));
-      this._heatmaps.push(heatmap);
-      grid.append(heatmap.element);
-    }
-    this._picture.append(grid);
-  }
-
-  /**
-   * @private Conv filters as a grid: one row per input channel (the first
-   * GRID_INPUTS), one column per output filter, each weight at least 12 px.
-   */
-  _renderFilterGrid(values, shape, lo, hi) {
-    const [kh, kw, inC, out] = shape;
-    const rows = Math.min(inC, GRID_INPUTS);
-    const cell = Math.max(12, Math.min(24, Math.floor(48 / Math.max(kh, kw))));
-    const scale = this._scale(values, shape, lo, hi);
-    const grid = el("div", { class: "weights-filter-grid", style: { gridTemplateColumns: `auto repeat(${out}, max-content)` } });
-    grid.append(el("div", { class: "wfg-corner", text: "in \\ out" }));
-    for (let o = 0; o < out; o++) grid.append(el("div", { class: "wfg-head", text: String(o) }));
-    for (let c = 0; c < rows; c++) {
-      grid.append(el("div", { class: "wfg-row", text: `in ${c}` }));
-      for (let o = 0; o < out; o++) {
-        const heatmap = new Heatmap({
-          grid: { rows: kh, cols: kw, offset: c * out + o, rowStride: kw * inC * out, colStride: inC * out, channelOffset: o },
-          cellWidth: cell,
-          cellHeight: cell,
-          label: `filter ${o}, input channel ${c}`,
-          className: "weights-filter weights-tile",
-        });
-        heatmap.element.dataset.panel = `tile-${c}-${o}`;
-        heatmap.paint(values, scale, DIVERGING);
-        if (this._kept) heatmap.maskCells(this._kept, PRUNED_RGB);
-        heatmap.onHover((hit) => this._hover(hit && { value: values[hit.index], where: `filter ${o}, input channel ${c}, row ${hit.row}, col ${hit.col}` }));
-        this._heatmaps.push(heatmap);
-        grid.append(heatmap.element);
-      }
-    }
-    const note = inC > rows ? el("p", { class: "weights-note", text: `First ${rows} of ${inC} input channels; pick one channel or the mean above for the others.` }) : null;
-    this._picture.append(el("div", { class: "weights-filter-scroll" }, [grid]), note);
+  /** @private Where a renderer draws (weights_render.js): into `box`, its parts destroyed at the next render. @param {HTMLElement} box */
+  _target(box) {
+    return {
+      box,
+      parts: this._heatmaps,
+      hover: (hit) => this._hover(hit),
+      kept: this._kept,
+      perChannel: this._colourScale === "channel",
+      unitRanges: this._unitRanges,
+      tag: this.tag,
+    };
   }
 
   /** @private @param {{value: number|string, where: string}|null} hit */
   _hover(hit) {
     if (!hit) this.frame.readout.set(null);
     else this.frame.readout.set(typeof hit.value === "number" ? formatValue(hit.value) : hit.value, hit.where);
-  }
-
-  /** @private */
-  _renderPca(values, shape) {
-    clear(this._pcaBox);
-    if (shape.length < 2) {
-      this._pcaBox.append(el("p", { class: "weights-note", text: "PCA needs a matrix (at least two axes)." }));
-      return;
-    }
-    const result = pca(values, shape, 8);
-    if (!result) {
-      this._pcaBox.append(el("p", { class: "weights-note", text: "No PCA: too few output units, too large, or non-finite values." }));
-      return;
-    }
-    const w = 260;
-    const barH = 16;
-    const chart = svg("svg", { class: "weights-pca-bars", width: w, height: result.ratios.length * (barH + 4), viewBox: `0 0 ${w} ${result.ratios.length * (barH + 4)}`, role: "img", "aria-label": "explained variance per component" });
-    result.ratios.forEach((r, k) => {
-      const y = k * (barH + 4);
-      chart.append(
-        svg("text", { x: 0, y: y + barH - 4, class: "weights-pca-label", text: `PC${k + 1}` }),
-        svg("rect", { x: 34, y, width: Math.max(1, r * (w - 100)), height: barH, class: "weights-pca-bar" }),
-        svg("text", { x: 38 + r * (w - 100), y: y + barH - 4, class: "weights-pca-value", text: pct(r) })
-      );
-    });
-    const ratiosText = el("p", { class: "weights-pca-ratios", text: `Explained variance: ${result.ratios.map(pct).join(", ")}` });
-    ratiosText.dataset.ratios = JSON.stringify(result.ratios);
-    const comps = el("div", { class: "weights-pca-components" });
-    const topK = Math.min(3, result.axes.length);
-    for (let k = 0; k < topK; k++) {
-      const axis = Float32Array.from(result.axes[k]);
-      let m = 0;
-      for (const v of axis) m = Math.max(m, Math.abs(v));
-      const sc = { lo: [-m], hi: [m] };
-      let grid;
-      let cell;
-      let shown = axis;
-      if (shape.length === 4) {
-        // [kh, kw, in] as kh rows of kw*in: input channels side by side.
-        const [kh, kw, inC] = shape;
-        shown = new Float32Array(kh * kw * inC);
-        for (let r = 0; r < kh; r++) for (let c = 0; c < kw; c++) for (let ch = 0; ch < inC; ch++) shown[r * kw * inC + ch * kw + c] = axis[(r * kw + c) * inC + ch];
-        grid = { rows: kh, cols: kw * inC, offset: 0, rowStride: kw * inC, colStride: 1 };
-        cell = Math.max(2, Math.min(10, Math.floor(240 / (kw * inC))));
-      } else {
-        grid = { rows: 1, cols: axis.length, offset: 0, rowStride: axis.length, colStride: 1 };
-        cell = Math.max(1, Math.min(12, Math.floor(240 / axis.length)));
-      }
-      const h = new Heatmap({
-        grid,
-        cellWidth: cell,
-        cellHeight: shape.length === 4 ? cell : Math.max(cell, 10),
-        caption: `PC${k + 1} · ${pct(result.ratios[k])}${shape.length === 4 ? ` · input channels side by side` : " · one cell per input"}`,
-        label: `principal component ${k + 1}`,
-        className: "weights-pc",
-      });
-      h.paint(shown, sc, DIVERGING);
-      h.onHover((hit) => this._hover(hit && { value: shown[hit.index], where: `PC${k + 1}, entry ${hit.index}` }));
-      this._heatmaps.push(h);
-      comps.append(h.element);
-    }
-    this._pcaBox.append(chart, ratiosText, comps);
   }
 
   /**
@@ -668,7 +475,7 @@ export class WeightsView {
    * @param {number[]} shape
    */
   async _renderCircuit(values, shape) {
-    const token = ++this._circuitToken;
+    const ticket = this._circuits.begin();
     const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
     const step = tensor.step;
     /** @type {CircuitLayer[]} */
@@ -685,7 +492,7 @@ export class WeightsView {
     } catch (_) {
       layers = [{ tag: this.tag, name: this.info.layer || this.tag, shape, values, shown: true }];
     }
-    if (this._destroyed || token !== this._circuitToken) return;
+    if (!ticket.live) return;
     drawCircuit(this._circuitBox, layers, { label: `circuit of ${this.tag}`, hover: (hit) => this._hover(hit) });
     this._circuitBox.dataset.step = String(step);
     this._circuitBox.dataset.prune = String(this._prune);
@@ -734,56 +541,4 @@ export class WeightsView {
     return this._stack;
   }
 
-  /** @private The relative change over steps, from the backend (`/weight_change`: one small request). */
-  async _loadSeries() {
-    const key = this._steps.join(",");
-    if (key === this._seriesFor) return;
-    this._seriesFor = key;
-    let answer;
-    try {
-      answer = await this.api.weightChange(this.run, this.tag, this.info.max_step ?? key);
-    } catch (e) {
-      this._seriesFor = "";
-      return;
-    }
-    if (this._destroyed) return;
-    this._change = { previous: answer.relative_change, first: answer.relative_to_first };
-    this._changeSteps = answer.steps;
-    this._changeChart.setData(answer.steps, [
-      { name: "vs previous", cls: "c-mean", values: this._change.previous },
-      { name: "vs first", cls: "c-max", values: this._change.first },
-    ]);
-    this._drawChangeChart();
-  }
-
-  /** @private */
-  _drawChangeChart() {
-    if (!this._tensor || !this._changeSteps) return;
-    const i = this._changeSteps.indexOf(this._tensor.step);
-    this._changeChart.setCurrent(this._tensor.step, i);
-  }
-
-  /** @private @param {number} i */
-  _describeChange(i) {
-    const p = this._change.previous[i];
-    const f = this._change.first[i];
-    if (i === 0) return "first step";
-    // null: no finite change (e.g. from an all-zero variable, such as a bias before training).
-    const text = (/** @type {number|null|undefined} */ v) => (v === null || v === undefined ? "– (not finite)" : formatTick(v));
-    return `vs previous ${text(p)} · vs first ${text(f)}`;
-  }
 }
-
-
-/**
- * An RGB channel level: 128 at zero, 0/255 at -m/+m.
- * @param {number} v
- * @param {number} m
- */
-export function rgbLevel(v, m) {
-  if (!Number.isFinite(v)) return v > 0 ? 255 : 0;
-  if (!(m > 0)) return 128;
-  return Math.max(0, Math.min(255, Math.round(127.5 + 127.5 * (v / m))));
-}
-
-export { cssColour };

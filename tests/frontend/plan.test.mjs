@@ -1,7 +1,7 @@
 // Unit tests of the comparison planner (frontend/plan.js), under node: `node --test tests/frontend/`.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { columnAt, formatStep, nearestIndex, planColumns, unionSteps } from "../../frontend/plan.js";
+import { columnAt, comparedRuns, formatStep, nearestIndex, planColumns, unionSteps } from "../../frontend/plan.js";
 
 const act = (shape) => ({ kind: "activations", shape });
 const listing = {
@@ -142,4 +142,12 @@ test("scales: a difference is per step, centred on zero, and says so", () => {
   assert.deepEqual([shared.min, shared.max], [-3, 3]);
   assert.match(shared.name, /shared across 2 panels/);
   assert.equal(countClipped([0, 5, -5, NaN, Infinity, 1], -1, 1), 2);
+});
+
+test("comparedRuns: the chosen run becomes A, replacing the previous one; gone runs are dropped", () => {
+  const runs = { a: {}, b: {}, c: {} };
+  assert.deepEqual(comparedRuns(["a", "b"], "c", "a", runs, false), ["c", "b"]);
+  assert.deepEqual(comparedRuns(["a", "b"], "b", "a", runs, false), ["b"]);
+  assert.deepEqual(comparedRuns(["b", "gone", "a", "b"], "b", "b", runs, true), ["b", "a"]);
+  assert.deepEqual(comparedRuns(["a"], "c", null, { c: {} }, true), ["c"]);
 });
