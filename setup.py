@@ -51,6 +51,9 @@ setuptools.setup(
     extras_require={
         "tf": ["tensorflow>=2.16"],
         "demo": ["tensorflow>=2.16", "scikit-learn"],
+        # Embedding projections beyond PCA, computed by TensorBoard's process.
+        "tsne": ["scikit-learn"],
+        "umap": ["umap-learn"],
         "test": [
             "tensorflow>=2.16",
             "scikit-learn",

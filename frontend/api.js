@@ -375,6 +375,67 @@ export class Api {
     this._cache.set(key, /** @type {any} */ (pending), 0);
     pending.then(
       (v) => this._cache.setCost(key, v && v.values ? v.values.byteLength : 1024),
+   * One step of an embedding tag projected to 2-D and aligned onto the step
+   * before (`/embedding`; tb_plugin/projections.py), cached per (run, tag, step, method).
+   * @param {string} run @param {string} tag @param {number} step @param {string} [method]
+   * @returns {Promise<any>} {step, method, methods, points, labels, class_names, columns, knn_accuracy, ...}
+   */
+  embedding(run, tag, step, method = "pca") {
+    const key = JSON.stringify(["embedding", run, tag, step, method]);
+    const cached = this._cache.get(key);
+    if (cached) return cached;
+    const pending = this._json("embedding", { run, tag, step, method }).then((answer) => {
+      if (!answer || !Array.isArray(answer.points)) {
+        throw new ApiError("TensorBoard sent an unexpected embedding", { route: "embedding" });
+      }
+      return answer;
+    });
+    this._cache.set(key, pending, 0);
+    pending.then(
+      (answer) => this._cache.setCost(key, answer.points.length * 48),
+      () => this._cache.delete(key)
+    );
+    return pending;
+  }
+
+  /**
+   * Per-step scores of an embedding tag (`/embedding_scores`), cached until its steps change.
+   * @param {string} run @param {string} tag @param {string} [method] @param {number|string} [version] its max step
+   * @returns {Promise<{steps: number[], knn_accuracy: Array<number|null>, knn_accuracy_projected: Array<number|null>,
+   *   silhouette: Array<number|null>}>}
+   */
+  embeddingScores(run, tag, method = "pca", version = "") {
+    const key = JSON.stringify(["embedding_scores", run, tag, method, version]);
+    const cached = this._series.get(key);
+    if (cached) return cached;
+    const pending = this._json("embedding_scores", { run, tag, method }).then((answer) => {
+      if (!answer || !Array.isArray(answer.steps) || !Array.isArray(answer.knn_accuracy)) {
+        throw new ApiError("TensorBoard sent unexpected embedding scores", { route: "embedding_scores" });
+      }
+      return answer;
+    });
+    this._series.set(key, pending);
+    pending.catch(() => {
+      if (this._series.get(key) === pending) this._series.delete(key);
+    });
+    return pending;
+  }
+
+  /**
+   * The samples' thumbnails in force at a step (`/embedding_thumbnails`): a
+   * decoded `[n, h, w, c]` payload, or null when none were logged. Cached.
+   * @param {string} run @param {string} tag @param {number} step
+   */
+  embeddingThumbnails(run, tag, step) {
+    const key = JSON.stringify(["embedding_thumbnails", run, tag, step]);
+    const cached = this._cache.get(key);
+    if (cached) return cached;
+    const pending = this._get("embedding_thumbnails", { run, tag, step })
+      .then((response) => response.arrayBuffer())
+      .then((bytes) => (bytes.byteLength ? decodePayload(bytes) : null));
+    this._cache.set(key, pending, 0);
+    pending.then(
+      (d) => this._cache.setCost(key, d ? d.values.byteLength : 0),
       () => this._cache.delete(key)
     );
     return pending;

@@ -50,17 +50,21 @@ function tip() {
 }
 
 /**
- * Shows `value` and `where` at the pointer (null hides it).
- * @param {string|null} value @param {string} [where]
+ * Shows `value` and `where` at the pointer (null hides it), with an optional
+ * picture above them (e.g. a sample's thumbnail canvas).
+ * @param {string|null} value @param {string} [where] @param {HTMLElement|null} [image]
  */
-export function showTip(value, where = "") {
+export function showTip(value, where = "", image = null) {
   const t = tip();
+  const old = t.querySelector(".cursor-tip-image");
+  if (old && (value === null || old.firstChild !== image)) old.remove();
   if (value === null) {
     t.hidden = true;
     return;
   }
-  /** @type {HTMLElement} */ (t.firstChild).textContent = value;
-  /** @type {HTMLElement} */ (t.lastChild).textContent = where;
+  if (image && !t.querySelector(".cursor-tip-image")) t.prepend(el("div", { class: "cursor-tip-image" }, [image]));
+  /** @type {HTMLElement} */ (t.querySelector(".cursor-tip-value")).textContent = value;
+  /** @type {HTMLElement} */ (t.querySelector(".cursor-tip-where")).textContent = where;
   t.hidden = false;
   const pad = 14;
   const w = t.offsetWidth;
@@ -89,8 +93,9 @@ export class Readout {
   /**
    * @param {number|string|null} value null: nothing hovered
    * @param {string} [where]
+   * @param {HTMLElement|null} [image] shown in the tooltip only
    */
-  set(value, where = "") {
+  set(value, where = "", image = null) {
     if (value === null) {
       this.value.textContent = "–";
       this.where.textContent = this.hint;
@@ -100,7 +105,7 @@ export class Readout {
     const text = typeof value === "number" ? formatValue(value) : value;
     this.value.textContent = text;
     this.where.textContent = where;
-    showTip(text, where);
+    showTip(text, where, image);
   }
 }
 

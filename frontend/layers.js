@@ -7,6 +7,7 @@
  *   activation_stats/<path>     -> <path>: "statistics"
  *   weights/<path>/<variable>   -> the tag's `layer` (else <path>): <variable>
  *   attention/<path>            -> <path>: "attention"
+ *   embedding/<path>            -> <path>: "embedding" (the callback's embeddings)
  *   model_summary               -> the run's architecture (not a layer)
  *   logging_plan, weight_stats  -> not listed: shown inside other views (the
  *                                  callback's plan on the architecture page; the
@@ -20,10 +21,10 @@ const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" })
 /** Kinds that are not layers' data shown in the picker (see the module docstring). */
 export const UNLISTED_KINDS = ["logging_plan", "weight_stats"];
 
-const PREFIXES = { activations: "activations/", activation_stats: "activation_stats/", weights: "weights/", attention: "attention/" };
+const PREFIXES = { activations: "activations/", activation_stats: "activation_stats/", weights: "weights/", attention: "attention/", embedding: "embedding/" };
 
-/** Order of a layer's entries: activations first, then statistics, attention, then variables. */
-const RANK = { activations: 0, statistics: 1, attention: 2, kernel: 3, bias: 4 };
+/** Order of a layer's entries: activations first, then statistics, attention, embedding, then variables. */
+const RANK = { activations: 0, statistics: 1, attention: 2, embedding: 3, kernel: 4, bias: 5 };
 
 /**
  * @typedef {Object} LayerEntry
@@ -79,7 +80,7 @@ export function groupLayers(infos) {
     list.push({ tag, label, kind: (info && info.kind) || "activations", info });
     byPath.set(path, list);
   }
-  const rank = (/** @type {LayerEntry} */ e) => (e.label in RANK ? RANK[/** @type {keyof typeof RANK} */ (e.label)] : 5);
+  const rank = (/** @type {LayerEntry} */ e) => (e.label in RANK ? RANK[/** @type {keyof typeof RANK} */ (e.label)] : 6);
   const layers = Array.from(byPath, ([path, entries]) => ({
     path,
     entries: entries.sort((a, b) => rank(a) - rank(b) || collator.compare(a.label, b.label) || collator.compare(a.tag, b.tag)),

@@ -149,6 +149,10 @@ class Catalog:
         self._indices = {}  # (experiment, run, tag) -> _Index
         self._missed = {}  # (experiment, run, tag) -> time of the last refresh on a miss
 
+    def run_dir(self, experiment_id, run):
+        """The run's directory (where its payload store and other files live), or None."""
+        return self._run_dir(experiment_id, run)
+
     # ---- listing ----
 
     def list_tags(self, ctx, experiment_id):

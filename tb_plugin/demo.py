@@ -2,7 +2,8 @@
 
 Trains a small CNN on scikit-learn's bundled 8x8 digits images (real data,
 offline) with three learning rates and logs every layer each epoch through
-`InternalsCallback`. The highest learning rate is high enough to kill ReLU
+`InternalsCallback`, with embeddings of the 297 test digits in `conv2` and
+`dense1` (labels, thumbnails, a Projector hand-off of the last epoch). The highest learning rate is high enough to kill ReLU
 units, so the dead-unit flags have something real to show. Needs the
 `demo` extra (TensorFlow and scikit-learn).
 """
@@ -15,6 +16,8 @@ import shutil
 # 0.03 is high enough to kill many ReLU units while the net still learns.
 RUNS = {"lr_0.001": 0.001, "lr_0.01": 0.01, "lr_0.03_dead_units": 0.03}
 PROBE_SAMPLES = 16
+# Layers whose representation of the test digits is logged as embeddings.
+EMBEDDING_LAYERS = ["conv2", "dense1"]
 
 
 def load_digits():
@@ -72,7 +75,13 @@ def train_run(logdir, learning_rate, epochs, seed=0):
         verbose=0,
         callbacks=[
             keras.callbacks.TensorBoard(logdir),
-            InternalsCallback(logdir, x_test[:PROBE_SAMPLES], scalars=True, verbose=0),
+            InternalsCallback(
+                logdir, x_test[:PROBE_SAMPLES], scalars=True, verbose=0,
+                # Every test digit's representation in a conv layer (pooled over space) and the
+                # hidden dense layer, labelled, with the 8x8 digits as thumbnails (automatic).
+                embedding_layers=EMBEDDING_LAYERS, embedding_data=(x_test, y_test),
+                embedding_class_names=[str(d) for d in range(10)],
+            ),
         ],
     )
     return model

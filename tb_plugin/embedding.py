@@ -16,7 +16,9 @@ Blobs of one step (`LABELS_BLOB`, `THUMBNAILS_BLOB`), as for attention:
 3. the samples' thumbnails `[n, h, w, c]` (an encoded payload), when given.
 
 The backend projects each step on request (`projection_series`): PCA
-(exact, from the SVD of the centred matrix), each step rotated onto the
+(exact, from the SVD of the centred matrix), or t-SNE (scikit-learn) and
+UMAP (umap-learn) where installed, initialised from the step before's
+layout; each step rotated onto the
 previous one (orthogonal Procrustes, no scaling) so that points move
 smoothly instead of flipping, plus the numbers that tell when classes
 separate: leave-one-out k-NN label accuracy in the full space and in the
@@ -25,6 +27,7 @@ of `SCORE_SAMPLES` samples when there are more).
 """
 
 import json
+import os
 
 import numpy as np
 
@@ -107,6 +110,75 @@ def check_thumbnails(thumbnails, n, name="embedding"):
 
 def encode_labels(doc):
     return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+
+#: Projection methods, with the package each needs and the extra that installs it.
+METHODS = {
+    "pca": (None, None),
+    "tsne": ("sklearn", "tsne"),
+    "umap": ("umap", "umap"),
+}
+METHOD_NAMES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
+
+
+def available_methods():
+    """Methods `project_step` can compute here: "pca" always, "tsne" with
+    scikit-learn, "umap" with umap-learn installed."""
+    import importlib.util
+
+    return tuple(m for m, (module, _) in METHODS.items() if module is None or importlib.util.find_spec(module) is not None)
+
+
+def missing_method_message(method):
+    """Why `method` cannot be computed here, naming the extra to install (or None)."""
+    if method not in METHODS:
+        return "unknown projection method %r; use one of %s" % (method, ", ".join(METHODS))
+    if method in available_methods():
+        return None
+    module, extra = METHODS[method]
+    return ("%s needs the %s package where TensorBoard runs: pip install 'tensorboard-plugin-internals[%s]'"
+            % (METHOD_NAMES[method], "scikit-learn" if module == "sklearn" else "umap-learn", extra))
+
+
+def _nonlinear(x, method, init):
+    """t-SNE or UMAP of the rows of `x` (`[n, d]`, finite), from `init` (`[n, 2]`) when given.
+
+    Deterministic (seed 0). A step initialised from the step before starts
+    where that layout ended (t-SNE without early exaggeration and with fewer
+    iterations: the layout is refined, not rebuilt), so points move only as
+    far as the representation changed.
+    """
+    try:
+        from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+    except ImportError:  # pragma: no cover
+        return _nonlinear_fit(x, method, init)
+    # TensorBoard serves other requests meanwhile; OpenMP threads past half the
+    # cores oversubscribe them (t-SNE of 120 points: 0.8 s on one thread, 8 s on
+    # all of a loaded 2-core machine).
+    with threadpool_limits(limits=max(1, min(4, (os.cpu_count() or 2) // 2))):
+        return _nonlinear_fit(x, method, init)
+
+
+def _nonlinear_fit(x, method, init):
+    n = len(x)
+    if method == "tsne":
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, max(1.0, (n - 1) / 3.0)))
+        if init is not None:
+            # sklearn's own PCA initialisation: scaled to a std of 1e-4 along x.
+            start = (init - init.mean(axis=0)) / max(float(np.std(init[:, 0])), 1e-12) * 1e-4
+            model = TSNE(2, perplexity=perplexity, init=start, early_exaggeration=1.0, max_iter=400,
+                         random_state=0)
+        else:
+            model = TSNE(2, perplexity=perplexity, init="pca", random_state=0)
+        return model.fit_transform(x)
+    import umap
+
+    neighbours = int(min(15, n - 1))
+    model = umap.UMAP(n_components=2, n_neighbors=max(2, neighbours), random_state=0,
+                      init=init if init is not None and n > neighbours + 1 else "spectral" if n > neighbours + 1 else "random")
+    return np.asarray(model.fit_transform(x), dtype=np.float64)
 
 
 # ---- projections --------------------------------------------------------------------
@@ -227,8 +299,9 @@ def project_step(rows, labels=None, previous=None, method="pca"):
       the aligned points as an `[n, 2]` array (NaN for rows left out). Rows
       with non-finite values are left out of the projection and counted.
     """
-    if method != "pca":
-        raise ValueError("unknown projection method %r; this release computes 'pca'" % (method,))
+    message = missing_method_message(method)
+    if message:
+        raise ValueError(message)
     rows = np.asarray(rows, dtype=np.float64)
     finite = np.all(np.isfinite(rows), axis=1)
     points = np.full((len(rows), 2), np.nan)
@@ -236,6 +309,13 @@ def project_step(rows, labels=None, previous=None, method="pca"):
              "knn_accuracy": None, "knn_accuracy_projected": None, "silhouette": None}
     if finite.sum() >= 2:
         projected, ratio = pca(rows[finite], 2)
+        if method != "pca":
+            init = None
+            if previous is not None and len(previous) == len(rows) and np.all(np.isfinite(previous[finite])):
+                init = previous[finite]
+            projected = _nonlinear(rows[finite], method, init) if finite.sum() >= 4 else projected
+            projected = projected - projected.mean(axis=0)
+            ratio = np.full(2, np.nan)
         if previous is not None and len(previous) == len(rows):
             both = finite & np.all(np.isfinite(previous), axis=1)
             if both.sum() >= 2:
@@ -243,7 +323,7 @@ def project_step(rows, labels=None, previous=None, method="pca"):
                 reference = previous[both] - previous[both].mean(axis=0)
                 projected = projected @ procrustes_rotation(reference, projected[keep] - projected[keep].mean(axis=0))
         points[finite] = projected
-        entry["explained_variance"] = [float(r) for r in ratio[:2]]
+        entry["explained_variance"] = [float(r) if np.isfinite(r) else None for r in ratio[:2]]
         if labels is not None and len(labels) == len(rows):
             scored = np.flatnonzero(finite)
             if len(scored) > SCORE_SAMPLES:
@@ -264,7 +344,8 @@ def projection_series(steps_and_rows, labels=None, method="pca"):
       steps_and_rows: iterable of `(step, [n, d] matrix)`, ascending by step,
         the same samples in the same order at every step.
       labels: the samples' labels (for the scores), or None.
-      method: "pca" (the only method this release computes).
+      method: "pca", "tsne" or "umap" (`available_methods()`); t-SNE and
+        UMAP start each step from the aligned layout of the step before.
     """
     result, previous = {}, None
     for step, rows in steps_and_rows:

@@ -168,6 +168,27 @@ class InternalsCallback(keras.callbacks.Callback):
         `ig_baseline`, `smoothgrad_samples`, `smoothgrad_noise`,
         `class_names`, `every`). What a model cannot support is skipped
         with one message in the plan.
+      embedding_layers: layer names, paths or glob patterns whose outputs
+        to log as embeddings (tag `embedding/<layer path>`, one row per
+        sample; conv and sequence outputs averaged over space or time), see
+        `tb_plugin.embedding_part`. None: no embeddings.
+      embedding_data: the samples to embed: `x` or `(x, y)` with one label
+        per sample (class index, string or one-hot row); arrays, not a
+        dataset. Required with `embedding_layers`.
+      embedding_freq: embeddings every this many snapshots (the first, e.g.
+        before training, included).
+      embedding_samples: the most samples to embed (the first N).
+      embedding_columns: optional `{name: one value per sample}` shown on
+        hover and in the Projector's metadata.
+      embedding_class_names: optional names of the class indices in `y`.
+      embedding_thumbnails: True (default): thumbnails of image inputs
+        (`[n, h, w(, 1|3)]`, scaled to [0, 1]); False: none; or your own
+        `[n, h, w(, c)]` images.
+      embedding_encoding: "q8" (default, compact) or "f32" (lossless).
+      embedding_projector: at train end, hand the latest step of each
+        embedding to TensorBoard's Projector (`tb_plugin.projector`).
+      embedding_batch_size: samples per batch of the embedding pass (one
+        pass over `embedding_data` per embedding snapshot, inference mode).
       class_data: `(x, y)` labelled evaluation samples (arrays, or a
         dataset or generator of `(x, y)` batches) for the class statistics
         (tag `class_stats`: confusion matrix and per-class activations,
@@ -218,6 +239,16 @@ class InternalsCallback(keras.callbacks.Callback):
         background=True,
         verbose=1,
         attribution=None,
+        embedding_layers=None,
+        embedding_data=None,
+        embedding_freq=1,
+        embedding_samples=1000,
+        embedding_columns=None,
+        embedding_class_names=None,
+        embedding_thumbnails=True,
+        embedding_encoding="q8",
+        embedding_projector=True,
+        embedding_batch_size=256,
         class_data=None,
         class_names=None,
         class_layers=None,
@@ -276,6 +307,16 @@ class InternalsCallback(keras.callbacks.Callback):
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
         self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
+        if embedding_layers is not None:
+            from tb_plugin.embedding_part import EmbeddingPart
+
+            self._parts.append(EmbeddingPart(
+                embedding_layers, embedding_data, freq=embedding_freq, samples=embedding_samples,
+                columns=embedding_columns, class_names=embedding_class_names, thumbnails=embedding_thumbnails,
+                encoding=embedding_encoding, projector=embedding_projector, batch_size=embedding_batch_size))
+        elif embedding_data is not None:
+            raise ValueError("embedding_data is given but embedding_layers is not: name the layers to embed, "
+                             "e.g. embedding_layers=['dense']")
         if class_data is not None:
             self._parts.append(ClassStatsPart(class_data, class_names, class_layers, class_samples,
                                               every=_count("class_freq", class_freq, 1)))

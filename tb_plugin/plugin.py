@@ -29,11 +29,15 @@ Routes, under `/data/plugin/internals`:
   response, their scores and positions (`tb_plugin.feature_vis.top_k`);
   with `input_tag` (an attribution tag of the run, which holds the probe
   images) also the input patch under each position.
-* `GET /embedding?run=R&tag=T&step=S[&method=pca]`: an embedding tag's
+* `GET /embedding?run=R&tag=T&step=S[&method=pca|tsne|umap]`: an embedding tag's
   step (the latest at or before S) projected to 2-D, aligned onto the step
-  before, with labels, metadata columns and scores (`tb_plugin.projections`).
+  before, with labels, metadata columns and scores (`tb_plugin.projections`);
+  `methods` lists those computed here (t-SNE needs scikit-learn, UMAP
+  umap-learn: another method answers 400 naming the extra to install).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
   (full space and projection), silhouette and explained variance.
+* `GET /embedding_thumbnails?run=R&tag=T&step=S`: the samples' thumbnails in
+  force at that step (an encoded `[n, h, w, c]` payload), empty when none.
 * `GET /ranges?run=R&tag=T[&channels=1]`: per-step value ranges of an array tag
   (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
   finite values only, null where a step has none (`tb_plugin.series`); with
@@ -165,6 +169,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
             "/top_samples": self._serve_top_samples,
             "/embedding": self._serve_embedding,
             "/embedding_scores": self._serve_embedding_scores,
+            "/embedding_thumbnails": self._serve_embedding_thumbnails,
             "/ranges": self._serve_ranges,
             "/weight_change": self._serve_weight_change,
             "/class_stats": self._serve_class_stats,
@@ -332,6 +337,15 @@ class InternalsPlugin(base_plugin.TBPlugin):
         answer = self._projection_cache().scores(ctx, experiment, run, tag, _query_method(request))
         return http_util.Respond(request, answer, "application/json")
 
+    @_route
+    def _serve_embedding_thumbnails(self, request):
+        """The thumbnails payload in force at a step of an embedding tag (empty when none)."""
+        run, tag = _query_run_tag(request)
+        step = _query_step(request)
+        ctx, experiment = self._request_scope(request)
+        blob = self._projection_cache().thumbnails(ctx, experiment, run, tag, step)
+        return http_util.Respond(request, blob, "application/octet-stream")
+
     def _series_cache(self):
         if self._series is None:
             from tb_plugin import series  # numpy only; not at TensorBoard's start-up
@@ -464,9 +478,12 @@ def _query_run_tag(request):
 
 
 def _query_method(request):
+    from tb_plugin import embedding  # numpy only
+
     method = request.args.get("method", "pca")
-    if method != "pca":
-        raise _BadRequest("method must be 'pca' (the projection this release computes), got %r" % method[:40])
+    message = embedding.missing_method_message(method)
+    if message:
+        raise _BadRequest(message[:300])
     return method
 
 

@@ -11,7 +11,12 @@ import json
 import threading
 
 
-from tb_plugin import data_access, embedding, encoding, metadata
+from tb_plugin import data_access, embedding, encoding, metadata, projector
+
+
+def available_methods():
+    """The projection methods this installation computes (PCA always)."""
+    return list(embedding.available_methods())
 
 KINDS = (metadata.KIND_EMBEDDING,)
 
@@ -23,6 +28,7 @@ class ProjectionCache:
         self._catalog = catalog
         self._lock = threading.Lock()
         self._chains = {}  # key -> {"steps": [...], "entries": {step: entry}, "last": points}
+        self._key_locks = {}  # key -> lock held while its chain is computed
 
     def _labels(self, ctx, experiment_id, run, tag, step):
         try:
@@ -39,6 +45,14 @@ class ProjectionCache:
         wanted = steps if until is None else [s for s in steps if s <= until]
         key = (experiment_id, run, tag, method)
         with self._lock:
+            key_lock = self._key_locks.setdefault(key, threading.Lock())
+        # One computation per chain at a time: a second request for the same
+        # tag and method (t-SNE takes seconds per step) waits and reuses it.
+        with key_lock:
+            return self._extend(ctx, experiment_id, run, tag, method, key, wanted)
+
+    def _extend(self, ctx, experiment_id, run, tag, method, key, wanted):
+        with self._lock:
             chain = self._chains.get(key)
         if chain is None or chain["steps"] != wanted[:len(chain["steps"])]:
             chain = {"steps": [], "entries": {}, "previous": None}
@@ -53,8 +67,14 @@ class ProjectionCache:
             labels = self._labels(ctx, experiment_id, run, tag, step)["labels"]
             if labels is not None and len(labels) != len(rows):
                 labels = None
-            entry, chain["previous"] = embedding.project_step(
-                rows.reshape(len(rows), -1), labels, chain["previous"], method)
+            try:
+                entry, chain["previous"] = embedding.project_step(
+                    rows.reshape(len(rows), -1), labels, chain["previous"], method)
+            except (ValueError, ArithmeticError, MemoryError, RuntimeError) as e:
+                # A library's refusal (e.g. too few distinct rows for t-SNE) is this step's, not the server's.
+                raise data_access.UnreadablePayload(
+                    "the %s projection of step %s of %r in run %r could not be computed: %s: %s"
+                    % (embedding.METHOD_NAMES.get(method, method), step, tag, run, type(e).__name__, e))
             chain["entries"][step] = entry
             chain["steps"].append(step)
         with self._lock:
@@ -67,9 +87,19 @@ class ProjectionCache:
         if not chain["steps"]:
             raise data_access.NotFound("no step up to %s for embedding %r in run %r" % (step, tag, run))
         found = chain["steps"][-1] if step not in chain["entries"] else step
-        doc = dict(chain["entries"][found], step=found, method=method)
+        doc = dict(chain["entries"][found], step=found, method=method, methods=available_methods())
         doc.update(self._labels(ctx, experiment_id, run, tag, found))
+        doc["projector"] = projector.handed_off(self._catalog.run_dir(experiment_id, run), tag)
         return doc
+
+    def thumbnails(self, ctx, experiment_id, run, tag, step):
+        """The encoded thumbnails payload in force at `step`, or b"" when none were logged."""
+        try:
+            _, blob = self._catalog.read_latest_blob(
+                ctx, experiment_id, run, tag, step, embedding.THUMBNAILS_BLOB, KINDS)
+        except data_access.NoSuchBlob:
+            return b""
+        return blob
 
     def scores(self, ctx, experiment_id, run, tag, method="pca"):
         """Per-step scores of a tag: `{"steps", "knn_accuracy", "knn_accuracy_projected",

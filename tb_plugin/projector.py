@@ -8,7 +8,8 @@ Projector reads from a run directory:
 * `<run>/projector_config.pbtxt`: one `embeddings` entry per handed-off tag
   (other entries, e.g. the user's own, are kept; a tag handed off again
   replaces its entry), with paths relative to the config's directory;
-* `<run>/plugins/internals/projector/<tag>.tensor.tsv`: the `[n, d]` rows;
+* `<run>/plugins/internals/projector/<tag>.tensor.tsv`: the `[n, d]` rows
+  (9 significant digits: exact for float32, which the Projector serves);
 * `<run>/plugins/internals/projector/<tag>.metadata.tsv`: labels and
   metadata columns (no header row with one column, one with several, as the
   Projector expects);
@@ -129,7 +130,7 @@ def hand_off(run_dir, tag, rows, labels_doc=None, thumbnails=None, step=None):
     os.makedirs(folder, exist_ok=True)
     base = _safe(tag)
     tensor_file = os.path.join(folder, base + ".tensor.tsv")
-    _write_atomic(tensor_file, "\n".join("\t".join(repr(float(v)) for v in row) for row in rows).encode("utf-8") + b"\n")
+    _write_atomic(tensor_file, "\n".join("\t".join("%.9g" % v for v in row) for row in rows).encode("utf-8") + b"\n")
     config_path = os.path.join(run_dir, CONFIG_NAME)
     config = projector_config_pb2.ProjectorConfig()
     if os.path.exists(config_path):
@@ -156,6 +157,29 @@ def hand_off(run_dir, tag, rows, labels_doc=None, thumbnails=None, step=None):
         entry.sprite.single_image_dim.extend([w, h])
     _write_atomic(config_path, text_format.MessageToString(config).encode("utf-8"))
     return config_path
+
+
+def handed_off(run_dir, tag):
+    """The Projector entry of `tag` in `run_dir`'s config, as `{"config": path,
+    "tensor_name", "step"}`, or None (no config, unreadable, or no entry)."""
+    if not run_dir:
+        return None
+    config_path = os.path.join(run_dir, CONFIG_NAME)
+    try:
+        with open(config_path, "r", encoding="utf-8") as f:
+            text = f.read()
+        from google.protobuf import text_format
+        from tensorboard.plugins.projector import projector_config_pb2
+
+        config = text_format.Parse(text, projector_config_pb2.ProjectorConfig())
+    except Exception:  # no hand-off, or a config the Projector itself would refuse
+        return None
+    for entry in config.embeddings:
+        if entry.tensor_name == tag or entry.tensor_name.startswith(tag + " @ step "):
+            rest = entry.tensor_name[len(tag + " @ step "):]
+            step = int(rest) if rest.lstrip("-").isdigit() else None
+            return {"config": config_path, "tensor_name": entry.tensor_name, "step": step}
+    return None
 
 
 def _write_atomic(path, data):

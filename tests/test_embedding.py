@@ -168,7 +168,20 @@ def test_embedding_route_projects_aligns_and_scores_on_both_backends(tmp_path):
             scores = json.loads(body)
             assert scores["steps"] == [0, 1, 2, 3]
             assert scores["knn_accuracy"][-1] == 1.0 and scores["silhouette"][-1] > scores["silhouette"][0]
-            for params, status_expected in (({"run": "run", "tag": "embedding/conv", "step": 0, "method": "tsne"}, 400),
+            if backend == "true":
+                # t-SNE, from the previous step's layout; its k-NN accuracy is scikit-learn's on the served points.
+                from sklearn.model_selection import LeaveOneOut, cross_val_score
+                from sklearn.neighbors import KNeighborsClassifier
+
+                status, _, body = http_get(prefix + "embedding?" + urlencode(
+                    {"run": "run", "tag": "embedding/conv", "step": 3, "method": "tsne"}), timeout=300)
+                assert status == 200, body[:300]
+                doc = json.loads(body)
+                assert doc["method"] == "tsne" and "tsne" in doc["methods"] and "pca" in doc["methods"]
+                sklearn_knn = cross_val_score(KNeighborsClassifier(n_neighbors=5), np.array(doc["points"]), y,
+                                              cv=LeaveOneOut()).mean()
+                assert doc["knn_accuracy_projected"] == pytest.approx(sklearn_knn, abs=1e-12)
+            for params, status_expected in (({"run": "run", "tag": "embedding/conv", "step": 0, "method": "mds"}, 400),
                                             ({"run": "run", "tag": "nope", "step": 0}, 404)):
                 assert http_get(prefix + "embedding?" + urlencode(params))[0] == status_expected
 
@@ -233,3 +246,60 @@ def test_scores_of_many_samples_use_a_fixed_subset():
     a, b = (embedding.project_step(x, y)[0] for _ in range(2))
     assert a["scored_samples"] == embedding.SCORE_SAMPLES and a["silhouette"] == b["silhouette"]
     assert a["silhouette"] == pytest.approx(silhouette_score(x, y), abs=0.02)  # a fair estimate of the whole
+
+
+# --- t-SNE and UMAP -----------------------------------------------------------------
+
+
+def drifting(steps=3, n_per=40, seed=5):
+    """Classes that drift a little between steps (the same samples, in order)."""
+    x, y = clusters(n_per=n_per, classes=3, d=10, spread=1.0, seed=seed)
+    rng = np.random.RandomState(seed + 1)
+    return [(s, x + 0.15 * s * rng.randn(*x.shape)) for s in range(steps)], y
+
+
+def disparity(a, b):
+    """Mean squared distance between two layouts of the same points, each centred and
+    scaled to unit size (no rotation: what the eye sees between two frames)."""
+    a = (a - a.mean(axis=0)) / np.linalg.norm(a - a.mean(axis=0))
+    b = (b - b.mean(axis=0)) / np.linalg.norm(b - b.mean(axis=0))
+    return float(((a - b) ** 2).sum())
+
+
+def nonlinear_layouts_check(method):
+    """Aligned layouts of consecutive steps move less than unaligned ones; the projection's
+    k-NN accuracy is scikit-learn's on the served coordinates."""
+    from sklearn.model_selection import LeaveOneOut, cross_val_score
+    from sklearn.neighbors import KNeighborsClassifier
+
+    steps, y = drifting()
+    aligned = embedding.projection_series(steps, labels=y, method=method)
+    # Unaligned: each step on its own (no initialisation from the step before, no rotation).
+    alone = {s: embedding.project_step(rows, y, None, method)[0] for s, rows in steps}
+    for s in (1, 2):
+        ours = disparity(np.array(aligned[s]["points"]), np.array(aligned[s - 1]["points"]))
+        theirs = disparity(np.array(alone[s]["points"]), np.array(alone[s - 1]["points"]))
+        assert ours < theirs, (method, s, ours, theirs)
+    for s in (0, 2):
+        points = np.array(aligned[s]["points"])
+        expected = cross_val_score(KNeighborsClassifier(n_neighbors=5), points, y, cv=LeaveOneOut()).mean()
+        assert aligned[s]["knn_accuracy_projected"] == pytest.approx(expected, abs=1e-12)
+        assert aligned[s]["explained_variance"] == [None, None]  # PCA's alone
+    assert aligned[2]["knn_accuracy_projected"] > 0.9  # the classes are apart in the layout too
+
+
+def test_tsne_layouts_move_less_when_aligned_and_their_knn_is_scikit_learns():
+    nonlinear_layouts_check("tsne")
+
+
+def test_a_missing_library_is_named_with_its_extra(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("umap", "sklearn") else real(name, *a))
+    assert embedding.available_methods() == ("pca",)
+    assert "tensorboard-plugin-internals[umap]" in embedding.missing_method_message("umap")
+    assert "tensorboard-plugin-internals[tsne]" in embedding.missing_method_message("tsne")
+    with pytest.raises(ValueError, match=r"\[tsne\]"):
+        embedding.project_step(np.zeros((5, 3)), None, None, "tsne")
+    assert "unknown projection method 'mds'" in embedding.missing_method_message("mds")

@@ -18,6 +18,7 @@
 import { ActivationsView } from "./activations.js";
 import { AttentionView } from "./attention.js";
 import { AttributionView } from "./attribution.js";
+import { EmbeddingView } from "./embedding.js";
 import { ArchitectureView } from "./architecture.js";
 import { ConfusionView } from "./confusion.js";
 import { WeightsView } from "./weights.js";
@@ -29,6 +30,7 @@ const VIEWS = new Map([
   ["model_summary", ArchitectureView],
   ["attention", AttentionView],
   ["attribution", AttributionView],
+  ["embedding", EmbeddingView],
   ["class_stats", ConfusionView],
 ]);
 

@@ -1,0 +1,279 @@
+"""The callback's embeddings: chosen layers' outputs for fixed, labelled samples.
+
+`InternalsCallback(embedding_layers=[...], embedding_data=(x, y), ...)` adds
+one `EmbeddingPart` (`tb_plugin.parts`). Every `embedding_freq`-th snapshot
+it runs the first `embedding_samples` samples of `embedding_data` through
+the model once, in inference mode, in batches of `embedding_batch_size`, and
+writes, per chosen layer, tag `embedding/<layer path>`: one row per sample
+(`Writer.embedding`). Outputs of rank 3 and more (conv maps `[n, h, w, c]`,
+sequences `[n, t, d]`) are averaged over every axis between the sample axis
+and the last, i.e. global average pooling over space (or time), so a conv
+layer's row has one value per channel (`tb_plugin.embedding.as_rows`).
+
+With the rows: the labels (`y`: class indices, strings, or one-hot rows,
+read as their argmax), `embedding_class_names`, the metadata columns
+(`embedding_columns={name: one value per sample}`) and, for image inputs
+(one input of shape `[n, h, w]` or `[n, h, w, 1|3]`), thumbnails of the
+inputs (min-max scaled to [0, 1] over all samples; block-averaged down to at
+most `THUMBNAIL_PX` px a side), stored with the first step only
+(`embedding_thumbnails=False` leaves them out, or pass your own images).
+At train end the latest step of each tag is handed to TensorBoard's
+Projector (`tb_plugin.projector`; `embedding_projector=False` to skip).
+"""
+
+import fnmatch
+import numbers
+
+import numpy as np
+
+from tb_plugin import embedding as embedding_lib
+from tb_plugin import encoding as encoding_lib
+from tb_plugin import parts
+
+PREFIX = "embedding/"
+DEFAULT_SAMPLES = 1000
+DEFAULT_BATCH_SIZE = 256
+# Thumbnails larger than this (a side, px) are block-averaged down.
+THUMBNAIL_PX = 32
+
+
+def _int_arg(name, value, minimum):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError("%s must be an int >= %d, got %r" % (name, minimum, value))
+    return int(value)
+
+
+def _first(x, n):
+    """The first n samples of x (an array, or a list or dict of arrays)."""
+    import keras
+
+    return keras.tree.map_structure(lambda a: np.asarray(a)[:n], x)
+
+
+def _split_data(data):
+    """`embedding_data` as `(x, y or None)`; ValueError naming the fix."""
+    if data is None:
+        raise ValueError("embedding_layers needs embedding_data: the samples to embed, as x or (x, y) "
+                         "(y: one label per sample)")
+    if isinstance(data, tuple):
+        if len(data) != 2:
+            raise ValueError("embedding_data=(x, y) must be a pair, got a tuple of %d; pass several inputs as a "
+                             "list inside the pair: ([x1, x2], y)" % len(data))
+        x, y = data
+    else:
+        x, y = data, None
+    if hasattr(x, "element_spec") or hasattr(x, "__next__") or type(x).__name__ == "PyDataset":
+        raise ValueError("embedding_data must hold arrays (x or (x, y)), not a dataset or generator: take the "
+                         "samples first, e.g. x, y = next(iter(dataset.unbatch().batch(1000)))")
+    return x, y
+
+
+def _labels(y, n):
+    if y is None:
+        return None
+    labels = np.asarray(y)
+    if labels.ndim == 2 and labels.shape[1] > 1:
+        labels = labels.argmax(axis=1)  # one-hot (or class scores) rows
+    labels = labels.reshape(len(labels), -1) if labels.ndim else labels.reshape(1)
+    if labels.ndim == 2 and labels.shape[1] != 1:
+        raise ValueError("embedding_data's y must hold one label per sample (or one-hot rows), got shape %s"
+                         % (np.shape(y),))
+    labels = labels.reshape(-1)
+    if len(labels) < n:
+        raise ValueError("embedding_data has %d labels for %d samples; pass one label per sample" % (len(labels), n))
+    labels = labels[:n]
+    if labels.dtype.kind in "iub":
+        return [int(v) for v in labels]
+    if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        return [int(v) for v in labels]  # integer class indices stored as floats
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in labels.tolist()]
+
+
+def auto_thumbnails(x):
+    """Thumbnails `[n, h, w, c]` in [0, 1] of image inputs, or None for other inputs."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind not in "iuf":
+        return None
+    images = x
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or min(images.shape[1:3]) < 4:
+        return None
+    images = images.astype(np.float32)
+    h, w = images.shape[1:3]
+    factor = int(np.ceil(max(h, w) / float(THUMBNAIL_PX)))
+    if factor > 1:  # block means over factor x factor pixels (edges cropped)
+        hh, ww = h // factor, w // factor
+        images = images[:, :hh * factor, :ww * factor].reshape(len(images), hh, factor, ww, factor, -1).mean(axis=(2, 4))
+    finite = images[np.isfinite(images)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    scaled = (images - low) / (high - low) if high > low else np.zeros_like(images)
+    return np.clip(np.nan_to_num(scaled), 0.0, 1.0)
+
+
+def pool(outputs):
+    """`[n, ..., d]` -> `[n, d]`: the mean over the axes between (as `embedding.as_rows`)."""
+    if outputs.ndim > 2:
+        with np.errstate(invalid="ignore", over="ignore"):
+            return outputs.astype(np.float64).mean(axis=tuple(range(1, outputs.ndim - 1)))
+    return outputs
+
+
+class EmbeddingPart(parts.SnapshotPart):
+    """Logs `embedding/<layer path>` per chosen layer (see module docstring)."""
+
+    name = "embeddings"
+
+    def __init__(self, layers, data, *, freq=1, samples=DEFAULT_SAMPLES, columns=None, class_names=None,
+                 thumbnails=True, encoding="q8", projector=True, batch_size=DEFAULT_BATCH_SIZE):
+        if isinstance(layers, str):
+            layers = [layers]
+        if not isinstance(layers, (list, tuple)) or not layers or not all(isinstance(s, str) for s in layers):
+            raise ValueError("embedding_layers must be a non-empty list of layer names, paths or glob patterns, "
+                             "got %r" % (layers,))
+        self.selectors = list(layers)
+        self.freq = _int_arg("embedding_freq", freq, 1)
+        self.samples = _int_arg("embedding_samples", samples, 2)
+        self.batch_size = _int_arg("embedding_batch_size", batch_size, 1)
+        if encoding not in encoding_lib.ENCODINGS:
+            raise ValueError("embedding_encoding=%r is unknown; use 'q8' (compact) or 'f32' (lossless)" % (encoding,))
+        self.encoding = encoding
+        self.projector = bool(projector)
+        x, y = _split_data(data)
+        import keras
+
+        leaves = keras.tree.flatten(x)
+        if not leaves:
+            raise ValueError("embedding_data holds no arrays; pass x or (x, y)")
+        try:
+            counts = {int(np.shape(a)[0]) for a in leaves}
+        except (IndexError, TypeError):
+            raise ValueError("embedding_data's x must be arrays with a sample axis first, got %r" % (type(x),)) from None
+        if len(counts) != 1:
+            raise ValueError("embedding_data's inputs have different sample counts %s" % sorted(counts))
+        available = counts.pop()
+        self.n = min(self.samples, available)
+        if self.n < 2:
+            raise ValueError("embedding_data has %d sample; embeddings need at least 2" % available)
+        self.x = _first(x, self.n)
+        self.labels = _labels(y, self.n)
+        try:
+            self.doc = embedding_lib.labels_blob(self.labels, class_names, columns, self.n, "embedding_columns")
+        except ValueError as e:
+            if columns is not None and isinstance(columns, dict):
+                # Columns may be longer than the samples taken: keep their first n values.
+                try:
+                    trimmed = {k: list(v)[:self.n] for k, v in columns.items()}
+                except TypeError:
+                    raise e from None
+                self.doc = embedding_lib.labels_blob(self.labels, class_names, trimmed, self.n, "embedding_columns")
+            else:
+                raise
+        if thumbnails is True:
+            self.thumbnails = auto_thumbnails(self.x)
+        elif thumbnails is False or thumbnails is None:
+            self.thumbnails = None
+        else:
+            self.thumbnails = embedding_lib.check_thumbnails(np.asarray(thumbnails)[:self.n], self.n,
+                                                             "embedding_thumbnails")
+        self.note_text = "%d samples (of %d)" % (self.n, available) if available > self.n else "%d samples" % self.n
+        self._extractor = None
+        self._paths = []
+        self._dims = []
+        self._ranks = []
+        self._latest = {}  # tag -> (step, rows) of the last written step (Projector hand-off)
+
+    # ---- lifecycle ----------------------------------------------------------------
+
+    def begin(self, callback):
+        import keras
+
+        from tb_plugin import weights as weights_lib
+
+        model = callback.model
+        walked = [(path, layer) for path, _, _, layer in weights_lib.walk_layers(model, callback._names)]
+        chosen = []
+        for selector in self.selectors:
+            hits = [(p, l) for p, l in walked if selector in (p, l.name) or fnmatch.fnmatchcase(p, selector)]
+            if not hits:
+                raise ValueError("embedding_layers: %r matches no layer of model %r. Layer paths: %s"
+                                 % (selector, model.name, ", ".join(p for p, _ in walked)))
+            chosen.extend(h for h in hits if all(h[1] is not c[1] for c in chosen))
+        try:
+            inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
+            outputs = [layer.output for _, layer in chosen]
+            self._extractor = keras.Model(inputs, outputs)
+        except Exception as e:
+            raise ValueError(
+                "embedding_layers=%r: cannot read these layers' outputs (%s: %s); embeddings need a functional or "
+                "Sequential model whose chosen layers are called once, on the model's inputs"
+                % (self.selectors, type(e).__name__, e)) from None
+        self._paths = [p for p, _ in chosen]
+        try:
+            shapes = [tuple(layer.output.shape) for _, layer in chosen]
+        except Exception:
+            shapes = [(None, 1)] * len(chosen)
+        for (path, _), shape in zip(chosen, shapes):
+            if len(shape) < 2:
+                raise ValueError("embedding_layers: layer %r outputs shape %s, not one row per sample"
+                                 % (path, shape))
+        self._dims = [int(s[-1]) if s[-1] is not None else 1 for s in shapes]
+        self._ranks = [len(s) for s in shapes]
+        try:
+            self._rows(self._slice(0, min(self.n, 2)))  # the data fits the model: fail now, not at a snapshot
+        except Exception as e:
+            raise ValueError("embedding_data does not fit model %r: %s: %s" % (model.name, type(e).__name__, e)) from None
+
+    def tags(self):
+        return [PREFIX + p for p in self._paths]
+
+    def estimate_bytes(self):
+        per_value = 1 if self.encoding == "q8" else 4
+        rows = sum(self.n * d * per_value + 8 * d for d in (self._dims or [0]))
+        labels = len(embedding_lib.encode_labels(self.doc)) * max(1, len(self._dims))
+        thumbs = int(self.thumbnails.size) if self.thumbnails is not None else 0
+        return int(rows + labels + thumbs * max(1, len(self._dims)))
+
+    def note(self):
+        every = "every snapshot" if self.freq == 1 else "every %d snapshots" % self.freq
+        return "embeddings of %s for %s, %s" % (", ".join(self._paths), self.note_text, every)
+
+    def due(self, step, index):
+        return index % self.freq == 0
+
+    def _slice(self, start, stop):
+        import keras
+
+        return keras.tree.map_structure(lambda a: a[start:stop], self.x)
+
+    def _rows(self, batch):
+        """One forward pass of `batch` in inference mode: pooled rows per layer."""
+        outputs = self._extractor(batch, training=False)
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        return [pool(np.asarray(o)) for o in outputs]
+
+    def compute(self, callback, step):
+        chunks = [self._rows(self._slice(s, min(self.n, s + self.batch_size)))
+                  for s in range(0, self.n, self.batch_size)]
+        per_layer = [np.concatenate([c[k] for c in chunks]).astype(np.float32) for k in range(len(self._paths))]
+
+        def job(writer):
+            for path, rank, rows in zip(self._paths, self._ranks, per_layer):
+                tag = PREFIX + path
+                writer.embedding(
+                    tag, rows, step, labels=self.doc["labels"], class_names=self.doc["class_names"],
+                    columns=self.doc["columns"] or None, thumbnails=self.thumbnails,
+                    description="Output of layer `%s` for %s%s" % (
+                        path, self.note_text, " (averaged over %d axes: global average pooling)" % (rank - 2)
+                        if rank > 2 else ""),
+                    encoding=self.encoding, max_values=None)
+                self._latest[tag] = (step, rows)
+        return job
+
+    def end(self, callback):
+        if not self.projector or not self._latest:
+            return
+        from tb_plugin import projector as projector_lib
+
+        for tag, (step, rows) in sorted(self._latest.items()):
+            projector_lib.hand_off(callback.log_dir, tag, rows, self.doc, self.thumbnails, step=step)
