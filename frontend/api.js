@@ -350,31 +350,6 @@ export class Api {
   }
 
   /**
-   * Blob `index` of an attribution step (`/attribution_blob`): 1 the side document (parsed JSON),
-   * 2 the Grad-CAM maps at the layer's resolution, 3 the probe images in force at the step
-   * (decoded payloads, or null when none was logged). Cached like tensors.
-   * @param {string} run @param {string} tag @param {number} step @param {1|2|3} index
-   */
-  attributionBlob(run, tag, step, index) {
-    const key = JSON.stringify(["attribution_blob", run, tag, step, index]);
-    const cached = this._cache.get(key);
-    if (cached) return cached;
-    const pending = (async () => {
-      const response = await this._get("attribution_blob", { run, tag, step, index });
-      if (index === 1) {
-        const text = await response.text();
-        try {
-          return text ? JSON.parse(text) : null;
-        } catch (_) {
-          throw new ApiError("TensorBoard sent an unreadable attribution document", { route: "attribution_blob" });
-        }
-      }
-      const bytes = await response.arrayBuffer();
-      return bytes.byteLength ? decodePayload(bytes) : null;
-    })();
-    this._cache.set(key, /** @type {any} */ (pending), 0);
-    pending.then(
-      (v) => this._cache.setCost(key, v && v.values ? v.values.byteLength : 1024),
    * One step of an embedding tag projected to 2-D and aligned onto the step
    * before (`/embedding`; tb_plugin/projections.py), cached per (run, tag, step, method).
    * @param {string} run @param {string} tag @param {number} step @param {string} [method]
@@ -436,6 +411,37 @@ export class Api {
     this._cache.set(key, pending, 0);
     pending.then(
       (d) => this._cache.setCost(key, d ? d.values.byteLength : 0),
+      () => this._cache.delete(key)
+    );
+    return pending;
+  }
+
+  /**
+   * Blob `index` of an attribution step (`/attribution_blob`): 1 the side document (parsed JSON),
+   * 2 the Grad-CAM maps at the layer's resolution, 3 the probe images in force at the step
+   * (decoded payloads, or null when none was logged). Cached like tensors.
+   * @param {string} run @param {string} tag @param {number} step @param {1|2|3} index
+   */
+  attributionBlob(run, tag, step, index) {
+    const key = JSON.stringify(["attribution_blob", run, tag, step, index]);
+    const cached = this._cache.get(key);
+    if (cached) return cached;
+    const pending = (async () => {
+      const response = await this._get("attribution_blob", { run, tag, step, index });
+      if (index === 1) {
+        const text = await response.text();
+        try {
+          return text ? JSON.parse(text) : null;
+        } catch (_) {
+          throw new ApiError("TensorBoard sent an unreadable attribution document", { route: "attribution_blob" });
+        }
+      }
+      const bytes = await response.arrayBuffer();
+      return bytes.byteLength ? decodePayload(bytes) : null;
+    })();
+    this._cache.set(key, /** @type {any} */ (pending), 0);
+    pending.then(
+      (v) => this._cache.setCost(key, v && v.values ? v.values.byteLength : 1024),
       () => this._cache.delete(key)
     );
     return pending;

@@ -121,9 +121,10 @@ def test_demo_runs_side_by_side(playwright, chromium_path, urls, artifacts_dir):
         assert frame.locator(".compare-run:not([hidden])").all_text_contents() == ["lr_0.03_dead_units"]
         frame.locator(".compare-filter").fill("")
 
+        runs = [r for r in runs if r in DEMO_RUNS]  # the learning-rate runs, compared from the first
+        frame.locator(".run-select").select_option(runs[0])
         frame.locator(".tag-item[data-tag='activations/conv1']").first.click()
         frame.wait_for_function("() => document.querySelector('.view .tag-name')?.textContent === 'activations/conv1'")
-        runs = [r for r in runs if r in DEMO_RUNS]  # the CNN runs, which have conv1
         for run in runs[1:]:
             frame.locator(".compare-run[data-run='%s'] input" % run).check()
         wait_panels(frame, 3, LAST)
