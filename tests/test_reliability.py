@@ -17,6 +17,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from tensorboard.plugins import base_plugin
+
 from tb_plugin import encoding, plugin
 from tb_plugin.summary import Writer
 
@@ -57,6 +59,12 @@ def logs(tmp_path_factory):
             logged["good", "conv"][step] = x
             w.class_stats("class_stats", step, labels=np.arange(4) % 2, predictions=[0, 1, 1, 1], layers={"conv": x},
                           thumbnails=RNG.uniform(size=(4, 3, 3)) if step == 0 else None)
+            w.embedding("embedding/dense", RNG.randn(12, 5), step=step, labels=[str(i % 3) for i in range(12)],
+                        thumbnails=RNG.uniform(size=(12, 4, 4)) if step == 0 else None)
+            w.attribution("attribution/conv", {"saliency": RNG.uniform(size=(4, 2, 6, 6)).astype(np.float32)}, step,
+                          predicted_class=[0, 1, 1, 0], true_class=[0, 1, 0, 0],
+                          predicted_probability=[0.9, 0.6, 0.7, 0.8], true_probability=[0.9, 0.6, 0.3, 0.8],
+                          class_names=["a", "b"], images=RNG.uniform(size=(4, 6, 6, 3)) if step == 0 else None)
         w.model_summary("model_summary", {"name": "m", "layers": []})
     # Old layout (inline), one step's payload bytes flipped inside the event file.
     payloads = {step: encoding.encode(RNG.randn(32, 16).astype(np.float32), "f32") for step in range(4)}
@@ -255,11 +263,15 @@ def test_every_route_refuses_a_tag_of_the_wrong_kind_with_400(servers, backend):
 
 # --- the fuzzer ---------------------------------------------------------------------
 
-ROUTES = ["tags", "steps", "data", "stats", "attention_blob", "attention_summary", "class_stats", "class_pair",
-          "class_samples", "ranges", "weight_change", "weight_stats", "attribution_blob", "top_samples", "static/index.js",
+# Every route the plugin serves (so a new route is fuzzed the day it is added), and
+# static paths that try to leave the frontend folder.
+API_ROUTES = sorted(r.strip("/") for r in plugin.InternalsPlugin(
+    base_plugin.TBContext(logdir="", data_provider=None)).get_plugin_apps() if not r.startswith("/static"))
+ROUTES = API_ROUTES + ["static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
 KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary", "class_stats",
+              "embedding/dense", "attribution/conv",
               "dense", "garbled", "newer", "unknown_kind", 't"a\\g ‮<img src=x onerror=alert(1)>']
 JUNK = st.one_of(
     st.text(max_size=40),
@@ -276,6 +288,9 @@ PARAMS = st.fixed_dictionaries({}, optional={
     "a": st.one_of(st.sampled_from(["0", "1", "2", "-1"]), JUNK),
     "b": st.one_of(st.sampled_from(["0", "1", "2"]), JUNK),
     "channels": st.one_of(st.sampled_from(["0", "1"]), JUNK),
+    "method": st.one_of(st.sampled_from(["pca", "tsne", "umap"]), JUNK),
+    "k": st.one_of(st.sampled_from(["1", "3", "0", "-1"]), JUNK),
+    "input_tag": st.one_of(st.sampled_from(["attribution/conv", "conv"]), JUNK),
 })
 FRONTEND_FILES = None
 
