@@ -134,6 +134,10 @@ def uniform_counts(values, lo, hi, edges):
     bins = len(edges) - 1
     last = bins - 1
     denom = hi - lo
+    lower = np.ascontiguousarray(edges[:-1], np.float64)
+    # The upper edge of each bin, +inf for the last one: it is closed (numpy
+    # never moves a value up out of it), and no finite value reaches +inf.
+    upper = np.append(np.asarray(edges[1:-1], np.float64), np.inf)
     counts = np.zeros(bins, np.intp)
     for start in range(0, values.size, _BLOCK):
         block = values[start:start + _BLOCK]
@@ -142,10 +146,8 @@ def uniform_counts(values, lo, hi, edges):
         f *= bins
         index = f.astype(np.intp)
         np.minimum(index, last, out=index)  # values equal to hi
-        index -= block < edges.take(index)
-        up = block >= edges.take(index + 1)
-        up &= index != last
-        index += up
+        index -= block < lower.take(index)
+        index += block >= upper.take(index)
         counts += np.bincount(index, minlength=bins)
     return counts
 
