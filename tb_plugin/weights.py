@@ -270,10 +270,8 @@ def _sum_squares(a):
 
 
 def _column_squares(m):
-    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 copy)."""
-    m64 = m.astype(np.float64)
-    np.square(m64, out=m64)
-    return m64.sum(axis=0)
+    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 temporary)."""
+    return np.square(m, dtype=np.float64).sum(axis=0)  # cast and square in one pass
 
 
 def weight_stats(current, previous=None, before_last_batch=None):

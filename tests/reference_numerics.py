@@ -12,7 +12,7 @@ import numpy as np
 
 from tb_plugin.stats import BINS, FIELDS, RELU_FAMILY, SATURATED_SHARE, SIGMOID_FAMILY, TANH_FAMILY
 from tb_plugin.stats import UNIT_DEAD, UNIT_SATURATED
-from tb_plugin.weights import WEIGHT_STATS_BINS, WEIGHT_STATS_FIELDS, _column_squares, _matrix32
+from tb_plugin.weights import WEIGHT_STATS_BINS, WEIGHT_STATS_FIELDS
 from tb_plugin.encoding import _FLOAT32_MAX, _NAN, _NEG_INF, _POS_INF, _channel_layout
 
 def stats_compute(data, activation=None):
@@ -68,6 +68,25 @@ def stats_compute(data, activation=None):
         record["saturated_fraction"] = saturated.mean() if units else float("nan")
     head = np.array([record[name] for name in FIELDS], dtype=np.float64)
     return np.concatenate([head, edges, counts, flags]).astype(np.float64)
+
+
+def _matrix32(w):
+    """`as_matrix` without a float64 copy (a view when `w` is float32 already)."""
+    w = np.asarray(w)
+    if w.dtype != np.float32 and w.dtype != np.float64:
+        w = w.astype(np.float64)
+    if w.ndim == 0:
+        return w.reshape(1, 1)
+    if w.ndim == 1:
+        return w.reshape(1, -1)
+    return w.reshape(-1, w.shape[-1])
+
+
+def _column_squares(m):
+    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 copy)."""
+    m64 = m.astype(np.float64)
+    np.square(m64, out=m64)
+    return m64.sum(axis=0)
 
 
 def weight_stats(current, previous=None, before_last_batch=None):
