@@ -87,8 +87,10 @@ def test_uniform_counts_match_numpy_histogram(name):
     got = stats.uniform_counts(x, lo, hi, edges)
     _same_bits(got, expected)
     # And the definition: edges[i] <= x < edges[i + 1], the last bin closed.
-    by_definition = [np.count_nonzero((x >= edges[i]) & ((x < edges[i + 1]) if i < stats.BINS - 1 else (x <= edges[i + 1])))
-                     for i in range(stats.BINS)]
+    by_definition = [
+        np.count_nonzero((x >= edges[i]) & ((x < edges[i + 1]) if i < stats.BINS - 1 else (x <= edges[i + 1])))
+        for i in range(stats.BINS)
+    ]
     assert got.tolist() == by_definition
 
 
