@@ -197,6 +197,8 @@ def _channel_layout(shape, size):
 
 def _float32_range(array):
     """`array` as float64, finite values past the float32 range made +/-Inf."""
+    if isinstance(array, np.ndarray) and array.dtype == np.float32:
+        return array.astype(np.float64)  # float32 values are in range: one copy, no mask
     values = np.asarray(array, dtype=np.float64)
     with np.errstate(over="ignore"):
         as32 = values.astype(np.float32)
@@ -206,8 +208,7 @@ def _float32_range(array):
 def _quantize(array):
     channel_axis, channels = _channel_layout(array.shape, array.size)
     values = _float32_range(array).reshape(-1, channels)
-    finite = np.isfinite(values)
-    lo, hi = _finite_range(values, finite)
+    lo, hi, finite = _finite_range_fast(values)
     lo32 = lo.astype(np.float32)
     scale32 = ((hi - lo32.astype(np.float64)) / 255.0).astype(np.float32)
     # Rounding scale to float32 may leave the channel maximum just past the
@@ -226,11 +227,22 @@ def _quantize(array):
             break
         scale32[over] = np.nextafter(scale32[over], np.float32(0))
     lo64, scale64 = lo32.astype(np.float64), scale32.astype(np.float64)
+    # In place, one float64 temporary: (values - lo) / scale, 0 where scale is 0
+    # or the value is not finite, rounded and clipped to 0..255.
+    steps = np.subtract(values, lo64)
+    flat_scale = ~(scale64 > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        steps = np.where(scale64 > 0, (values - lo64) / np.where(scale64 > 0, scale64, 1.0), 0.0)
-    codes = np.clip(np.rint(np.where(finite, steps, 0.0)), 0, 255).astype(np.uint8)
+        steps /= np.where(flat_scale, 1.0, scale64)
+    if flat_scale.any():
+        steps[:, flat_scale] = 0.0
+    if finite is not None:
+        steps[~finite] = 0.0
+    np.rint(steps, out=steps)
+    np.clip(steps, 0, 255, out=steps)
+    codes = steps.astype(np.uint8)
+    del steps
     flat = values.reshape(-1)
-    bad = np.flatnonzero(~np.isfinite(flat))
+    bad = np.flatnonzero(~np.isfinite(flat)) if finite is not None else np.zeros(0, np.int64)
     kinds = np.where(np.isnan(flat[bad]), _NAN, np.where(flat[bad] > 0, _POS_INF, _NEG_INF))
     body = b"".join(
         (
@@ -242,6 +254,21 @@ def _quantize(array):
         )
     )
     return body, channel_axis, channels, int(bad.size)
+
+
+def _finite_range_fast(values):
+    """`_finite_range` plus the finiteness mask, or None for it when every value is finite.
+
+    NaN propagates through min and max, so finite per-column extremes mean
+    finite values throughout, and the mask and its masked copies are skipped.
+    """
+    if values.size:
+        lo, hi = values.min(axis=0), values.max(axis=0)
+        if np.isfinite(lo).all() and np.isfinite(hi).all():
+            return lo, hi, None
+    finite = np.isfinite(values)
+    lo, hi = _finite_range(values, finite)
+    return lo, hi, finite
 
 
 def _finite_range(values, finite):

@@ -61,24 +61,27 @@ def compute(data, activation=None):
     values = np.asarray(data, dtype=np.float64)
     units = int(values.shape[-1]) if values.ndim else 1
     per_unit = values.reshape(-1, units) if units else np.zeros((0, 0))
-    finite = np.isfinite(values)
-    # All finite (the usual case): no masked copy.
-    finite_values = values.ravel() if finite.all() else values[finite]
+    flat = values.reshape(-1)
     record = dict.fromkeys(FIELDS, float("nan"))
     record["units"] = units
+    lo = hi = float("nan")
+    if flat.size:
+        lo, hi = flat.min(), flat.max()  # NaN propagates: both finite means every value is
+    if np.isfinite(lo) and np.isfinite(hi):
+        finite_values = flat  # the usual case: no mask, no masked copy
+    else:
+        finite_values = flat[np.isfinite(flat)]
+        if finite_values.size:
+            lo, hi = finite_values.min(), finite_values.max()
     record["nonfinite_count"] = values.size - finite_values.size
-    record["zero_fraction"] = float(np.mean(values == 0)) if values.size else float("nan")
+    # The count is exact in float64, so this is np.mean(values == 0) bit for bit.
+    record["zero_fraction"] = np.count_nonzero(flat == 0) / flat.size if flat.size else float("nan")
     if finite_values.size:
-        record.update(
-            mean=finite_values.mean(),
-            std=finite_values.std(),
-            min=finite_values.min(),
-            max=finite_values.max(),
-        )
-        edges = np.linspace(record["min"], record["max"], BINS + 1)
-        if record["max"] > record["min"]:
-            # bins + range: numpy's fast uniform-bin path, the same edges and counts.
-            counts, _ = np.histogram(finite_values, bins=BINS, range=(record["min"], record["max"]))
+        mean, std = mean_std(finite_values)
+        record.update(mean=mean, std=std, min=lo, max=hi)
+        edges = np.linspace(lo, hi, BINS + 1)
+        if hi > lo:
+            counts = uniform_counts(finite_values, lo, hi, edges)
         else:
             counts, _ = np.histogram(finite_values, bins=edges)
     else:
@@ -100,6 +103,53 @@ def compute(data, activation=None):
         record["saturated_fraction"] = saturated.mean() if units else float("nan")
     head = np.array([record[name] for name in FIELDS], dtype=np.float64)
     return np.concatenate([head, edges, counts, flags]).astype(np.float64)
+
+
+def mean_std(values):
+    """`(values.mean(), values.std())` of a 1-D float64 array, bit for bit, in two passes instead of three.
+
+    numpy's `std` sums the values again for the mean, then the squared
+    deviations; this reuses the mean and squares the deviations in place.
+    """
+    n = values.size
+    mean = values.sum() / n
+    deviations = values - mean
+    np.multiply(deviations, deviations, out=deviations)
+    return mean, np.sqrt(deviations.sum() / n)
+
+
+_BLOCK = 1 << 15  # values per block: the temporaries stay in cache
+
+
+def uniform_counts(values, lo, hi, edges):
+    """`np.histogram(values, bins=len(edges) - 1, range=(lo, hi))[0]`, the same counts, faster.
+
+    Every value must lie in `[lo, hi]` with `lo < hi` (e.g. the min and max of
+    finite values) and `edges` must be `np.linspace(lo, hi, bins + 1)`. The
+    same arithmetic as numpy's uniform-bin path (bin index from
+    `(x - lo) / (hi - lo) * bins`, then moved by one where the float64 edges
+    say otherwise: a value equal to an edge goes to the bin it opens, the last
+    bin is closed), without its range mask, with fewer temporaries, in place.
+    """
+    bins = len(edges) - 1
+    last = bins - 1
+    denom = hi - lo
+    lower = np.ascontiguousarray(edges[:-1], np.float64)
+    # The upper edge of each bin, +inf for the last one: it is closed (numpy
+    # never moves a value up out of it), and no finite value reaches +inf.
+    upper = np.append(np.asarray(edges[1:-1], np.float64), np.inf)
+    counts = np.zeros(bins, np.intp)
+    for start in range(0, values.size, _BLOCK):
+        block = values[start:start + _BLOCK]
+        f = np.subtract(block, lo)
+        f /= denom
+        f *= bins
+        index = f.astype(np.intp)
+        np.minimum(index, last, out=index)  # values equal to hi
+        index -= block < lower.take(index)
+        index += block >= upper.take(index)
+        counts += np.bincount(index, minlength=bins)
+    return counts
 
 
 def unpack(vector):

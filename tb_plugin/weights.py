@@ -22,6 +22,8 @@ tests check both against independent numpy computations.
 
 import numpy as np
 
+from tb_plugin import stats
+
 WEIGHTS_PREFIX = "weights/"
 MODEL_SUMMARY_TAG = "model_summary"
 
@@ -268,10 +270,8 @@ def _sum_squares(a):
 
 
 def _column_squares(m):
-    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 copy)."""
-    m64 = m.astype(np.float64)
-    np.square(m64, out=m64)
-    return m64.sum(axis=0)
+    """Per-column sums of squares of a 2-D float32/float64 array, in float64 (one float64 temporary)."""
+    return np.square(m, dtype=np.float64).sum(axis=0)  # cast and square in one pass
 
 
 def weight_stats(current, previous=None, before_last_batch=None):
@@ -295,20 +295,22 @@ def weight_stats(current, previous=None, before_last_batch=None):
     # float32 values with a range of Python floats in float32, which would put
     # values near an edge in the neighbouring bin of the float64 edges logged).
     w64 = w.astype(np.float64).ravel()
-    all_finite = bool(np.isfinite(w64).all())
+    # NaN propagates through min and max: both finite means every value is (no mask pass).
+    extremes = (float(w64.min()), float(w64.max())) if w64.size else (0.0, 0.0)
+    all_finite = bool(np.isfinite(extremes[0]) and np.isfinite(extremes[1]))
     finite = w64 if all_finite else w64[np.isfinite(w64)]
     record["nonfinite_count"] = w64.size - finite.size
     squares = float(np.dot(w64, w64))
     record["norm"] = float(np.sqrt(squares))
     if finite.size:
-        lo, hi = float(finite.min()), float(finite.max())
+        lo, hi = extremes if all_finite else (float(finite.min()), float(finite.max()))
         mean = float(finite.sum() / finite.size)
         fsq = squares if all_finite else float(np.dot(finite, finite))
         # std from the moments (no second pass): exact to float64 rounding for weights.
         record.update(mean=mean, std=float(np.sqrt(max(fsq / finite.size - mean * mean, 0.0))), min=lo, max=hi)
         edges = np.linspace(lo, hi, WEIGHT_STATS_BINS + 1)
-        # bins + range: numpy's fast uniform-bin path, the same edges and counts.
-        counts = (np.histogram(finite, bins=WEIGHT_STATS_BINS, range=(lo, hi))[0] if hi > lo
+        # numpy's uniform-bin counts (stats.uniform_counts: the same counts, faster).
+        counts = (stats.uniform_counts(finite, lo, hi, edges) if hi > lo
                   else np.histogram(finite, bins=edges)[0])
     else:
         edges, counts = np.zeros(WEIGHT_STATS_BINS + 1), np.zeros(WEIGHT_STATS_BINS)
