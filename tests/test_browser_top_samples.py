@@ -1,14 +1,17 @@
 """Top probe samples in the activations view, in a real TensorBoard and
 Chromium: the samples shown per channel equal a numpy argsort of the logged
 activations (max over positions), with the patch under the strongest
-position; a step change refreshes them; no console errors."""
+position; a step change refreshes them; no console errors. A token
+attribution tag in the same run is no input tag (400, and the view skips it)."""
 
 import os
 
 import numpy as np
 import pytest
 
-from conftest import running_tensorboard, wait_for_steps
+from urllib.parse import urlencode
+
+from conftest import http_get, running_tensorboard, wait_for_steps
 from tb_plugin.summary import Writer
 
 RUN, ACT, ATTR = "run", "activations/conv", "attribution/probe"
@@ -35,6 +38,8 @@ def tensorboard_url(tmp_path_factory):
     with Writer(str(root / RUN)) as wr:
         for step in (0, 1):
             wr.activations(ACT, activations_at(step), step, encoding="f32")
+            wr.attribution("attribution/a_text", {"integrated_gradients": np.ones((N, 5), "float32")}, step,
+                           predicted_class=[0] * N, tokens=["a", "b", "c", "d", "e"])
             wr.attribution(ATTR, {"saliency": np.ones((N, H, W), "float32")}, step, predicted_class=[0] * N,
                            images=images)
     with running_tensorboard(str(root), "true") as url:
@@ -44,6 +49,11 @@ def tensorboard_url(tmp_path_factory):
 
 def test_top_samples_equal_a_numpy_argsort(browser, tensorboard_url, artifacts_dir):
     url = tensorboard_url
+    q = {"run": RUN, "tag": ACT, "step": 1, "k": 5}
+    prefix = url + "/data/plugin/internals/top_samples?"
+    status, _, body = http_get(prefix + urlencode(dict(q, input_tag="attribution/a_text")))
+    assert status == 400 and b"token attributions" in body
+    assert http_get(prefix + urlencode(dict(q, input_tag=ATTR)))[0] == 200
     frame = browser.open_tab(url)
     frame.wait_for_selector(".tag-item")
     frame.locator(".tag-item[data-tag='%s']" % ACT).first.click()
