@@ -507,6 +507,19 @@ export class Api {
   }
 
   /**
+   * The k probe samples that activate each channel most at an activations step
+   * (`/top_samples`, numpy over the logged values): `{samples, scores,
+   * positions, patches, k, channels, map_shape, score}`, patches in the
+   * input of `inputTag` (an attribution tag of the run), or null without one.
+   * @param {string} run @param {string} tag @param {number} step @param {number} k
+   * @param {string|null} [inputTag]
+   */
+  topSamples(run, tag, step, k, inputTag = null) {
+    const params = inputTag ? { run, tag, step, k, input_tag: inputTag } : { run, tag, step, k };
+    return this._classJson("top_samples", params, (a) => Array.isArray(a.samples) && Array.isArray(a.scores));
+  }
+
+  /**
    * The evaluation samples' thumbnails in force at `step` (`/class_samples`), decoded; null when none.
    * @param {string} run @param {string} tag @param {number} step
    */

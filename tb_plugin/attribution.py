@@ -31,6 +31,18 @@ inference mode (`training=False`) through the model's own layers, with
 gradients taken with respect to the input (or the Grad-CAM layer's output)
 only: no variable is written, no optimizer or metric is touched.
 
+**Text and sequence models** (one integer input of token ids and a
+top-level `keras.layers.Embedding` layer, `TokenAttributor`): integrated
+gradients over the embedding output E (token ids cannot be differentiated):
+`(E - 0) * mean_k grad(a_k E)` with the zero-embedding baseline and the same
+midpoint rule, summed over the embedding dimension: one signed score per
+token, for the true and the predicted class, with the completeness error
+per sample (the scores sum to `f(E) - f(0)`, f the model after its
+embedding layer). The token labels are the callback's `attention_tokens`
+when they fit (one label per position), else the token ids. Only
+integrated gradients run for such models (the other methods are skipped
+with a message).
+
 Supported: models with one float image input `[batch, height, width,
 channels]` and a `[batch, classes]` output. Grad-CAM also needs a
 Functional or Sequential model (reached as `keras.Model(model.inputs,
@@ -53,6 +65,8 @@ DEFAULT_SMOOTHGRAD_SAMPLES = 16
 DEFAULT_SMOOTHGRAD_NOISE = 0.15
 # Most images per gradient pass (SmoothGrad and IG run several passes).
 DEFAULT_CHUNK = 128
+NO_EMBEDDING = ("integer inputs (token ids) and no keras.layers.Embedding layer: integrated gradients need an "
+                "embedding output to differentiate")
 _OPTION_KEYS = ("methods", "gradcam_layer", "ig_steps", "ig_baseline", "smoothgrad_samples", "smoothgrad_noise",
                 "chunk", "class_names", "every")
 
@@ -212,8 +226,7 @@ class Attributor:
             self.skipped.append(("attribution", "the model has several inputs; attribution needs one image input"))
             return
         if not np.issubdtype(np.dtype(input_dtype), np.floating):
-            self.skipped.append(("attribution", "integer inputs (token ids) without an image: attribution over an "
-                                 "embedding output is not supported by this release"))
+            self.skipped.append(("attribution", NO_EMBEDDING))
             return
         if len(shape) != 4:
             self.skipped.append(("attribution", "the input is %s, not an image [batch, height, width, channels]"
@@ -471,6 +484,200 @@ class Attributor:
         )
 
 
+def embedding_layer(model):
+    """The first top-level `keras.layers.Embedding` layer of `model`, or None."""
+    for layer in getattr(model, "layers", None) or []:
+        if isinstance(layer, keras.layers.Embedding):
+            return layer
+    return None
+
+
+def make_attributor(model, options, input_shape, input_dtype="float32"):
+    """`TokenAttributor` for integer inputs with an embedding layer, else `Attributor`."""
+    if not np.issubdtype(np.dtype(input_dtype), np.floating) and embedding_layer(model) is not None:
+        return TokenAttributor(model, options, input_shape)
+    return Attributor(model, options, input_shape, input_dtype)
+
+
+class TokenAttributor:
+    """Integrated gradients over the embedding output, one score per token (module docstring).
+
+    Same interface as `Attributor` (`methods`, `skipped`, `active`, `note`,
+    `predict`, `compute`); `compute` returns the token layout (maps
+    `{"integrated_gradients": [n, targets, tokens]}`, `tokens`)."""
+
+    def __init__(self, model, options, input_shape):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.model = model
+        self.options = options
+        self.skipped = []
+        self.layer_name = None
+        self.score = "output"
+        self.methods = []
+        self.input_shape = tuple(input_shape)
+        for m in options.methods:
+            if m != "integrated_gradients":
+                self.skipped.append((m, "a token model: only integrated gradients over the embedding output"))
+        if "integrated_gradients" not in options.methods:
+            self.skipped.append(("attribution", "no method left to compute"))
+            return
+        if len(self.input_shape) != 2:
+            self.skipped.append(("attribution", "the token input is %s, not [batch, tokens]" % (list(self.input_shape),)))
+            return
+        layer = embedding_layer(model)
+        self.embedding_name = layer.name
+        last = model.layers[-1]
+        try:
+            head = None
+            if isinstance(last, keras.layers.Dense) and _is_softmax(last.activation):
+                head = ("dense", last)
+            elif isinstance(last, keras.layers.Softmax) or (
+                    isinstance(last, keras.layers.Activation) and _is_softmax(last.activation)):
+                head = ("input", last)
+            self._embed = keras.Model(model.inputs[0], layer.output)
+            outputs = ([last.input] if head else []) + [model.outputs[0]]
+            self._tail = keras.Model(layer.output, outputs)
+            self._head = head
+        except Exception as e:
+            self.skipped.append(("attribution", "the model after embedding layer %s cannot be reached from its "
+                                 "output (%s)" % (layer.name, e)))
+            return
+        if getattr(layer, "mask_zero", False):
+            self.skipped.append(("attribution", "embedding layer %s has mask_zero=True: the model after it cannot be "
+                                 "run from the embedding output with the same mask" % layer.name))
+            return
+        if self._head is not None:
+            self.score = "logit"
+        self.methods = ["integrated_gradients"]
+
+    @property
+    def active(self):
+        return bool(self.methods)
+
+    def note(self):
+        parts_ = []
+        if self.methods:
+            parts_.append("integrated gradients per token over the output of embedding layer %s, on the %s"
+                          % (self.embedding_name, self.score))
+        for method, reason in self.skipped:
+            parts_.append("%s skipped: %s" % (method, reason))
+        return "; ".join(parts_)
+
+    def embed(self, ids):
+        """The embedding output [n, tokens, dim] of token ids (numpy float32)."""
+        return np.asarray(self._embed(self._tf.convert_to_tensor(ids), training=False), dtype=np.float32)
+
+    def _scores(self, e):
+        tf = self._tf
+        outs = self._tail(e, training=False)
+        outs = list(outs) if isinstance(outs, (list, tuple)) else [outs]
+        out = outs[-1]
+        if self._head is None:
+            return out, out
+        how, last = self._head
+        if how == "input":
+            return outs[0], out
+        score = tf.matmul(outs[0], tf.convert_to_tensor(last.kernel))
+        if last.use_bias:
+            score = score + tf.convert_to_tensor(last.bias)
+        return score, out
+
+    def predict_embedded(self, e):
+        """(model output, score) of embedding outputs e, numpy float64."""
+        score, out = self._scores(self._tf.convert_to_tensor(e, dtype="float32"))
+        return np.asarray(out, dtype=np.float64), np.asarray(score, dtype=np.float64)
+
+    def predict(self, ids):
+        """(model output [n, classes], score [n, classes]) of token ids, through the model itself."""
+        out = np.asarray(self.model(self._tf.convert_to_tensor(ids), training=False), dtype=np.float64)
+        return out, self.predict_embedded(self.embed(ids))[1]
+
+    def _grads(self, e, classes):
+        tf = self._tf
+        gs = []
+        for start in range(0, len(e), self.options.chunk):
+            ec = tf.convert_to_tensor(e[start:start + self.options.chunk])
+            cc = tf.convert_to_tensor(classes[start:start + self.options.chunk], dtype=tf.int32)
+            with tf.GradientTape() as tape:
+                tape.watch(ec)
+                score, _ = self._scores(ec)
+                total = tf.reduce_sum(tf.gather(tf.cast(score, tf.float32), cc, batch_dims=1))
+            gs.append(tape.gradient(total, ec).numpy())
+        return np.concatenate(gs, axis=0)
+
+    def integrated_gradients(self, ids, classes):
+        """(per-token scores [n, tokens], per-dimension attributions [n, tokens, dim], f(E), f(0), error [n])."""
+        e = self.embed(ids)
+        m = self.options.ig_steps
+        alphas = ((np.arange(m) + 0.5) / m).astype(np.float32)
+        points = (alphas.reshape(-1, 1, 1, 1) * e[None]).astype(np.float32)
+        g = self._grads(points.reshape((-1,) + e.shape[1:]), np.tile(classes, m)).reshape((m,) + e.shape)
+        attr = e.astype(np.float64) * g.astype(np.float64).mean(axis=0)
+        rows = np.arange(len(e))
+        f_x = self.predict_embedded(e)[1][rows, classes]
+        f_b = self.predict_embedded(np.zeros_like(e))[1][rows, classes]
+        delta = f_x - f_b
+        scores = attr.sum(axis=-1)
+        error = np.abs(scores.sum(axis=1) - delta) / np.maximum(np.abs(delta), 1e-6)
+        return scores, attr, f_x, f_b, error
+
+    def compute(self, ids, true_class=None, tokens=None):
+        """Integrated gradients per token for the true (if given) and predicted class.
+
+        `tokens`: labels (one shared list or one per sample) or None (the
+        token ids). Returns the `attribution_data.validate` arguments."""
+        ids = np.asarray(ids)
+        out, _ = self.predict(ids)
+        if out.ndim != 2:
+            raise ValueError("attribution needs a [batch, classes] model output, got shape %s" % (out.shape,))
+        probabilities = bool((out >= -1e-6).all() and (out <= 1 + 1e-6).all() and np.allclose(out.sum(axis=1), 1, atol=1e-3))
+        predicted = out.argmax(axis=1)
+        targets = [("predicted", predicted)]
+        if true_class is not None:
+            true_class = np.asarray(true_class)[:len(ids)]
+            if (true_class >= out.shape[1]).any():
+                raise ValueError("probe labels go up to %d but the model has %d classes" % (true_class.max(), out.shape[1]))
+            targets.insert(0, ("true", true_class))
+        maps, errors = [], {}
+        for name, classes in targets:
+            scores, _, _, _, error = self.integrated_gradients(ids, classes)
+            maps.append(scores.astype(np.float32))
+            errors[name] = error
+        rows = np.arange(len(ids))
+        return dict(
+            maps={"integrated_gradients": np.stack(maps, axis=1)},
+            tokens=tokens if tokens is not None else [[str(int(v)) for v in row] for row in ids.reshape(len(ids), -1)],
+            predicted_class=predicted,
+            true_class=true_class,
+            predicted_probability=out[rows, predicted],
+            true_probability=None if true_class is None else out[rows, true_class],
+            probabilities=probabilities,
+            class_names=self.options.class_names,
+            completeness_error=errors,
+            gradcam_layer=None,
+            settings={"score": self.score, "embedding_layer": self.embedding_name, "integrated_gradients": {
+                "steps": self.options.ig_steps, "rule": "midpoint", "baseline": "zero embedding",
+                "over": "the embedding output, summed over the embedding dimension",
+                "completeness_error": "|sum(token scores) - (f(E) - f(0))| / max(|f(E) - f(0)|, 1e-6)"}},
+        )
+
+
+def token_labels(tokens, ids):
+    """The callback's `attention_tokens` as one label list per sample if they fit `ids` [n, T], else None."""
+    if tokens is None:
+        return None
+    n, length = ids.shape[0], ids.shape[1]
+    if tokens and isinstance(tokens[0], list):
+        rows = list(tokens[:n])
+    else:
+        rows = [list(tokens)] * n
+    if len(rows) != n or any(len(r) != length for r in rows):
+        return None
+    return rows
+
+
 def estimate_bytes(n, height, width, methods, targets):
     """Bytes per snapshot before compression: q8 maps, the side document, Grad-CAM raw (upper bound)."""
     return n * targets * height * width * len(methods) + 200 * n + 4 * n * targets * height * width // 4
@@ -496,8 +703,8 @@ class AttributionPart(parts.SnapshotPart):
         first = np.asarray(x[0])
         if self.label_problem and self.options.explicit:
             raise ValueError("attribution=: probe_data=(x, y) has y %s" % self.label_problem)
-        self.attributor = Attributor(callback.model, self.options, first.shape if len(x) == 1 else (),
-                                     first.dtype if len(x) == 1 else "float32")
+        self.attributor = make_attributor(callback.model, self.options, first.shape if len(x) == 1 else (),
+                                          first.dtype if len(x) == 1 else "float32")
         if len(x) > 1:
             self.attributor.skipped[:] = [("attribution", "the probe has several inputs; attribution needs one "
                                            "image input")]
@@ -507,10 +714,21 @@ class AttributionPart(parts.SnapshotPart):
                 out = self.attributor.predict(first[:1])[0]
                 if out.ndim != 2 or out.shape[1] < 2:
                     raise ValueError("a [batch, classes] output with 2 or more classes")
+                if isinstance(self.attributor, TokenAttributor):
+                    tail = self.attributor.predict_embedded(self.attributor.embed(first[:1]))[0]
+                    if not np.allclose(tail, out, rtol=1e-3, atol=1e-5):
+                        raise ValueError("the model run from its embedding output does not reproduce its output")
             except Exception as e:
                 self.attributor.methods = []
                 self.attributor.skipped.append(("attribution", "the model output is not class scores (%s)" % e))
         self._note = self.attributor.note()
+        self._tokens = None
+        if isinstance(self.attributor, TokenAttributor) and self.attributor.active:
+            self._tokens = token_labels(getattr(callback, "attention_tokens", None), first)
+            given = getattr(callback, "attention_tokens", None) is not None
+            self._note += "; token labels: %s" % (
+                "attention_tokens" if self._tokens else
+                "the token ids (attention_tokens do not give one label per token position)" if given else "the token ids")
         if self.label_problem:
             self._note += "; true class skipped: y is " + self.label_problem
             self.labels = None
@@ -521,6 +739,8 @@ class AttributionPart(parts.SnapshotPart):
         if not self.attributor or not self.attributor.active:
             return 0
         targets = 2 if self.labels is not None else 1
+        if isinstance(self.attributor, TokenAttributor):
+            return self._n * targets * self._shape[1] + 200 * self._n + 8 * self._n * self._shape[1]
         return estimate_bytes(self._n, self._shape[1], self._shape[2], self.attributor.methods, targets)
 
     def note(self):
@@ -530,9 +750,16 @@ class AttributionPart(parts.SnapshotPart):
         return bool(self.attributor and self.attributor.active) and index % self.options.every == 0
 
     def compute(self, callback, step):
+        description = "attribution maps of the probe samples (%s)" % self.attributor.note()
+        if isinstance(self.attributor, TokenAttributor):
+            ids = np.asarray(keras.tree.flatten(callback.probe_x)[0])
+            result = self.attributor.compute(ids, self.labels, self._tokens)
+
+            def token_job(writer):
+                writer.attribution(ATTRIBUTION_TAG, result.pop("maps"), step, description=description, **result)
+            return token_job
         x = np.asarray(keras.tree.flatten(callback.probe_x)[0], dtype=np.float32)
         result = self.attributor.compute(x, self.labels)
-        description = "attribution maps of the probe samples (%s)" % self.attributor.note()
 
         def job(writer):
             writer.attribution(ATTRIBUTION_TAG, result.pop("maps"), step, images=x, description=description, **result)

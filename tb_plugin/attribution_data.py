@@ -25,6 +25,13 @@ these blobs (`DOC_BLOB`, `GRADCAM_RAW_BLOB`, `IMAGES_BLOB`):
 3. the probe inputs `[samples, height, width, channels]` (q8 payload) with
    the tag's first step and again only when they change, else empty.
 
+**Token layout** (text and sequence models, `tokens=` given): the maps are
+`[samples, targets, tokens, methods]` (one score per token: integrated
+gradients over the embedding output, summed over the embedding dimension),
+the side document adds `"layout": "tokens"` and `"tokens": [[label, ...],
+...]` (one list per sample, one label per token position), and blobs 2 and
+3 are empty. Image steps have no `layout` key (read it as "image").
+
 What each method's map is (`METHOD_MEANING`): Grad-CAM (Selvaraju et al.
 2017) `ReLU(sum_k alpha_k A_k)` with `alpha_k` the spatial mean of the
 class score's gradient over channel k of the layer output A, bilinearly
@@ -86,6 +93,7 @@ def validate(
     gradcam_layer=None,
     images=None,
     settings=None,
+    tokens=None,
 ):
     """Checks user attribution maps; returns `(array, doc, gradcam_raw, images)`.
 
@@ -108,6 +116,10 @@ def validate(
       gradcam_layer: the layer Grad-CAM used.
       images: optional `[samples, height, width(, channels)]` inputs.
       settings: optional dict of JSON-ready method settings.
+      tokens: the token layout (see the module docstring): the token labels,
+        one list of strings per sample or one list shared by all; then each
+        map is `[samples, tokens]` or `[samples, targets, tokens]` and
+        `images`, `gradcam_raw` must be None.
 
     Raises:
       ValueError: naming the problem and the fix.
@@ -116,6 +128,11 @@ def validate(
         raise ValueError("%s: maps must be a non-empty dict {method: [samples, height, width] array}" % name)
     methods = [str(m) for m in maps]
     targets = list(TARGETS) if true_class is not None else ["predicted"]
+    if tokens is not None:
+        return _validate_tokens(name, maps, methods, targets, tokens, images, gradcam_raw, dict(
+            predicted_class=predicted_class, true_class=true_class, predicted_probability=predicted_probability,
+            true_probability=true_probability, probabilities=probabilities, class_names=class_names,
+            completeness_error=completeness_error, gradcam_layer=gradcam_layer, settings=settings))
     arrays = []
     shape = None
     for method, value in maps.items():
@@ -187,6 +204,50 @@ def validate(
         for key, value in settings.items():
             doc.setdefault(key, value)
     return array, doc, raw, picture
+
+
+def _token_labels(name, tokens, n, length):
+    if isinstance(tokens, (str, bytes)):
+        raise ValueError("%s: tokens must be a list of token labels (or one list per sample), not one string" % name)
+    tokens = list(tokens)
+    if tokens and all(isinstance(t, (list, tuple, np.ndarray)) for t in tokens):
+        rows = [[str(v) for v in t] for t in tokens]
+        if len(rows) != n:
+            raise ValueError("%s: tokens has %d label lists for %d samples; pass one per sample (or one shared list)"
+                             % (name, len(rows), n))
+    else:
+        rows = [[str(v) for v in tokens]] * n
+    bad = [i for i, r in enumerate(rows) if len(r) != length]
+    if bad:
+        raise ValueError("%s: tokens of sample %d has %d labels for %d token positions; pass one label per token"
+                         % (name, bad[0], len(rows[bad[0]]), length))
+    return rows
+
+
+def _validate_tokens(name, maps, methods, targets, tokens, images, gradcam_raw, rest):
+    """The token layout of `validate`: maps `[samples, (targets,) tokens]`."""
+    if images is not None or gradcam_raw is not None:
+        raise ValueError("%s: token maps (tokens= given) take no images or gradcam_raw; drop them" % name)
+    arrays, shape = [], None
+    for method, value in maps.items():
+        array = np.asarray(value, dtype=np.float32)
+        if array.ndim == 2:
+            array = array[:, None]
+        if array.ndim != 3 or array.shape[1] != len(targets):
+            raise ValueError("%s: token map %r must be [samples, tokens] or [samples, %d, tokens] (%s), got shape %s"
+                             % (name, method, len(targets), " then ".join(targets), array.shape))
+        if shape is not None and array.shape != shape:
+            raise ValueError("%s: token map %r has shape %s, the others %s" % (name, method, array.shape, shape))
+        shape = array.shape
+        arrays.append(array)
+    if shape[0] < 1 or shape[2] < 1:
+        raise ValueError("%s: token maps need at least one sample and one token, got shape %s" % (name, shape))
+    labels = _token_labels(name, tokens, shape[0], shape[2])
+    # Reuse the image checks on a [samples, targets, tokens, 1] view (per-sample fields, classes, settings).
+    _, doc, _, _ = validate(name, {m: a[..., None] for m, a in zip(methods, arrays)}, **rest)
+    doc["layout"] = "tokens"
+    doc["tokens"] = labels
+    return np.stack(arrays, axis=-1), doc, None, None
 
 
 def encode_doc(doc):

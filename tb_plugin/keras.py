@@ -166,8 +166,10 @@ class InternalsCallback(keras.callbacks.Callback):
         ("gradcam", "saliency", "smoothgrad", "integrated_gradients"); or
         a dict of options (`methods`, `gradcam_layer`, `ig_steps`,
         `ig_baseline`, `smoothgrad_samples`, `smoothgrad_noise`,
-        `class_names`, `every`). What a model cannot support is skipped
-        with one message in the plan.
+        `class_names`, `every`). Token models (integer input, an
+        `Embedding` layer): integrated gradients per token over the
+        embedding output, labelled by `attention_tokens`. What a model
+        cannot support is skipped with one message in the plan.
       embedding_layers: layer names, paths or glob patterns whose outputs
         to log as embeddings (tag `embedding/<layer path>`, one row per
         sample; conv and sequence outputs averaged over space or time), see

@@ -283,6 +283,9 @@ class InternalsPlugin(base_plugin.TBPlugin):
         input_tag = request.args.get("input_tag")
         if input_tag:
             info = self._catalog.tag_info(ctx, experiment, run, input_tag, (metadata.KIND_ATTRIBUTION,))
+            if info.get("layout") == "tokens":
+                raise _BadRequest("input_tag %r holds token attributions (a text model), not probe images; "
+                                  "pass an attribution tag of an image model or no input_tag" % input_tag)
             input_size = info.get("shape", [0, 0, 0, 0])[2:4]
         if values.ndim < 2:
             raise _BadRequest("tag %r holds shape %s, not [samples, ..., channels]" % (tag, list(values.shape)))

@@ -441,6 +441,7 @@ class Writer:
         gradcam_layer=None,
         images=None,
         settings=None,
+        tokens=None,
         description=None,
         encoding=DEFAULT_ENCODING,
         max_values=DEFAULT_MAX_VALUES,
@@ -466,6 +467,10 @@ class Writer:
             (c = 1, 3 or 4; values in [0, 1] or [0, 255]); stored with the
             tag's first step and again only when they change.
           settings: optional JSON-ready method settings (IG steps, ...).
+          tokens: text and sequence models: the token labels (one list per
+            sample, or one shared list); then each map is `[samples,
+            tokens]` or `[samples, 2, tokens]` (one score per token) and
+            no images (the token layout of `tb_plugin.attribution_data`).
           description, encoding, max_values: as `activations` (q8 keeps
             each method's own range).
 
@@ -479,7 +484,7 @@ class Writer:
             name, maps, predicted_class=predicted_class, true_class=true_class,
             predicted_probability=predicted_probability, true_probability=true_probability,
             probabilities=probabilities, class_names=class_names, completeness_error=completeness_error,
-            gradcam_raw=gradcam_raw, gradcam_layer=gradcam_layer, images=images, settings=settings,
+            gradcam_raw=gradcam_raw, gradcam_layer=gradcam_layer, images=images, settings=settings, tokens=tokens,
         )
         blobs = [
             encoding_lib.encode(array, encoding, max_values),
@@ -496,7 +501,8 @@ class Writer:
         while blobs and not blobs[-1]:
             blobs.pop()
         extra = {"methods": doc["methods"], "targets": doc["targets"], "samples": int(array.shape[0]),
-                 "gradcam_layer": doc["gradcam_layer"]}
+                 "gradcam_layer": doc["gradcam_layer"],
+                 "layout": doc.get("layout", "image")}
         value = summary_pb2.Summary.Value(
             tag=name,
             metadata=metadata.create_summary_metadata(
@@ -878,6 +884,7 @@ def attribution(
     gradcam_layer=None,
     images=None,
     settings=None,
+    tokens=None,
     description=None,
     encoding=DEFAULT_ENCODING,
     max_values=DEFAULT_MAX_VALUES,
@@ -917,12 +924,13 @@ def attribution(
         **{k: zeros(t, k.endswith("class")) for k, t in zip(given, extra_tensors)},
         probabilities=probabilities, class_names=class_names,
         completeness_error={k: zeros(t) for (k, _), t in zip(errors, error_tensors)} or None,
-        gradcam_layer=gradcam_layer, settings=settings,
+        gradcam_layer=gradcam_layer, settings=settings, tokens=tokens,
         **{k: zeros(t) for k, t in optional},
     )
     encoding_lib.check_size(array.shape, max_values, name)
     extra = {"methods": doc["methods"], "targets": doc["targets"], "samples": int(array.shape[0]),
-             "gradcam_layer": doc["gradcam_layer"]}
+             "gradcam_layer": doc["gradcam_layer"],
+             "layout": doc.get("layout", "image")}
     counts = (len(tensors), len(extra_tensors), len(error_tensors))
     summary_scope = getattr(tf.summary.experimental, "summary_scope", None) or tf.summary.summary_scope
     with summary_scope(name, "internals_attribution", values=tensors + [step]) as (tag, _):
@@ -939,7 +947,7 @@ def attribution(
                 name, dict(zip(methods, m_values)), **dict(zip(given, e_values)),
                 probabilities=probabilities, class_names=class_names,
                 completeness_error={k: v for (k, _), v in zip(errors, c_values)} or None,
-                gradcam_layer=gradcam_layer, settings=settings,
+                gradcam_layer=gradcam_layer, settings=settings, tokens=tokens,
                 **{k: v for (k, _), v in zip(optional, o_values)},
             )
             blobs = [encoding_lib.encode(arr, encoding, max_values), attribution_lib.encode_doc(document),

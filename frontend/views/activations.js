@@ -3,6 +3,13 @@
  * sample, a colour legend and a hover read-out. It holds no global state:
  * instantiate one per run (side-by-side comparison puts several in a row)
  * and drive them with setStep / setSample / setColourScale.
+ *
+ * For a conv or dense layer whose run has probe images (an `attribution`
+ * tag with the image layout), "Top probe samples" shows, per channel, the k
+ * probe samples with the highest activation at the shown step (`/top_samples`:
+ * the strongest value over positions, computed from the logged activations),
+ * each as its probe image with the input patch under the strongest position
+ * outlined, and its score.
  */
 
 import { LatestStep } from "../latest_step.js";
@@ -15,6 +22,10 @@ import { planLayout, unravel } from "./layout.js";
 import { ViewFrame } from "../frame.js";
 import { formatStep } from "../plan.js";
 import { countClipped, countClippedPerChannel } from "../scales.js";
+import { imageRgb } from "./attribution_math.js";
+
+const TOP_K = 5;
+const TOP_PX = 64;
 
 /** @typedef {"layer"|"channel"} ColourScale */
 
@@ -67,6 +78,7 @@ export class ActivationsView {
     /** @private */ this._onLoad = onLoad || null;
     /** @private */ this._unitMarks = unitMarks || null;
     /** @private */ this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
+    /** @private a derived tensor (e.g. a difference): no top probe samples */ this._derived = Boolean(load);
     /** @private */ this._symmetric = symmetric;
     /** @private @type {SharedRange|null} */ this._range = null;
     /** @private @type {import("../layerstats.js").UnitMarks|null} the marks drawn */
@@ -110,7 +122,106 @@ export class ActivationsView {
     this._message = this.frame.message;
     this._body = this.frame.body;
     this.element = this.frame.element;
+    /** @private the "Top probe samples" panel (shown when the run has probe images) */
+    this._top = el("details", { class: "top-samples", hidden: true });
+    /** @private */ this._topChannel = el("input", { type: "number", min: "0", value: "0", class: "top-channel", "aria-label": "channel", onchange: () => this._renderTop() });
+    /** @private */ this._topBody = el("div", { class: "top-body" });
+    /** @private @type {string|null|undefined} the run's attribution tag (undefined: not looked up yet) */
+    this._inputTag = undefined;
+    this._top.append(
+      el("summary", { text: "Top probe samples" }),
+      el("label", { class: "top-pick" }, [el("span", { text: "Channel " }), this._topChannel, el("span", { class: "top-note", text: ` the ${TOP_K} probe samples with the highest activation (max over positions) at this step` })]),
+      this._topBody
+    );
+    this._top.addEventListener("toggle", () => this._renderTop());
+    this.frame.element.append(this._top);
     container.append(this.element);
+  }
+
+  /** @private finds the run's attribution tag with probe images (once) */
+  async _findInputTag() {
+    if (this._inputTag !== undefined) return this._inputTag;
+    this._inputTag = null;
+    try {
+      const listing = await this.api.tags();
+      const tags = listing[this.run] || {};
+      for (const [tag, info] of Object.entries(tags)) {
+        if (info && info.kind === "attribution" && (info.layout || "image") === "image") {
+          this._inputTag = tag;
+          break;
+        }
+      }
+    } catch (_) {
+      this._inputTag = null;
+    }
+    return this._inputTag;
+  }
+
+  /** @private shows the panel for conv/dense layers of runs with probe images, and fills it when open */
+  async _renderTop() {
+    const tensor = this._tensor;
+    const plan = this._plan;
+    if (this._derived || !tensor || !plan || (plan.kind !== "maps" && plan.kind !== "dense") || tensor.shape.length < 2) {
+      this._top.hidden = true;
+      return;
+    }
+    const inputTag = await this._findInputTag();
+    this._top.hidden = !inputTag;
+    if (!inputTag || !this._top.open || this._destroyed) return;
+    const channels = tensor.shape[tensor.shape.length - 1];
+    this._topChannel.max = String(channels - 1);
+    const channel = Math.min(channels - 1, Math.max(0, Math.floor(Number(this._topChannel.value) || 0)));
+    const step = tensor.step;
+    try {
+      const [top, images] = await Promise.all([
+        this.api.topSamples(this.run, this.tag, step, TOP_K, tensor.shape.length === 4 ? inputTag : null),
+        this.api.attributionBlob(this.run, inputTag, step, 3),
+      ]);
+      if (this._destroyed || !this._tensor || this._tensor.step !== step) return;
+      clear(this._topBody);
+      Object.assign(this._topBody.dataset, { step: String(step), channel: String(channel) });
+      const samples = top.samples[channel] || [];
+      this._topBody.dataset.samples = samples.join(",");
+      samples.forEach((s, i) => {
+        const canvas = el("canvas", { class: "top-thumb", width: 1, height: 1, role: "img", "aria-label": `probe sample ${s}` });
+        if (images && images.shape.length === 4) {
+          const [, h, w] = images.shape;
+          const zoom = Math.max(1, Math.floor(TOP_PX / Math.max(h, w)));
+          canvas.width = w * zoom;
+          canvas.height = h * zoom;
+          const rgb = imageRgb(images.values, images.shape, s);
+          const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d"));
+          const img = ctx.createImageData(w, h);
+          for (let p = 0; p < h * w; p++) {
+            img.data.set([rgb[p * 3], rgb[p * 3 + 1], rgb[p * 3 + 2], 255], p * 4);
+          }
+          const small = document.createElement("canvas");
+          small.width = w;
+          small.height = h;
+          /** @type {CanvasRenderingContext2D} */ (small.getContext("2d")).putImageData(img, 0, 0);
+          ctx.imageSmoothingEnabled = false;
+          ctx.drawImage(small, 0, 0, w * zoom, h * zoom);
+          const patch = top.patches && top.patches[channel] ? top.patches[channel][i] : null;
+          if (patch) {
+            const [t, l, b, r] = patch;
+            ctx.strokeStyle = "#ff1744";
+            ctx.lineWidth = 2;
+            ctx.strokeRect(l * zoom + 1, t * zoom + 1, (r - l) * zoom - 2, (b - t) * zoom - 2);
+            canvas.dataset.patch = patch.join(",");
+          }
+        }
+        const where = top.positions[channel][i].length ? ` at (${top.positions[channel][i].join(", ")})` : "";
+        this._topBody.append(
+          el("figure", { class: "top-item", dataset: { sample: String(s), rank: String(i) } }, [
+            canvas,
+            el("figcaption", { text: `sample ${s} · ${formatValue(top.scores[channel][i])}${where}` }),
+          ])
+        );
+      });
+    } catch (e) {
+      clear(this._topBody);
+      this._topBody.append(el("div", { class: "top-error", text: `Top probe samples unavailable: ${e && e.message ? e.message : e}` }));
+    }
   }
 
   /** The step on screen, or null before the first one loaded. */
@@ -273,6 +384,7 @@ export class ActivationsView {
     if (plan.kind === "empty") this.showMessage(`This tensor holds no values (shape ${formatShape(tensor.shape)}).`);
     this._applyMarks();
     this._updateReadout();
+    this._renderTop();
   }
 
   /**

@@ -13,16 +13,23 @@
  * range spans every sample and both classes of that method at this step,
  * and the legend names it. Data: the maps (`/data`), the side document and
  * the probe images (`/attribution_blob`), all through the `Api`.
+ *
+ * Text models (the token layout, `doc.layout === "tokens"`, maps `[samples,
+ * targets, tokens, methods]`): the chosen sample's tokens as text, each on
+ * the background colour of its score (the diverging map centred on zero,
+ * the range over every sample and both classes at this step), a bar per
+ * token, and every sample as a highlighted row (click one to focus it).
+ * Token labels are set as text only.
  */
 
-import { DIVERGING, SEQUENTIAL } from "../colormap.js";
+import { DIVERGING, SEQUENTIAL, cssColour } from "../colormap.js";
 import { el, clear } from "../dom.js";
 import { ViewFrame } from "../frame.js";
 import { formatShape, formatValue } from "../format.js";
 import { LatestStep } from "../latest_step.js";
 import { Legend } from "../legend.js";
 import { formatStep } from "../plan.js";
-import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS } from "./attribution_math.js";
+import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS, textOn, tokenScores } from "./attribution_math.js";
 
 let cssAdded = false;
 function addStylesheet() {
@@ -78,11 +85,13 @@ export class AttributionView {
       tag,
       title,
       shape: info.shape || [],
-      shapeTitle: "logged shape: samples × classes (true, predicted) × height × width × methods",
+      shapeTitle: info.layout === "tokens"
+        ? "logged shape: samples × classes (true, predicted) × tokens × methods"
+        : "logged shape: samples × classes (true, predicted) × height × width × methods",
       chips: [info.gradcam_layer ? el("span", { class: "shape-chip", title: "the layer Grad-CAM uses", text: `Grad-CAM on ${info.gradcam_layer}` }) : null],
       description: info.description,
       className: "attr-view",
-      hint: "Hover the image to read the map's value",
+      hint: info.layout === "tokens" ? "Hover a token to read its score" : "Hover the image to read the map's value",
     });
     /** @private */ this._legendBox = el("div", { class: "attr-legend" });
     this.frame.setLegend(this._legendBox);
@@ -151,8 +160,12 @@ export class AttributionView {
       this.api.attributionBlob(this.run, this.tag, step, 1),
       this.api.attributionBlob(this.run, this.tag, step, 3),
     ]);
-    if (tensor.shape.length !== 5) throw new Error(`attribution maps must be [samples, classes, height, width, methods], got ${formatShape(tensor.shape)}`);
-    if (!doc || !Array.isArray(doc.methods) || doc.methods.length !== tensor.shape[4]) {
+    const tokens = Boolean(doc && doc.layout === "tokens");
+    if (tokens && (tensor.shape.length !== 4 || !Array.isArray(doc.tokens) || doc.tokens.length !== tensor.shape[0])) {
+      throw new Error(`token attribution maps must be [samples, classes, tokens, methods] with one label list per sample, got ${formatShape(tensor.shape)}`);
+    }
+    if (!tokens && tensor.shape.length !== 5) throw new Error(`attribution maps must be [samples, classes, height, width, methods], got ${formatShape(tensor.shape)}`);
+    if (!doc || !Array.isArray(doc.methods) || doc.methods.length !== tensor.shape[tensor.shape.length - 1]) {
       throw new Error("this step's attribution document is missing or does not match its maps");
     }
     return { step, tensor, doc, images };
@@ -167,6 +180,7 @@ export class AttributionView {
     if (!doc.methods.includes(this._method)) this._method = doc.methods[0];
     if (!doc.targets.includes(this._target)) this._target = doc.targets[doc.targets.length - 1];
     if (this._sample >= n) this._sample = n - 1;
+    if (doc.layout === "tokens") return this._renderTokens();
     const m = doc.methods.indexOf(this._method);
     const t = doc.targets.indexOf(this._target);
     const signed = SIGNED_METHODS.includes(this._method);
@@ -236,6 +250,96 @@ export class AttributionView {
     this.frame.setPicture(true);
   }
 
+  /** @private the token layout: highlighted text, bars and a row per sample */
+  _renderTokens() {
+    const { tensor, doc } = this._data;
+    const [n, , k] = tensor.shape;
+    const m = doc.methods.indexOf(this._method);
+    const t = doc.targets.indexOf(this._target);
+    const signed = SIGNED_METHODS.includes(this._method);
+    const colormap = signed ? DIVERGING : SEQUENTIAL;
+    const [lo, hi] = methodRange(tensor.values, tensor.shape, m, signed);
+    this.frame.setStep(this._data.step);
+    this.frame.summary.textContent = `${n} probe sample${n === 1 ? "" : "s"} · ${k} tokens`;
+    this._renderSwitches(doc);
+    this._opacityInput.parentElement.hidden = true;
+    this._main.hidden = true;
+    const where = `${methodLabel(this._method)} · ${this._target} class · ${formatStep(this._data.step)}`;
+    const row = (/** @type {number} */ s, /** @type {boolean} */ focus) => {
+      const scores = tokenScores(tensor.values, tensor.shape, s, t, m);
+      const labels = doc.tokens[s] || [];
+      const line = el("div", { class: focus ? "attr-tokens attr-tokens-main" : "attr-tokens", dataset: { sample: String(s) } });
+      scores.forEach((v, i) => {
+        const c = colormap.colourOf(v, lo, hi);
+        const span = el("span", { class: "attr-token", text: labels[i] !== undefined ? String(labels[i]) : String(i), dataset: { index: String(i), value: String(v) } });
+        span.style.background = cssColour(c);
+        span.style.color = textOn(c);
+        if (focus) {
+          span.addEventListener("pointerenter", () => this.frame.readout.set(formatValue(v), `token ${i} · sample ${s} · ${where}`));
+          span.addEventListener("pointerleave", () => this.frame.readout.set(null));
+        }
+        line.append(span);
+      });
+      return [line, scores, labels];
+    };
+    const [main, scores, labels] = row(this._sample, true);
+    Object.assign(main.dataset, { method: this._method, target: this._target, step: String(this._data.step) });
+    const bars = el("div", { class: "attr-token-bars", role: "img", "aria-label": "score per token" });
+    const a = Math.max(Math.abs(lo), Math.abs(hi)) || 1;
+    scores.forEach((v, i) => {
+      const frac = Math.min(1, Math.abs(v) / a) * 50;
+      const bar = el("div", { class: "attr-bar-fill" });
+      Object.assign(bar.style, { left: v >= 0 ? "50%" : `${50 - frac}%`, width: `${frac}%`, background: cssColour(colormap.colourOf(v, lo, hi)) });
+      bars.append(el("div", { class: "attr-bar-row", dataset: { index: String(i) } }, [
+        el("span", { class: "attr-bar-label", text: labels[i] !== undefined ? String(labels[i]) : String(i) }),
+        el("span", { class: "attr-bar-track" }, [bar]),
+        el("span", { class: "attr-bar-value", text: formatValue(v) }),
+      ]));
+    });
+    let focusBox = this._main.parentElement.querySelector(".attr-token-focus");
+    if (!focusBox) {
+      focusBox = el("div", { class: "attr-token-focus" });
+      this._main.parentElement.prepend(focusBox);
+    }
+    clear(focusBox);
+    focusBox.append(main, bars);
+    this._renderCaption(doc);
+    clear(this._grid);
+    this._grid.classList.add("attr-grid-tokens");
+    for (let s = 0; s < n; s++) {
+      const cap = sampleCaption(doc, s);
+      this._grid.append(el("button", {
+        type: "button",
+        class: `attr-token-row${s === this._sample ? " attr-thumb-on" : ""}${cap.correct === false ? " attr-thumb-wrong" : ""}`,
+        title: `Sample ${s}: ${cap.truth ? cap.truth + " · " : ""}${cap.predicted}`,
+        "aria-pressed": s === this._sample ? "true" : "false",
+        dataset: { sample: String(s) },
+        onclick: () => this.setSample(s),
+      }, [el("span", { class: "attr-thumb-label", text: `${s}${cap.correct === false ? " ✗" : ""}` }), row(s, false)[0]]));
+    }
+    const bad = { nan: 0, posInf: 0, negInf: 0 };
+    for (let i = m; i < tensor.values.length; i += tensor.shape[3]) {
+      const v = tensor.values[i];
+      if (Number.isNaN(v)) bad.nan++;
+      else if (v === Infinity) bad.posInf++;
+      else if (v === -Infinity) bad.negInf++;
+    }
+    const legend = new Legend(colormap);
+    legend.update({
+      mode: "layer",
+      lo,
+      hi,
+      ...bad,
+      channels: 1,
+      name: `${methodLabel(this._method)} per token (${colormap.name}): range over all ${n} samples and ${doc.targets.length === 2 ? "both classes" : "the predicted class"} at this step${signed ? ", centred on zero" : ""}`,
+      extra: doc.embedding_layer ? `over the output of embedding layer ${doc.embedding_layer}, summed over its dimension` : "one score per token",
+    });
+    legend.element.dataset.colormap = colormap.name;
+    clear(this._legendBox);
+    this._legendBox.append(legend.element);
+    this.frame.setPicture(true);
+  }
+
   /** @private */
   _renderSwitches(doc) {
     clear(this._methods);
@@ -283,10 +387,11 @@ export class AttributionView {
       const e = doc.completeness_error[this._target][s];
       const ig = doc.integrated_gradients || null;
       const how = ig ? `; ${ig.steps} steps, ${ig.baseline} baseline, f = the class ${doc.score || "score"}` : "";
+      const sum = doc.layout === "tokens" ? "Σ token scores" : "Σ attributions";
       lines.push(
         el("div", {
           class: "attr-cap-note",
-          text: `Completeness error ${(100 * e).toFixed(2)}% (|Σ attributions − (f(x) − f(baseline))| / |f(x) − f(baseline)|${how})`,
+          text: `Completeness error ${(100 * e).toFixed(2)}% (|${sum} − (f(x) − f(baseline))| / |f(x) − f(baseline)|${how})`,
         })
       );
     }

@@ -4,7 +4,9 @@
  *
  * A step's maps are `[samples, targets, height, width, methods]` float32
  * (tb_plugin/attribution_data.py); the side document names the methods
- * (last axis) and targets (second axis: "true", "predicted").
+ * (last axis) and targets (second axis: "true", "predicted"). The token
+ * layout (`doc.layout === "tokens"`, text models) is `[samples, targets,
+ * tokens, methods]`: one score per token.
  */
 
 /** Methods whose maps are signed (drawn on the diverging map, centred on zero). */
@@ -48,7 +50,7 @@ export function mapOf(values, shape, sample, target, method) {
  * @returns {[number, number]}
  */
 export function methodRange(values, shape, method, signed) {
-  const m = shape[4];
+  const m = shape[shape.length - 1]; // 5-d image maps and 4-d token maps both end in methods
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = method; i < values.length; i += m) {
@@ -136,4 +138,30 @@ export function sampleCaption(doc, sample) {
     predicted,
     correct: tc === pc,
   };
+}
+
+/**
+ * One sample's token scores `[tokens]` out of a token-layout step.
+ * @param {Float32Array} values @param {number[]} shape [n, targets, tokens, methods]
+ * @param {number} sample @param {number} target @param {number} method
+ * @returns {Float32Array}
+ */
+export function tokenScores(values, shape, sample, target, method) {
+  const [n, t, k, m] = shape;
+  if (sample < 0 || sample >= n || target < 0 || target >= t || method < 0 || method >= m) {
+    throw new RangeError(`no token scores for sample ${sample}, target ${target}, method ${method} in shape [${shape.join(", ")}]`);
+  }
+  const out = new Float32Array(k);
+  const base = (sample * t + target) * k * m;
+  for (let p = 0; p < k; p++) out[p] = values[base + p * m + method];
+  return out;
+}
+
+/**
+ * Black or white text, whichever reads better on a background colour (relative luminance).
+ * @param {number[]} rgb @returns {string}
+ */
+export function textOn(rgb) {
+  const lum = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255;
+  return lum > 0.5 ? "#000" : "#fff";
 }

@@ -1,7 +1,7 @@
 // Unit tests of the attribution view's pure helpers (frontend/views/attribution_math.js), under node.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { className, imageRgb, mapOf, methodRange, overlayPixels, sampleCaption } from "../../frontend/views/attribution_math.js";
+import { className, imageRgb, mapOf, methodRange, overlayPixels, sampleCaption, textOn, tokenScores } from "../../frontend/views/attribution_math.js";
 import { DIVERGING, SEQUENTIAL } from "../../frontend/colormap.js";
 
 // [n=2, targets=2, h=2, w=3, methods=2]: value = 1000 s + 100 t + 10 p + m (p = pixel index)
@@ -51,4 +51,19 @@ test("captions name the classes with their probabilities, or scores", () => {
   const scores = { class_names: null, predicted_class: [2], true_class: null, predicted_probability: [3.5], probabilities: false };
   assert.deepEqual(sampleCaption(scores, 0), { truth: null, predicted: "predicted class 2 score = 3.500", correct: null });
   assert.equal(className(null, null), "–");
+});
+
+test("token layout: tokenScores picks one sample, target and method; methodRange reads the 4-d shape", () => {
+  // [n=2, targets=2, tokens=3, methods=2]: value = 100 s + 10 t + k, negated for method 1
+  const tshape = [2, 2, 3, 2];
+  const tv = new Float32Array(24);
+  for (let s = 0; s < 2; s++)
+    for (let t = 0; t < 2; t++)
+      for (let k = 0; k < 3; k++) for (let m = 0; m < 2; m++) tv[((s * 2 + t) * 3 + k) * 2 + m] = (m ? -1 : 1) * (100 * s + 10 * t + k);
+  assert.deepEqual(Array.from(tokenScores(tv, tshape, 1, 1, 0)), [110, 111, 112]);
+  assert.deepEqual(Array.from(tokenScores(tv, tshape, 0, 1, 1)), [-10, -11, -12]);
+  assert.throws(() => tokenScores(tv, tshape, 0, 2, 0), RangeError);
+  assert.deepEqual(methodRange(tv, tshape, 1, true), [-112, 112]);
+  assert.equal(textOn([255, 255, 255]), "#000");
+  assert.equal(textOn([20, 20, 120]), "#fff");
 });
