@@ -209,7 +209,8 @@ class Attributor:
       layer_name: the Grad-CAM layer, or None.
     """
 
-    def __init__(self, model, options, input_shape, input_dtype="float32"):
+    def _init_common(self, model, options):
+        """What both attributors start from (TokenAttributor calls it too)."""
         import tensorflow as tf
 
         self._tf = tf
@@ -219,6 +220,9 @@ class Attributor:
         self.layer_name = None
         self.score = "output"
         self.methods = []
+
+    def __init__(self, model, options, input_shape, input_dtype="float32"):
+        self._init_common(model, options)
         self._graph = None
         self._head = None
         shape = tuple(input_shape)
@@ -507,15 +511,7 @@ class TokenAttributor:
     `{"integrated_gradients": [n, targets, tokens]}`, `tokens`)."""
 
     def __init__(self, model, options, input_shape):
-        import tensorflow as tf
-
-        self._tf = tf
-        self.model = model
-        self.options = options
-        self.skipped = []
-        self.layer_name = None
-        self.score = "output"
-        self.methods = []
+        Attributor._init_common(self, model, options)
         self.input_shape = tuple(input_shape)
         for m in options.methods:
             if m != "integrated_gradients":
