@@ -38,7 +38,7 @@ setuptools.setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.9",
-    packages=["tb_plugin", "tb_plugin.frontend"],
+    packages=setuptools.find_packages(include=["tb_plugin", "tb_plugin.*"]) + ["tb_plugin.frontend"],
     package_dir={"tb_plugin.frontend": "frontend"},
     package_data={"tb_plugin.frontend": _frontend_files()},
     install_requires=[
@@ -65,7 +65,7 @@ setuptools.setup(
     },
     entry_points={
         "tensorboard_plugins": [
-            "internals = tb_plugin.plugin:InternalsLoader",
+            "internals = tb_plugin.backend.plugin:InternalsLoader",
         ],
     },
     classifiers=[

@@ -2,12 +2,12 @@
 
     python bench/bench_attribution.py [--reps 3]
 
-For the demo CNN (`tb_plugin.demo_attribution`, 32x32x1, 3 classes) and
+For the demo CNN (`tb_plugin.demo.attribution`, 32x32x1, 3 classes) and
 `keras.applications.MobileNetV2(weights=None, input_shape=(96, 96, 3))`
 (1000 classes), with a probe batch of 8 labelled samples (true and predicted
 class: 2 targets), in the same process and loop:
 
-* baseline: the callback's probe pass alone (`tb_plugin.capture.capture`,
+* baseline: the callback's probe pass alone (`tb_plugin.keras.capture.capture`,
   every layer output, inference mode);
 * attribution: `Attributor.compute` with Grad-CAM, gradients and integrated
   gradients (32 steps), the set the issue names; and with every method
@@ -17,7 +17,7 @@ class: 2 targets), in the same process and loop:
   `Writer.attribution` call appends (maps q8, side document, Grad-CAM raw
   f32, the probe images with the first step; later steps without them).
 
-Activation maximisation (`tb_plugin.visualize.maximise`): seconds per
+Activation maximisation (`tb_plugin.keras.visualize.maximise`): seconds per
 channel for all 16 channels of the demo CNN's conv3 (one batch) and for 8
 channels of MobileNetV2's `block_6_project`, 64 iterations each.
 
@@ -52,8 +52,8 @@ def store_bytes(path):
 
 
 def bench_model(name, model, x, y, reps):
-    from tb_plugin import attribution as attribution_lib
-    from tb_plugin import capture as capture_lib
+    from tb_plugin.keras import attribution as attribution_lib
+    from tb_plugin.keras import capture as capture_lib
     from tb_plugin import summary
 
     names = capture_lib.stable_names(model)
@@ -90,7 +90,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import keras
 
-    from tb_plugin import demo_attribution as demo
+    from tb_plugin.demo import attribution as demo
 
     rows = []
     px, py, _ = demo.shapes_data(8, 1, empty=False)
@@ -100,7 +100,7 @@ def main(argv=None):
     x = np.random.default_rng(0).uniform(-1, 1, (8, 96, 96, 3)).astype("float32")
     y = np.arange(8) * 100
     rows.append(bench_model("MobileNetV2 96x96", mobile, x, y, args.reps))
-    from tb_plugin import visualize
+    from tb_plugin.keras import visualize
 
     am = []
     for name, model, layer, channels in (("demo CNN conv3", demo.build_model(), "conv3", list(range(16))),

@@ -7,7 +7,7 @@ GlobalAveragePooling1D -> Dense(4, softmax)), a probe of 8 labelled
 sequences of 128 token ids (true and predicted class: 2 targets), in one
 process and loop:
 
-* baseline: the callback's probe pass alone (`tb_plugin.capture.capture`,
+* baseline: the callback's probe pass alone (`tb_plugin.keras.capture.capture`,
   every layer output, inference mode);
 * token IG: `TokenAttributor.compute` with 32 steps (the embedding pass, 2 x
   32 gradient passes over the model after the embedding, f(E) and f(0));
@@ -47,8 +47,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import keras
 
-    from tb_plugin import attribution as attribution_lib
-    from tb_plugin import capture as capture_lib
+    from tb_plugin.keras import attribution as attribution_lib
+    from tb_plugin.keras import capture as capture_lib
     from tb_plugin import summary
 
     keras.utils.set_random_seed(0)

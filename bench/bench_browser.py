@@ -40,7 +40,8 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from tensorboard_process import running_tensorboard, wait_for_steps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tb_plugin import metadata, weights  # noqa: E402
+from tb_plugin.format import metadata  # noqa: E402
+from tb_plugin.kinds import weights
 from tb_plugin.summary import Writer  # noqa: E402
 from tensorboard.compat.proto import summary_pb2  # noqa: E402
 from tensorboard.util import tensor_util  # noqa: E402

@@ -37,7 +37,7 @@ class _Callback:
     """What a part reads of the callback at begin."""
 
     def __init__(self, model):
-        from tb_plugin import capture
+        from tb_plugin.keras import capture
 
         self.model = model
         self._names = capture.stable_names(model)
@@ -50,8 +50,8 @@ def main():
     args = parser.parse_args()
     import numpy as np
 
-    from tb_plugin import class_stats
-    from tb_plugin.class_part import ClassStatsPart
+    from tb_plugin.kinds import class_stats
+    from tb_plugin.keras.class_part import ClassStatsPart
     from tb_plugin.summary import Writer
 
     info = machine_info()
@@ -88,7 +88,7 @@ def main():
             doc = class_stats.document(labels, predicted, list(zip(part.paths, features)), class_names=part.class_names)
             sizes.append(len(class_stats.to_json(doc)))
         writer.close()
-    thumbnails = 0 if part._thumbnails is None else len(__import__("tb_plugin.encoding", fromlist=["encode"]).encode(part._thumbnails, "q8"))
+    thumbnails = 0 if part._thumbnails is None else len(__import__("tb_plugin.format.encoding", fromlist=["encode"]).encode(part._thumbnails, "q8"))
     base = statistics.median(times["train_batch"])
     rows = []
     for what, label in (("train_batch", "one training batch (64)"), ("evaluate", "evaluation pass, training thread"),

@@ -151,7 +151,7 @@ def main():
     args = parser.parse_args()
     only = set(args.only.split(","))
     workdir = tempfile.mkdtemp(prefix="bench_embedding_")
-    from tb_plugin import embedding
+    from tb_plugin.kinds import embedding
 
     try:
         results = {"machine": common.machine_info(with_tf=False), "source": common.source_state(),

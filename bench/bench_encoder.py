@@ -36,7 +36,8 @@ import tensorflow as tf  # noqa: E402
 from tensorboard.backend.event_processing import event_file_loader  # noqa: E402
 from tensorboard.compat.proto import event_pb2  # noqa: E402
 
-from tb_plugin import store, encoding, summary  # noqa: E402
+from tb_plugin.format import store, encoding  # noqa: E402
+from tb_plugin import summary
 
 BASELINE = "tf.summary.write raw f32"
 METHODS = (BASELINE, "Writer q8", "Writer f32", "TF door q8 (eager)")
@@ -68,7 +69,7 @@ def make_method(name, logdir, array):
         return encode_only, lambda: None, lambda: None
     if name in CRC_ONLY or name in TB_CRC_ONLY:
         if name in CRC_ONLY:
-            from tb_plugin.tfrecord import masked_crc32c
+            from tb_plugin.format.tfrecord import masked_crc32c
         else:
             from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 

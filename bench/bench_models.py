@@ -186,7 +186,7 @@ def snapshot_cost(model, data, root):
     # The same probe pass eagerly (the interception alone, recurrent layers
     # compiled: the pass before the compiled one), for a same-run comparison:
     # the median of 3 after one warm-up.
-    from tb_plugin import capture as capture_lib
+    from tb_plugin.keras import capture as capture_lib
 
     eager, rnn_cache = [], {}
     for _ in range(4):

@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 import common  # noqa: E402
 import reference_numerics as reference  # noqa: E402
 
-from tb_plugin import encoding, stats, weights  # noqa: E402
+from tb_plugin.format import encoding  # noqa: E402
+from tb_plugin.kinds import activation_stats as stats, weights
 
 
 def _encode_with(quantize):

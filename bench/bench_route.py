@@ -37,7 +37,8 @@ import common  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from tb_plugin import encoding, summary  # noqa: E402
+from tb_plugin.format import encoding  # noqa: E402
+from tb_plugin import summary
 
 TAG = "conv"
 STEPS = 5

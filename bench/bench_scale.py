@@ -45,7 +45,8 @@ import common  # noqa: E402
 import numpy as np  # noqa: E402
 from tensorboard.compat.proto import summary_pb2  # noqa: E402
 
-from tb_plugin import encoding, metadata, summary  # noqa: E402
+from tb_plugin.format import encoding, metadata  # noqa: E402
+from tb_plugin import summary
 
 SHAPE = (16, 8, 8, 64)
 PREFIX = "/data/plugin/internals"

@@ -21,7 +21,8 @@ from tensorboard.backend.event_processing import data_provider as mux_data_provi
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard import context as tb_context
 
-from tb_plugin import data_access, encoding, metadata
+from tb_plugin.backend import data_access
+from tb_plugin.format import encoding, metadata
 
 
 class Reader:
@@ -99,8 +100,8 @@ class Reader:
 
     def embedding_extras(self, run, tag, step):
         """`(labels dict or None, thumbnails array or None)` in force at
-        `step` of an embedding tag (see `tb_plugin.embedding`)."""
-        from tb_plugin import embedding as embedding_lib
+        `step` of an embedding tag (see `tb_plugin.kinds.embedding`)."""
+        from tb_plugin.kinds import embedding as embedding_lib
 
         kinds = (metadata.KIND_EMBEDDING,)
         found = []

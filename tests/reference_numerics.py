@@ -10,10 +10,10 @@ any input and `bench/bench_numerics.py` can time them side by side.
 
 import numpy as np
 
-from tb_plugin.stats import BINS, FIELDS, RELU_FAMILY, SATURATED_SHARE, SIGMOID_FAMILY, TANH_FAMILY
-from tb_plugin.stats import UNIT_DEAD, UNIT_SATURATED
-from tb_plugin.weights import WEIGHT_STATS_BINS, WEIGHT_STATS_FIELDS
-from tb_plugin.encoding import _FLOAT32_MAX, _NAN, _NEG_INF, _POS_INF, _channel_layout
+from tb_plugin.kinds.activation_stats import BINS, FIELDS, RELU_FAMILY, SATURATED_SHARE, SIGMOID_FAMILY, TANH_FAMILY
+from tb_plugin.kinds.activation_stats import UNIT_DEAD, UNIT_SATURATED
+from tb_plugin.kinds.weights import WEIGHT_STATS_BINS, WEIGHT_STATS_FIELDS
+from tb_plugin.format.encoding import _FLOAT32_MAX, _NAN, _NEG_INF, _POS_INF, _channel_layout
 
 def stats_compute(data, activation=None):
     """Computes the stats vector of one layer output.

@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from tb_plugin import attention, encoding
+from tb_plugin.kinds import attention
+from tb_plugin.format import encoding
 from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
 from helpers import read_stored
@@ -201,7 +202,7 @@ def test_attention_fn_captures_custom_layers(tmp_path):
 
 def test_truth_reversal_attention_forms_on_the_anti_diagonal(tmp_path):
     """Callback -> event files -> TensorBoard routes -> decoded scores."""
-    from tb_plugin import demo
+    from tb_plugin.demo import transformer as demo
 
     logdir = tmp_path / "logs"
     demo.train_transformer(str(logdir / "rev"), epochs=4, samples=1000, probe=4, weights_freq=0)

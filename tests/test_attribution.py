@@ -1,4 +1,4 @@
-"""Attribution numerics (tb_plugin.attribution) against independent computation:
+"""Attribution numerics (tb_plugin.keras.attribution) against independent computation:
 a numpy forward pass with central finite differences for gradients and
 integrated gradients, the closed form of Grad-CAM, and SmoothGrad's limit."""
 
@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import attribution as attribution_lib
-from tb_plugin import attribution_data as data_lib
+from tb_plugin.keras import attribution as attribution_lib
+from tb_plugin.kinds import attribution as data_lib
 
 H, W, C, K, CLASSES = 6, 6, 2, 3, 3
 

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from tb_plugin import attribution as attribution_lib
-from tb_plugin import attribution_data as data_lib
-from tb_plugin import demo_attribution as demo
-from tb_plugin import encoding
+from tb_plugin.keras import attribution as attribution_lib
+from tb_plugin.kinds import attribution as data_lib
+from tb_plugin.demo import attribution as demo
+from tb_plugin.format import encoding
 
 TAG = attribution_lib.ATTRIBUTION_TAG
 TOP = {}  # the /top_samples answer the served fixture read
@@ -129,7 +129,7 @@ def test_activation_maximisation_raises_the_channel_five_fold(trained, tmp_path)
     """The conv3 channels the classifier weighs most for "x" and for "plus" (largest Dense weight),
     regularised by jitter and total variation (no blur: on a 32x32 input the blur's smoothing costs
     these channels most of their gain: 3.4x with a blur every 4 steps, 6x every 8, 24x without)."""
-    from tb_plugin import visualize
+    from tb_plugin.keras import visualize
     from tb_plugin.reader import Reader
 
     logdir, model, _, _, _ = trained

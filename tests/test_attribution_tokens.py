@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import attribution as attribution_lib
+from tb_plugin.keras import attribution as attribution_lib
 from tb_plugin import summary
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader

@@ -5,7 +5,7 @@ server), opens the tab in Debian's chromium through Playwright and checks
 what is drawn against values computed here in Python: pixel colours from the
 colour map's control points (defined below, not read from the JS), read-outs
 from `tb_plugin.reader.Reader`, and the browser decoder against
-`tb_plugin.encoding.decode`.
+`tb_plugin.format.encoding.decode`.
 """
 
 import base64
@@ -21,7 +21,7 @@ import numpy as np
 from colormaps import VIRIDIS_RGB, lookup
 import pytest
 
-from tb_plugin import encoding, metadata
+from tb_plugin.format import encoding, metadata
 from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps

@@ -20,7 +20,8 @@ import numpy as np
 from colormaps import COOLWARM_RGB, lookup
 import pytest
 
-from tb_plugin import demo
+from tb_plugin.demo import digits as demo
+from tb_plugin.demo.runs import demo_runs
 from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
@@ -113,7 +114,7 @@ def test_demo_runs_side_by_side(playwright, chromium_path, urls, artifacts_dir):
         frame.wait_for_selector(".compare-run")
         # The checklist follows TensorBoard's runs; its own filter narrows it.
         runs = frame.locator(".run-select option").all_text_contents()  # the picker's (natural) order
-        assert sorted(runs) == sorted(demo.demo_runs())
+        assert sorted(runs) == sorted(demo_runs())
         assert frame.locator(".compare-run").all_text_contents() == runs
         frame.locator(".compare-filter").fill("0.0")
         assert frame.locator(".compare-run:not([hidden])").all_text_contents() == [r for r in runs if "0.0" in r]

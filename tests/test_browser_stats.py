@@ -302,7 +302,7 @@ def test_demo_logs(chromium, artifacts_dir):
     from tb_plugin.reader import Reader
 
     reader = Reader(DEMO_LOGS)
-    from tb_plugin import demo
+    from tb_plugin.demo import digits as demo
 
     dead_run = max(demo.RUNS, key=demo.RUNS.get)  # the highest learning rate
     relu_layers = ["activations/conv1", "activations/conv2", "activations/dense1"]

@@ -1,4 +1,4 @@
-"""Class statistics numerics (tb_plugin.class_stats) against independent computations:
+"""Class statistics numerics (tb_plugin.kinds.class_stats) against independent computations:
 scikit-learn's confusion matrix, cosine similarity and nearest centroid, SciPy's average
 linkage, and plain numpy loops over the samples of each class."""
 
@@ -12,7 +12,7 @@ from sklearn.metrics import confusion_matrix
 from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.neighbors import NearestCentroid
 
-from tb_plugin import class_stats
+from tb_plugin.kinds import class_stats
 
 
 def _data(seed=0, n=300, k=5, u=7):

@@ -8,7 +8,9 @@ import pytest
 
 from tensorboard.compat.proto import summary_pb2
 
-from tb_plugin import class_stats, encoding, metadata, summary
+from tb_plugin.kinds import class_stats
+from tb_plugin.format import encoding, metadata
+from tb_plugin import summary
 from tb_plugin.reader import Reader
 
 from test_routes import PREFIX, make_app

@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from tb_plugin import demo, stats
+from tb_plugin.demo import digits as demo
+from tb_plugin.demo.runs import demo_runs
+from tb_plugin.kinds import activation_stats as stats
 from tb_plugin.reader import Reader
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -37,7 +39,7 @@ def regenerated(tmp_path_factory):
 
 def test_committed_demo_logs_match_the_generator(regenerated):
     committed = Reader(DEMO_LOGS)
-    assert sorted(committed.runs()) == sorted(demo.demo_runs())  # every entry of the table
+    assert sorted(committed.runs()) == sorted(demo_runs())  # every entry of the table
     # Same runs, tags, kinds and shapes: the committed logs are current.
     assert _layout(committed) == _layout(regenerated)
     for run in demo.RUNS:
@@ -58,7 +60,7 @@ def test_regenerated_probe_activations_are_the_models(regenerated):
     conv1 = keras.Model(model.inputs, model.get_layer("conv1").output)
     expected = np.asarray(conv1(x_test[: demo.PROBE_SAMPLES], training=False))
     logged = regenerated.read(run, "activations/conv1", step=-1)
-    from tb_plugin import encoding
+    from tb_plugin.format import encoding
 
     assert np.all(np.abs(logged - expected) <= encoding.error_bound(expected) + 1e-7)
 
@@ -67,7 +69,7 @@ def test_high_learning_rate_run_kills_units():
     # The committed demo shows real dead units in the high learning-rate run
     # and fewer in the gentlest one (final step, from the stored statistics).
     from tensorboard import context
-    from tb_plugin import data_access
+    from tb_plugin.backend import data_access
 
     reader = Reader(DEMO_LOGS)
     provider = reader._provider

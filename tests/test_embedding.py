@@ -4,7 +4,7 @@ the writer's embedding summaries, and the Projector hand-off."""
 import numpy as np
 import pytest
 
-from tb_plugin import embedding
+from tb_plugin.kinds import embedding
 
 RNG = np.random.RandomState(3)
 
@@ -217,7 +217,8 @@ def test_projector_hand_off_is_served_by_tensorboards_projector(tmp_path):
 def test_both_doors_store_the_same_embedding(tmp_path):
     import tensorflow as tf
 
-    from tb_plugin import encoding, summary
+    from tb_plugin.format import encoding
+    from tb_plugin import summary
     from tb_plugin.reader import Reader
 
     x, y = clusters(n_per=10, classes=2, d=6)

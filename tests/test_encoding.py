@@ -1,4 +1,4 @@
-"""Properties of the payload encoder/decoder (tb_plugin.encoding).
+"""Properties of the payload encoder/decoder (tb_plugin.format.encoding).
 
 The expected values are computed here from the module docstring's rules
 (layout, channel rule, q8 error bound), not by calling the encoder's helpers.
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tb_plugin import encoding
+from tb_plugin.format import encoding
 
 from helpers import REAL_DTYPES, as_dtype, channel_ranges, logged_values, q8_allowed_error, q8_level, ulp32
 

@@ -16,7 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_numerics as reference  # noqa: E402
 
-from tb_plugin import encoding, stats, weights  # noqa: E402
+from tb_plugin.format import encoding  # noqa: E402
+from tb_plugin.kinds import activation_stats as stats, weights
 
 
 def _same_bits(a, b):

@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import attribution as attribution_lib
+from tb_plugin.keras import attribution as attribution_lib
 from tb_plugin import summary
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
@@ -122,7 +122,7 @@ def test_both_writer_doors_store_the_same_maps_and_document(tmp_path):
         assert doc["completeness_error"]["predicted"] == pytest.approx([0.0, 0.01, 0.0])
     # The Writer stores the images with the first step only (unchanged at step 1).
     catalog = reader._catalog
-    from tb_plugin import data_access
+    from tb_plugin.backend import data_access
     with pytest.raises(data_access.NoSuchBlob):
         catalog.read_blob(ctx, "", "writer", "attribution/mine", 1, 3)
     step, _ = catalog.read_latest_blob(ctx, "", "writer", "attribution/mine", 1, 3)

@@ -13,8 +13,8 @@ import pytest
 from tensorboard.backend.event_processing import event_file_loader
 from tensorboard.util import tensor_util
 
-from tb_plugin import encoding
-from tb_plugin import weights as W
+from tb_plugin.format import encoding
+from tb_plugin.kinds import weights as W
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
 

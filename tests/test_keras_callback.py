@@ -23,7 +23,9 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
 import keras_models as km
-from tb_plugin import data_access, encoding, summary
+from tb_plugin.backend import data_access
+from tb_plugin.format import encoding
+from tb_plugin import summary
 from tb_plugin.keras import InternalsCallback
 from tb_plugin.reader import Reader
 

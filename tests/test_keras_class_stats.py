@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import class_stats
+from tb_plugin.kinds import class_stats
 from tb_plugin.keras import InternalsCallback
 from tb_plugin.reader import Reader
 

@@ -1,4 +1,4 @@
-"""The callback's embeddings (tb_plugin.embedding_part): logged rows equal an
+"""The callback's embeddings (tb_plugin.keras.embedding_part): logged rows equal an
 independent pass through `keras.Model(inputs, layer.output)`, labels and
 thumbnails round-trip, the cadence, the Projector hand-off, bad arguments."""
 

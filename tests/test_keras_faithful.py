@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import encoding
+from tb_plugin.format import encoding
 from tb_plugin.keras import InternalsCallback, capture, normalize_rows
 from tb_plugin.reader import Reader
 

@@ -23,7 +23,7 @@ import pytest
 import keras_models as km
 from conftest import free_port
 from tb_plugin.reader import Reader
-from tb_plugin import keras as tbk
+from tb_plugin.keras import callback as tbk
 
 
 class Resolver:

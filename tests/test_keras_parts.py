@@ -1,4 +1,4 @@
-"""The snapshot-part hook (tb_plugin.parts): a part is begun once, asked at
+"""The snapshot-part hook (tb_plugin.core.parts): a part is begun once, asked at
 every snapshot with the callback's steps, its job writes with the snapshot,
 its bytes are in the plan, and its failure never stops training."""
 
@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin import parts
+from tb_plugin.core import parts
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
 

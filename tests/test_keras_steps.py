@@ -17,7 +17,7 @@ from tensorboard.backend.event_processing import event_file_loader, plugin_event
 from tensorboard.util import tensor_util
 
 import keras_models as km
-from tb_plugin import encoding
+from tb_plugin.format import encoding
 from tb_plugin.keras import InternalsCallback
 from tb_plugin.reader import Reader
 
@@ -148,7 +148,7 @@ def test_resumed_fit_never_logs_a_step_twice_and_the_summary_once(tmp_path):
         _close(reader.read(".", ACT + "hidden", step), _outputs(model, truth.at[step], x[:8], "hidden"))
     # The second fit started from the model after epoch 1: its first change
     # series entry (step 2) has no previous snapshot in memory.
-    from tb_plugin import weights as W
+    from tb_plugin.kinds import weights as W
 
     vector = reader._multiplexer.Tensors(".", "weight_stats/hidden/kernel")
     by_step = {e.step: W.unpack_weight_stats(tensor_util.make_ndarray(e.tensor_proto)) for e in vector}

@@ -5,7 +5,7 @@ import json
 import pytest
 from tensorboard.compat.proto import summary_pb2
 
-from tb_plugin import metadata
+from tb_plugin.format import metadata
 
 
 def content_of(**fields):

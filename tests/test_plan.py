@@ -1,8 +1,8 @@
-"""tb_plugin.plan: the budget rules, on made-up sizes (pure; no Keras)."""
+"""tb_plugin.core.plan: the budget rules, on made-up sizes (pure; no Keras)."""
 
 import math
 
-from tb_plugin import plan as P
+from tb_plugin.core import plan as P
 
 MiB = 2**20
 

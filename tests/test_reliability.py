@@ -19,7 +19,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tensorboard.plugins import base_plugin
 
-from tb_plugin import encoding, plugin
+from tb_plugin.format import encoding
+from tb_plugin.backend import plugin
 from tb_plugin.summary import Writer
 
 from conftest import http_get, running_tensorboard
@@ -125,7 +126,8 @@ def logs(tmp_path_factory):
     from tensorboard.compat.proto import event_pb2, summary_pb2
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
     from tensorboard.util import tensor_util
-    from tb_plugin import metadata, stats as stats_lib
+    from tb_plugin.format import metadata
+    from tb_plugin.kinds import activation_stats as stats_lib
 
     md = metadata.create_stats_metadata({"fields": stats_lib.FIELDS, "bins": stats_lib.BINS, "units": 0},
                                         "relu", "conv")

@@ -19,7 +19,9 @@ from tensorboard.plugins import base_plugin
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from tensorboard.util import tensor_util
 
-from tb_plugin import encoding, metadata, plugin, summary
+from tb_plugin.format import encoding, metadata
+from tb_plugin.backend import plugin
+from tb_plugin import summary
 
 from helpers import assert_decodes_to
 

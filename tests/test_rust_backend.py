@@ -12,7 +12,8 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from tensorboard.util import tensor_util
 
-from tb_plugin import encoding, metadata, summary
+from tb_plugin.format import encoding, metadata
+from tb_plugin import summary
 
 from conftest import http_get, running_tensorboard
 from helpers import assert_decodes_to, write_schema1

@@ -14,7 +14,10 @@ from tensorboard.plugins import base_plugin
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
-from tb_plugin import data_access, encoding, metadata, plugin, series, summary, weights
+from tb_plugin.backend import data_access, plugin, series
+from tb_plugin.format import encoding, metadata
+from tb_plugin import summary
+from tb_plugin.kinds import weights
 
 PREFIX = "/data/plugin/internals"
 RNG = np.random.RandomState(11)

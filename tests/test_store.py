@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from tb_plugin import store, tfrecord
+from tb_plugin.format import store, tfrecord
 from tb_plugin.reader import Reader
 from tb_plugin.summary import Writer
 

@@ -11,7 +11,7 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.event_file_writer import EventFileWriter
 from tensorboard.util import tensor_util
 
-from tb_plugin import encoding, metadata, store
+from tb_plugin.format import encoding, metadata, store
 from tb_plugin.summary import Writer
 
 from conftest import http_get, running_tensorboard, wait_for_steps

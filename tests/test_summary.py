@@ -12,7 +12,8 @@ import pytest
 import tensorflow as tf
 from tensorboard.compat.proto import summary_pb2
 
-from tb_plugin import encoding, metadata, summary
+from tb_plugin.format import encoding, metadata
+from tb_plugin import summary
 from tb_plugin.reader import Reader
 
 from helpers import REAL_DTYPES, as_dtype, assert_decodes_to, stored_payloads, summary_values
@@ -192,7 +193,7 @@ def test_writer_does_not_import_tensorflow(tmp_path):
     script = textwrap.dedent("""
         import sys
         import numpy as np
-        import tb_plugin, tb_plugin.summary, tb_plugin.plugin, tb_plugin.metadata, tb_plugin.encoding
+        import tb_plugin, tb_plugin.summary, tb_plugin.backend.plugin, tb_plugin.format.metadata, tb_plugin.format.encoding
         from tb_plugin.summary import Writer
         with Writer(sys.argv[1]) as writer:
             for step in range(3):

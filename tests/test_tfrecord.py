@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 from tensorboard.compat.tensorflow_stub import pywrap_tensorflow as reference
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from tb_plugin import tfrecord
+from tb_plugin.format import tfrecord
 
 
 @settings(max_examples=60, deadline=None)

@@ -1,7 +1,7 @@
 """Weights summaries, the callback's variables and model summary, and the numpy analysis.
 
 Truth comes from Keras (`get_weights()`, `count_params()`) and from numpy
-computations written here independently of `tb_plugin.weights`.
+computations written here independently of `tb_plugin.kinds.weights`.
 """
 
 import json
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import stored_payloads, summary_values
-from tb_plugin import weights as W
+from tb_plugin.kinds import weights as W
 from tb_plugin.reader import Reader
 
 

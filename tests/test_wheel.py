@@ -10,7 +10,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from tb_plugin import encoding, summary
+from tb_plugin.format import encoding
+from tb_plugin import summary
 
 from conftest import http_get, running_tensorboard
 
@@ -62,16 +63,16 @@ def test_wheel_holds_the_package_and_the_frontend(venv):
     assert not any(name.startswith(("tests/", "frontend/")) for name in names)
     entry_points = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
     text = zipfile.ZipFile(venv[2]).read(entry_points[0]).decode()
-    assert "[tensorboard_plugins]" in text and "internals = tb_plugin.plugin:InternalsLoader" in text
+    assert "[tensorboard_plugins]" in text and "internals = tb_plugin.backend.plugin:InternalsLoader" in text
 
 
 def test_installed_package_lives_in_the_venv_with_its_frontend(venv):
     _, venv_dir, _, _ = venv
     found = json.loads(venv_python(venv, """
         import json, os, sys, importlib.util
-        import tb_plugin, tb_plugin.plugin
+        import tb_plugin, tb_plugin.backend.plugin
         print(json.dumps({"package": os.path.dirname(tb_plugin.__file__),
-                          "frontend": tb_plugin.plugin.frontend_dir(),
+                          "frontend": tb_plugin.backend.plugin.frontend_dir(),
                           "prefix": sys.prefix, "base_prefix": sys.base_prefix,
                           "tensorflow": importlib.util.find_spec("tensorflow") is not None}))
     """))
@@ -92,7 +93,7 @@ def test_entry_point_module_does_not_import_tensorflow(venv):
         from importlib.metadata import entry_points
         (ep,) = [ep for ep in entry_points(group="tensorboard_plugins") if ep.name == "internals"]
         loader = ep.load()
-        assert loader.__module__ == "tb_plugin.plugin", loader.__module__
+        assert loader.__module__ == "tb_plugin.backend.plugin", loader.__module__
         import tb_plugin.summary, tb_plugin.reader
         print(sorted(m for m in sys.modules if m == "tensorflow" or m.startswith("tensorflow.")))
     """)

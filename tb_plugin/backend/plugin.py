@@ -9,7 +9,7 @@ Routes, under `/data/plugin/internals`:
 * `GET /tags`: `{run: {tag: info}}` (see `data_access.list_tags`); no payloads.
 * `GET /steps?run=R&tag=T`: `{"steps": [...], "wall_times": [...]}`.
 * `GET /data?run=R&tag=T&step=S`: one step's payload as
-  `application/octet-stream`, in the format of `tb_plugin.encoding`, which
+  `application/octet-stream`, in the format of `tb_plugin.format.encoding`, which
   the frontend decodes (`frontend/decode.js`).
 * `GET /stats?run=R[&tag=T]`: activation statistics series of a run (all
   its statistics tags, or one), as `stats.series_json` lays them out.
@@ -17,21 +17,21 @@ Routes, under `/data/plugin/internals`:
   attention step (1: per-step token labels, JSON; 2: input image payload); empty
   when the step has no such blob.
 * `GET /attention_summary?run=R&tag=T`: per-head attention entropy per
-  step (`tb_plugin.attention.entropy_series`).
+  step (`tb_plugin.kinds.attention.entropy_series`).
 * `GET /attribution_blob?run=R&tag=T&step=S&index=I`: blob I of an
-  attribution step (`tb_plugin.attribution_data`): 1 the side document
+  attribution step (`tb_plugin.kinds.attribution`): 1 the side document
   (JSON: methods, classes, probabilities, completeness errors), 2 the
   Grad-CAM maps at the layer's resolution (payload; empty when not logged),
   3 the probe images in force at S (payload: the latest step at or before S
   that stored them; empty when none did).
 * `GET /top_samples?run=R&tag=T&step=S[&k=K][&input_tag=A]`: per channel of
   an activations step, the K (default 5) probe samples with the strongest
-  response, their scores and positions (`tb_plugin.feature_vis.top_k`);
+  response, their scores and positions (`tb_plugin.backend.top_samples.top_k`);
   with `input_tag` (an attribution tag of the run, which holds the probe
   images) also the input patch under each position.
 * `GET /embedding?run=R&tag=T&step=S[&method=pca|tsne|umap]`: an embedding tag's
   step (the latest at or before S) projected to 2-D, aligned onto the step
-  before, with labels, metadata columns and scores (`tb_plugin.projections`);
+  before, with labels, metadata columns and scores (`tb_plugin.backend.projections`);
   `methods` lists those computed here (t-SNE needs scikit-learn, UMAP
   umap-learn: another method answers 400 naming the extra to install).
 * `GET /embedding_scores?run=R&tag=T[&method=pca]`: per-step k-NN accuracy
@@ -40,15 +40,15 @@ Routes, under `/data/plugin/internals`:
   force at that step (an encoded `[n, h, w, c]` payload), empty when none.
 * `GET /ranges?run=R&tag=T[&channels=1]`: per-step value ranges of an array tag
   (activations, weights, attention): `{"steps", "min", "max", "p01", "p99"}`,
-  finite values only, null where a step has none (`tb_plugin.series`); with
+  finite values only, null where a step has none (`tb_plugin.backend.series`); with
   `channels=1` also `channel_min`, `channel_max`, `channel_p01`, `channel_p99`
   (per step, one value per channel of the last axis).
 * `GET /weight_change?run=R&tag=T`: a weights tag's change over steps:
   `{"steps", "relative_change" (||W_t - W_prev|| / ||W_prev||, null first),
-  "relative_to_first", "norm"}` (`tb_plugin.series`). Both answer 400 for a
+  "relative_to_first", "norm"}` (`tb_plugin.backend.series`). Both answer 400 for a
   tag of another kind; computed once per tag and its step list, then cached.
 * `GET /class_stats?run=R&tag=T&step=S`: a class statistics step
-  (`tb_plugin.class_stats`) without its per-unit class means and stds:
+  (`tb_plugin.kinds.class_stats`) without its per-unit class means and stds:
   confusion, misclassified samples, per-layer similarity, clustering order
   and separability.
 * `GET /class_pair?run=R&tag=T&step=S&a=A&b=B`: per layer the class-mean
@@ -59,7 +59,7 @@ Routes, under `/data/plugin/internals`:
   none were logged).
 * `GET /weight_stats?run=R&tag=T`: a variable's exact change series as the
   callback logged it per snapshot (kind weight_stats: relative change to the
-  previous snapshot, update-to-weight ratio, norm, ...; `tb_plugin.weights`
+  previous snapshot, update-to-weight ratio, norm, ...; `tb_plugin.kinds.weights`
   `weight_stats_json`), 400 for a tag of another kind.
 * `GET /static/*`: the frontend's files.
 
@@ -79,7 +79,9 @@ from tensorboard.backend import http_util
 from tensorboard.plugins import base_plugin
 from tensorboard import errors, plugin_util
 
-from tb_plugin import data_access, metadata, stats
+from tb_plugin.backend import data_access
+from tb_plugin.format import metadata
+from tb_plugin.kinds import activation_stats as stats
 
 # Steps kept per tag when the user gave no `--samples_per_plugin=internals=N`:
 # 0 keeps every step. TensorBoard's defaults (10 on the Python path, 100 for
@@ -101,8 +103,8 @@ _CONTENT_TYPES = {
 
 def frontend_dir():
     """The folder holding the frontend: in the wheel, or in a source checkout."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for candidate in (os.path.join(here, "frontend"), os.path.join(os.path.dirname(here), "frontend")):
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tb_plugin/
+    for candidate in (os.path.join(package, "frontend"), os.path.join(os.path.dirname(package), "frontend")):
         if os.path.isfile(os.path.join(candidate, "index.js")):
             return candidate
     raise FileNotFoundError("tb_plugin's frontend files are missing; reinstall the package")
@@ -152,8 +154,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
             data_access.run_dir_resolver(context.logdir, getattr(context, "multiplexer", None)),
         )
         self._frontend_dir = frontend_dir()
-        self._projections = None  # tb_plugin.projections.ProjectionCache, made on first use
-        self._series = None  # tb_plugin.series.SeriesCache, made on first use (numpy)
+        self._projections = None  # tb_plugin.backend.projections.ProjectionCache, made on first use
+        self._series = None  # tb_plugin.backend.series.SeriesCache, made on first use (numpy)
         self._class_docs = collections.OrderedDict()  # (experiment, run, tag, step, stamp) -> parsed document
         self._class_lock = threading.Lock()
 
@@ -262,7 +264,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_top_samples(self, request):
         """Top-k probe samples per channel of an activations step (numpy, no model pass)."""
-        from tb_plugin import encoding, feature_vis  # numpy only
+        from tb_plugin.format import encoding  # numpy only
+        from tb_plugin.backend import top_samples as feature_vis
 
         run, tag = _query_run_tag(request)
         step = _query_step(request)
@@ -296,7 +299,8 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_attention_summary(self, request):
         """Mean attention entropy per head and step of one attention tag."""
-        from tb_plugin import attention, encoding  # numpy only
+        from tb_plugin.kinds import attention  # numpy only
+        from tb_plugin.format import encoding
 
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
@@ -318,7 +322,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
     def _projection_cache(self):
         if self._projections is None:
-            from tb_plugin import projections  # numpy only; not at TensorBoard's start-up
+            from tb_plugin.backend import projections  # numpy only; not at TensorBoard's start-up
 
             self._projections = projections.ProjectionCache(self._catalog)
         return self._projections
@@ -351,7 +355,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
     def _series_cache(self):
         if self._series is None:
-            from tb_plugin import series  # numpy only; not at TensorBoard's start-up
+            from tb_plugin.backend import series  # numpy only; not at TensorBoard's start-up
 
             self._series = series.SeriesCache(self._catalog)
         return self._series
@@ -379,7 +383,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
 
     def _class_doc(self, request):
         """The parsed class statistics document of the query's step (a few cached)."""
-        from tb_plugin import class_stats  # numpy only; not at TensorBoard's start-up
+        from tb_plugin.kinds import class_stats  # numpy only; not at TensorBoard's start-up
 
         run, tag = _query_run_tag(request)
         step = _query_step(request)
@@ -407,7 +411,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_class_stats(self, request):
         """A class statistics step without its per-unit means and stds."""
-        from tb_plugin import class_stats
+        from tb_plugin.kinds import class_stats
 
         doc = self._class_doc(request)
         try:
@@ -419,7 +423,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_class_pair(self, request):
         """Classes a and b of a class statistics step, layer by layer."""
-        from tb_plugin import class_stats
+        from tb_plugin.kinds import class_stats
 
         a, b = _query_int(request, "a"), _query_int(request, "b")
         doc = self._class_doc(request)
@@ -434,7 +438,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_class_samples(self, request):
         """The evaluation samples' thumbnails in force at a step (empty: none)."""
-        from tb_plugin import class_stats
+        from tb_plugin.kinds import class_stats
 
         run, tag = _query_run_tag(request)
         step = _query_step(request)
@@ -450,7 +454,7 @@ class InternalsPlugin(base_plugin.TBPlugin):
     @_route
     def _serve_weight_stats(self, request):
         """The exact change series of one variable (kind weight_stats, one small vector per snapshot)."""
-        from tb_plugin import weights  # numpy only
+        from tb_plugin.kinds import weights  # numpy only
 
         run, tag = _query_run_tag(request)
         ctx, experiment = self._request_scope(request)
@@ -481,7 +485,7 @@ def _query_run_tag(request):
 
 
 def _query_method(request):
-    from tb_plugin import embedding  # numpy only
+    from tb_plugin.kinds import embedding  # numpy only
 
     method = request.args.get("method", "pca")
     message = embedding.missing_method_message(method)

@@ -556,7 +556,7 @@ def prepare(name, labels, predictions, layers=None, class_names=None, classes=No
     Raises:
       ValueError: naming `name`, the argument and the fix.
     """
-    from tb_plugin import embedding as embedding_lib  # numpy only
+    from tb_plugin.kinds import embedding as embedding_lib  # numpy only
 
     try:
         doc = document(labels, predictions, layers or {}, class_names=class_names, classes=classes,

@@ -1,7 +1,7 @@
 """Attribution maps of a Keras model on the probe batch (TensorFlow gradients).
 
 Imported by the callback side only (`tb_plugin.keras`); the backend never
-imports this module (the logged layout is in `tb_plugin.attribution_data`).
+imports this module (the logged layout is in `tb_plugin.kinds.attribution`).
 
 For each probe sample and for its true class (when labels are given) and
 its predicted class, `Attributor.compute` returns maps over the input by:
@@ -55,9 +55,9 @@ import numbers
 import keras
 import numpy as np
 
-from tb_plugin import attribution_data as data_lib
-from tb_plugin import encoding as encoding_lib
-from tb_plugin import parts
+from tb_plugin.kinds import attribution as data_lib
+from tb_plugin.format import encoding as encoding_lib
+from tb_plugin.core import parts
 
 ATTRIBUTION_TAG = "attribution/probe"
 DEFAULT_IG_STEPS = 32

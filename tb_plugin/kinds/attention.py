@@ -2,7 +2,7 @@
 
 An attention summary (kind `attention`) stores scores `[heads, q, k]` or
 `[batch, heads, q, k]` as the first blob of the summary's string tensor, in
-the format of `tb_plugin.encoding`. Its metadata content adds:
+the format of `tb_plugin.format.encoding`. Its metadata content adds:
 
 * `query_tokens`, `key_tokens`: the token labels of the tag's first write:
   a list of q (k) strings shared by every sample, or one such list per

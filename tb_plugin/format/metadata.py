@@ -48,8 +48,8 @@ KIND_ATTENTION = "attention"  # encoded attention scores, per-step labels and im
 KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
 KIND_ATTRIBUTION = "attribution"  # encoded maps, a side document, Grad-CAM raw, probe images (attribution_data.py)
 KIND_MODEL_SUMMARY = "model_summary"  # a UTF-8 JSON document (the layer list)
-KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.plan)
-KIND_CLASS_STATS = "class_stats"  # a UTF-8 JSON document, then thumbnails (tb_plugin.class_stats)
+KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.core.plan)
+KIND_CLASS_STATS = "class_stats"  # a UTF-8 JSON document, then thumbnails (tb_plugin.kinds.class_stats)
 ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING, KIND_ATTRIBUTION)
 DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN, KIND_CLASS_STATS)
 # Kinds whose steps hold payloads (`/data` serves them), with a `storage`.
@@ -141,7 +141,7 @@ def create_model_summary_metadata(description=None, storage=STORAGE_STORE):
 def create_stats_metadata(layout, activation, source_tag, description=None):
     """Builds the `SummaryMetadata` of an activation statistics series.
 
-    The values are float64 vectors laid out as `tb_plugin.stats` says, one
+    The values are float64 vectors laid out as `tb_plugin.kinds.activation_stats` says, one
     per step, stored as a plain tensor (`DATA_CLASS_TENSOR`) so a whole
     series reads in one call.
 
@@ -237,7 +237,7 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
     """Builds the `SummaryMetadata` of a variable's exact change series.
 
     The values are float64 vectors, one per snapshot, laid out as
-    `tb_plugin.weights.weight_stats` says (`fields`, `bins` histogram bins,
+    `tb_plugin.kinds.weights.weight_stats` says (`fields`, `bins` histogram bins,
     `units` per-output-unit changes), stored as a plain tensor
     (`DATA_CLASS_TENSOR`). `source_tag` is the variable's `weights/` tag
     (its full values, logged on the plan's cadence).
@@ -252,5 +252,5 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
 
 def create_logging_plan_metadata(description=None, storage=STORAGE_STORE):
     """Builds the `SummaryMetadata` of a logging plan: one JSON document
-    (`tb_plugin.plan.Plan.document`), like a model summary but its own kind."""
+    (`tb_plugin.core.plan.Plan.document`), like a model summary but its own kind."""
     return create_document_metadata(KIND_LOGGING_PLAN, description, storage)

@@ -45,12 +45,13 @@ from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.plugins.scalar import metadata as scalar_metadata
 from tensorboard.util import tensor_util
 
-from tb_plugin import encoding as encoding_lib
-from tb_plugin import attention as attention_lib
-from tb_plugin import class_stats as class_stats_lib
-from tb_plugin import embedding as embedding_lib
-from tb_plugin import attribution_data as attribution_lib
-from tb_plugin import metadata, stats, store, tfrecord
+from tb_plugin.format import encoding as encoding_lib
+from tb_plugin.kinds import attention as attention_lib
+from tb_plugin.kinds import class_stats as class_stats_lib
+from tb_plugin.kinds import embedding as embedding_lib
+from tb_plugin.kinds import attribution as attribution_lib
+from tb_plugin.format import metadata, store, tfrecord
+from tb_plugin.kinds import activation_stats as stats
 
 DEFAULT_ENCODING = encoding_lib.DEFAULT_ENCODING
 DEFAULT_MAX_VALUES = encoding_lib.DEFAULT_MAX_VALUES
@@ -90,7 +91,7 @@ def activations(
         `tf.summary.experimental.get_step()`, which must then not be None.
       description: optional Markdown description shown with the tag.
       encoding: "q8" (compact; error at most 1/510 of each channel's range,
-        see `tb_plugin.encoding`) or "f32" (lossless float32).
+        see `tb_plugin.format.encoding`) or "f32" (lossless float32).
       max_values: the most values one summary may hold; larger data raises a
         ValueError saying how to log less. None disables the check.
 
@@ -305,7 +306,7 @@ class Writer:
           name: tag, e.g. "embedding/dense1".
           data: the layer's outputs for the samples, `[n, dims]`; outputs of
             rank 3+ (`[n, ..., dims]`, e.g. conv maps) are averaged over the
-            axes between (global average pooling), see `tb_plugin.embedding`.
+            axes between (global average pooling), see `tb_plugin.kinds.embedding`.
             Use the same samples, in the same order, at every step.
           step: the step (int).
           labels: optional class index or string per sample.
@@ -315,7 +316,7 @@ class Writer:
             (c = 1 or 3, values in [0, 1] or [0, 255]).
           description, encoding, max_values: as `activations`.
           projector: also write what TensorBoard's Projector reads for this
-            step (`tb_plugin.projector`; replaces this tag's earlier hand-off).
+            step (`tb_plugin.summary.projector`; replaces this tag's earlier hand-off).
 
         Labels, columns and thumbnails are stored with this writer's first
         step of the tag and again only at steps where they change.
@@ -359,7 +360,7 @@ class Writer:
         )
         self._write_value(value, step)
         if projector:
-            from tb_plugin import projector as projector_lib
+            from tb_plugin.summary import projector as projector_lib
 
             projector_lib.hand_off(os.path.dirname(self.path), name, rows, doc, in_force, step=step)
 
@@ -394,7 +395,7 @@ class Writer:
             and again only when they change.
           description: optional Markdown description.
 
-        The formulas are in `tb_plugin.class_stats`. Use the same samples, in
+        The formulas are in `tb_plugin.kinds.class_stats`. Use the same samples, in
         the same order, at every step.
 
         Returns:
@@ -454,7 +455,7 @@ class Writer:
             predicted class), or `[samples, 2, height, width]` (the true
             class, then the predicted class) when `true_class` is given;
             methods "gradcam", "saliency", "smoothgrad",
-            "integrated_gradients" (see `tb_plugin.attribution_data`).
+            "integrated_gradients" (see `tb_plugin.kinds.attribution`).
           step: the step (int).
           predicted_class, true_class: class index per sample.
           predicted_probability, true_probability: per sample (optional).
@@ -470,7 +471,7 @@ class Writer:
           tokens: text and sequence models: the token labels (one list per
             sample, or one shared list); then each map is `[samples,
             tokens]` or `[samples, 2, tokens]` (one score per token) and
-            no images (the token layout of `tb_plugin.attribution_data`).
+            no images (the token layout of `tb_plugin.kinds.attribution`).
           description, encoding, max_values: as `activations` (q8 keeps
             each method's own range).
 
@@ -558,7 +559,7 @@ class Writer:
           description: optional Markdown description.
 
         Returns:
-          The stats vector written (see `tb_plugin.stats`).
+          The stats vector written (see `tb_plugin.kinds.activation_stats`).
         """
         _check_name(name)
         step = _check_step(step)

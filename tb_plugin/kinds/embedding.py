@@ -9,7 +9,7 @@ channel or unit (`as_rows`).
 
 Blobs of one step (`LABELS_BLOB`, `THUMBNAILS_BLOB`), as for attention:
 
-1. the matrix payload (`tb_plugin.encoding`; q8 quantises per dimension);
+1. the matrix payload (`tb_plugin.format.encoding`; q8 quantises per dimension);
 2. the samples' labels and metadata columns as UTF-8 JSON
    `{"labels": [...], "class_names": [...] | null, "columns": {name: [...]}}`
    with the tag's first write and again only when they change (else empty);

@@ -7,8 +7,8 @@
     ])
 
 This module decides *when* to log (steps aligned with Keras's own
-TensorBoard callback) and hands the rest to `tb_plugin.capture` (the probe
-pass), `tb_plugin.plan` (what fits the budget) and the `summary.Writer`.
+TensorBoard callback) and hands the rest to `tb_plugin.keras.capture` (the probe
+pass), `tb_plugin.core.plan` (what fits the budget) and the `summary.Writer`.
 The probe pass reads the weights and touches no training state, so training
 proceeds exactly as without the callback.
 """
@@ -27,14 +27,16 @@ import numpy as np
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.util import tensor_util
 
-from tb_plugin import attribution as attribution_lib  # TensorFlow gradients, callback side only
-from tb_plugin import capture as capture_lib
-from tb_plugin import encoding as encoding_lib
-from tb_plugin import metadata, stats, summary
-from tb_plugin import plan as plan_lib
-from tb_plugin import weights as weights_lib
-from tb_plugin.capture import LayerOutput, activation_name, capture  # noqa: F401 (public here too)
-from tb_plugin.class_part import ClassStatsPart
+from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
+from tb_plugin.keras import capture as capture_lib
+from tb_plugin.format import encoding as encoding_lib
+from tb_plugin.format import metadata
+from tb_plugin.kinds import activation_stats as stats
+from tb_plugin import summary
+from tb_plugin.core import plan as plan_lib
+from tb_plugin.kinds import weights as weights_lib
+from tb_plugin.keras.capture import LayerOutput, activation_name, capture  # noqa: F401 (public here too)
+from tb_plugin.keras.class_part import ClassStatsPart
 
 ACTIVATIONS_PREFIX = "activations/"
 STATS_PREFIX = "activation_stats/"
@@ -47,7 +49,7 @@ INITIAL_STEP = -1
 # Stats mirrored into the Scalars dashboard when `scalars=True`.
 SCALAR_FIELDS = ("mean", "std", "zero_fraction", "dead_fraction", "saturated_fraction")
 
-# Plan tiers (see tb_plugin.plan): 2 copies of another output, 0 block outputs.
+# Plan tiers (see tb_plugin.core.plan): 2 copies of another output, 0 block outputs.
 _COPY_LAYERS = tuple(
     c for c in (getattr(keras.layers, n, None) for n in (
         "BatchNormalization", "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "Dropout",
@@ -84,7 +86,7 @@ class InternalsCallback(keras.callbacks.Callback):
     model's layer list (`model_summary`) and the logging plan
     (`logging_plan`, also printed).
 
-    Names are stable (`tb_plugin.capture`): automatic Keras names are
+    Names are stable (`tb_plugin.keras.capture`): automatic Keras names are
     renumbered within the model, so the same architecture gives the same
     tags in any process. A layer called several times gets `[call N]` from
     its second call on; a layer with several outputs gets `:<key>` per
@@ -107,7 +109,7 @@ class InternalsCallback(keras.callbacks.Callback):
     process) is never logged again; a warning says so.
 
     Budget: every snapshot is planned against `budget` bytes
-    (`tb_plugin.plan`, default 16 MiB): statistics and change series always,
+    (`tb_plugin.core.plan`, default 16 MiB): statistics and change series always,
     full weights of a rotating share of the variables (each variable every
     N snapshots), maps for as many layers and samples as fit.
     What was reduced is printed once and logged. Explicit requests
@@ -160,7 +162,7 @@ class InternalsCallback(keras.callbacks.Callback):
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
       attribution: attribution maps of the probe samples for their true and
-        predicted class (`tb_plugin.attribution`, tag `attribution/probe`):
+        predicted class (`tb_plugin.keras.attribution`, tag `attribution/probe`):
         None (default) logs them when `probe_data=(x, y)` carries class
         labels; False never; True every method; a list of methods
         ("gradcam", "saliency", "smoothgrad", "integrated_gradients"); or
@@ -173,7 +175,7 @@ class InternalsCallback(keras.callbacks.Callback):
       embedding_layers: layer names, paths or glob patterns whose outputs
         to log as embeddings (tag `embedding/<layer path>`, one row per
         sample; conv and sequence outputs averaged over space or time), see
-        `tb_plugin.embedding_part`. None: no embeddings.
+        `tb_plugin.keras.embedding_part`. None: no embeddings.
       embedding_data: the samples to embed: `x` or `(x, y)` with one label
         per sample (class index, string or one-hot row); arrays, not a
         dataset. Required with `embedding_layers`.
@@ -188,13 +190,13 @@ class InternalsCallback(keras.callbacks.Callback):
         `[n, h, w(, c)]` images.
       embedding_encoding: "q8" (default, compact) or "f32" (lossless).
       embedding_projector: at train end, hand the latest step of each
-        embedding to TensorBoard's Projector (`tb_plugin.projector`).
+        embedding to TensorBoard's Projector (`tb_plugin.summary.projector`).
       embedding_batch_size: samples per batch of the embedding pass (one
         pass over `embedding_data` per embedding snapshot, inference mode).
       class_data: `(x, y)` labelled evaluation samples (arrays, or a
         dataset or generator of `(x, y)` batches) for the class statistics
         (tag `class_stats`: confusion matrix and per-class activations,
-        `tb_plugin.class_part`); None logs none. Required for them: Keras 3
+        `tb_plugin.keras.class_part`); None logs none. Required for them: Keras 3
         does not hand `fit`'s `validation_data` to callbacks.
       class_names: names of the classes (one per class index), or None.
       class_layers: which layer outputs the class statistics describe
@@ -305,12 +307,12 @@ class InternalsCallback(keras.callbacks.Callback):
         self._global_batch = 0
         self._epoch = 0
         self._skipped = []
-        # Optional snapshot parts (tb_plugin.parts): each feature argument
+        # Optional snapshot parts (tb_plugin.core.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
         self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
         if embedding_layers is not None:
-            from tb_plugin.embedding_part import EmbeddingPart
+            from tb_plugin.keras.embedding_part import EmbeddingPart
 
             self._parts.append(EmbeddingPart(
                 embedding_layers, embedding_data, freq=embedding_freq, samples=embedding_samples,
@@ -834,7 +836,7 @@ def normalize_rows(scores):
     then says so and by how much they were off. Rows outside the tolerance
     leave the scores as they are with `normalized=False`.
     """
-    from tb_plugin import attention as attention_lib
+    from tb_plugin.kinds import attention as attention_lib
 
     values = np.asarray(scores)
     wide = values.astype(np.float64)

@@ -6,7 +6,7 @@ for the sample's true class and for its predicted class. One step holds
 these blobs (`DOC_BLOB`, `GRADCAM_RAW_BLOB`, `IMAGES_BLOB`):
 
 0. the maps `[samples, targets, height, width, methods]` (an encoded
-   payload, `tb_plugin.encoding`; q8 quantises per method, the last axis,
+   payload, `tb_plugin.format.encoding`; q8 quantises per method, the last axis,
    so each method keeps its own range), every map at the input's size;
 1. the side document, UTF-8 JSON, every step::
 

@@ -3,7 +3,7 @@
 At every snapshot the part runs the first `class_samples` samples of
 `class_data = (x, y)` through the model, in inference mode and in batches,
 and logs one `class_stats` summary (tag `class_stats`, see
-`tb_plugin.class_stats` for the document and its formulas): the confusion
+`tb_plugin.kinds.class_stats` for the document and its formulas): the confusion
 matrix of the model's predictions (argmax of its first output) against
 `y`, and per selected layer the class means and stds of its outputs (conv
 layers: per-channel means over space), their cosine similarity and
@@ -15,7 +15,7 @@ to the selected layers' outputs and the model's first output, called with
 metric update), each batch's outputs reduced at once so memory stays
 `class_samples x units`. Models whose layers cannot be reached that way
 (subclassed models, layers inside nested models, layers called twice) use
-the callback's own probe pass (`tb_plugin.capture`) per batch instead.
+the callback's own probe pass (`tb_plugin.keras.capture`) per batch instead.
 The statistics are computed and written on the callback's writer thread.
 
 Layers (`class_layers`): by default every layer with weights whose output
@@ -43,9 +43,9 @@ import math
 import keras
 import numpy as np
 
-from tb_plugin import capture as capture_lib
-from tb_plugin import class_stats
-from tb_plugin.parts import SnapshotPart
+from tb_plugin.keras import capture as capture_lib
+from tb_plugin.kinds import class_stats
+from tb_plugin.core.parts import SnapshotPart
 
 TAG = "class_stats"
 THUMBNAIL_PX = 32

@@ -26,8 +26,8 @@ import time
 
 from tensorboard.data import provider
 
-from tb_plugin import attention as attention_lib
-from tb_plugin import encoding, metadata, store
+from tb_plugin.kinds import attention as attention_lib
+from tb_plugin.format import encoding, metadata, store
 
 # Ask for every kept step: the loader's sample limit already bounds them.
 _ALL_STEPS = 1 << 30

@@ -55,7 +55,7 @@ import zlib
 
 import numpy as np
 
-from tb_plugin import tfrecord
+from tb_plugin.format import tfrecord
 
 MAGIC = b"INTL"
 FORMAT_VERSION = 1

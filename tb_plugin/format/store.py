@@ -45,7 +45,7 @@ import struct
 import threading
 import time
 
-from tb_plugin import tfrecord
+from tb_plugin.format import tfrecord
 
 STORE_DIR = os.path.join("plugins", "internals")
 # Store files never contain "tfevents": TensorBoard would take the store

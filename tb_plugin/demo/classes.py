@@ -20,7 +20,7 @@ CLASS_NAMES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "e
 
 def confused_digits():
     """(x_train, y_train, x_test, y_test) of the digits with every 7 blended into a 1."""
-    from tb_plugin.demo import load_digits
+    from tb_plugin.demo.digits import load_digits
 
     parts = list(load_digits())
     for i in (0, 2):
@@ -37,7 +37,7 @@ def train(logdir, epochs=12, seed=0, **callback_args):
     """Trains the demo CNN on the confused digits into `logdir`; returns the model."""
     import keras
 
-    from tb_plugin.demo import PROBE_SAMPLES, build_model
+    from tb_plugin.demo.digits import PROBE_SAMPLES, build_model
     from tb_plugin.keras import InternalsCallback
 
     x_train, y_train, x_test, y_test = confused_digits()

@@ -226,7 +226,7 @@ def make_plan(maps, variables, fixed_bytes, budget=DEFAULT_BUDGET, weights_freq=
       weights_encoding: "f32" or "q8".
       max_values: the per-summary value limit, or None.
       parts: `(name, bytes, note)` of the optional snapshot parts
-        (`tb_plugin.parts`); counted like rule 1 (never reduced) and listed.
+        (`tb_plugin.core.parts`); counted like rule 1 (never reduced) and listed.
 
     Returns:
       A `Plan`.

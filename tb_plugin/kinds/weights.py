@@ -22,7 +22,7 @@ tests check both against independent numpy computations.
 
 import numpy as np
 
-from tb_plugin import stats
+from tb_plugin.kinds import activation_stats as stats
 
 WEIGHTS_PREFIX = "weights/"
 MODEL_SUMMARY_TAG = "model_summary"
@@ -39,7 +39,7 @@ def walk_layers(model, names=None):
     """`(path, depth, parent path, layer)` of every layer below `model`, depth first.
 
     `names`: `{id(layer): name}` to use instead of `layer.name` (stable names,
-    `tb_plugin.capture.stable_names`)."""
+    `tb_plugin.keras.capture.stable_names`)."""
     out = []
     names = names or {}
 

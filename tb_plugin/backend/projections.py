@@ -11,7 +11,10 @@ import json
 import threading
 
 
-from tb_plugin import data_access, embedding, encoding, metadata, projector
+from tb_plugin.backend import data_access
+from tb_plugin.kinds import embedding
+from tb_plugin.format import encoding, metadata
+from tb_plugin.summary import projector
 
 
 def available_methods():

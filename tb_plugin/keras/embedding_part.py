@@ -1,14 +1,14 @@
 """The callback's embeddings: chosen layers' outputs for fixed, labelled samples.
 
 `InternalsCallback(embedding_layers=[...], embedding_data=(x, y), ...)` adds
-one `EmbeddingPart` (`tb_plugin.parts`). Every `embedding_freq`-th snapshot
+one `EmbeddingPart` (`tb_plugin.core.parts`). Every `embedding_freq`-th snapshot
 it runs the first `embedding_samples` samples of `embedding_data` through
 the model once, in inference mode, in batches of `embedding_batch_size`, and
 writes, per chosen layer, tag `embedding/<layer path>`: one row per sample
 (`Writer.embedding`). Outputs of rank 3 and more (conv maps `[n, h, w, c]`,
 sequences `[n, t, d]`) are averaged over every axis between the sample axis
 and the last, i.e. global average pooling over space (or time), so a conv
-layer's row has one value per channel (`tb_plugin.embedding.as_rows`).
+layer's row has one value per channel (`tb_plugin.kinds.embedding.as_rows`).
 
 With the rows: the labels (`y`: class indices, strings, or one-hot rows,
 read as their argmax), `embedding_class_names`, the metadata columns
@@ -18,7 +18,7 @@ inputs (min-max scaled to [0, 1] over all samples; block-averaged down to at
 most `THUMBNAIL_PX` px a side), stored with the first step only
 (`embedding_thumbnails=False` leaves them out, or pass your own images).
 At train end the latest step of each tag is handed to TensorBoard's
-Projector (`tb_plugin.projector`; `embedding_projector=False` to skip).
+Projector (`tb_plugin.summary.projector`; `embedding_projector=False` to skip).
 """
 
 import fnmatch
@@ -26,9 +26,9 @@ import numbers
 
 import numpy as np
 
-from tb_plugin import embedding as embedding_lib
-from tb_plugin import encoding as encoding_lib
-from tb_plugin import parts
+from tb_plugin.kinds import embedding as embedding_lib
+from tb_plugin.format import encoding as encoding_lib
+from tb_plugin.core import parts
 
 PREFIX = "embedding/"
 DEFAULT_SAMPLES = 1000
@@ -187,7 +187,7 @@ class EmbeddingPart(parts.SnapshotPart):
     def begin(self, callback):
         import keras
 
-        from tb_plugin import weights as weights_lib
+        from tb_plugin.kinds import weights as weights_lib
 
         model = callback.model
         walked = [(path, layer) for path, _, _, layer in weights_lib.walk_layers(model, callback._names)]
@@ -273,7 +273,7 @@ class EmbeddingPart(parts.SnapshotPart):
     def end(self, callback):
         if not self.projector or not self._latest:
             return
-        from tb_plugin import projector as projector_lib
+        from tb_plugin.summary import projector as projector_lib
 
         for tag, (step, rows) in sorted(self._latest.items()):
             projector_lib.hand_off(callback.log_dir, tag, rows, self.doc, self.thumbnails, step=step)

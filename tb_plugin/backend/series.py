@@ -21,7 +21,9 @@ import threading
 
 import numpy as np
 
-from tb_plugin import data_access, encoding, metadata, weights
+from tb_plugin.backend import data_access
+from tb_plugin.format import encoding, metadata
+from tb_plugin.kinds import weights
 
 # Kinds each series applies to.
 RANGE_KINDS = metadata.ARRAY_KINDS

@@ -1,0 +1,3 @@
+from tb_plugin.demo.runs import main
+
+main()
