@@ -24,8 +24,6 @@ import warnings
 
 import keras
 import numpy as np
-from tensorboard.compat.proto import summary_pb2
-from tensorboard.util import tensor_util
 
 from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
 from tb_plugin.keras import capture as capture_lib
@@ -651,20 +649,11 @@ class InternalsCallback(keras.callbacks.Callback):
             value = values[tag]
             where = "`%s` of %s layer `%s`" % (name, type(layer).__name__, path)
             try:
-                vector = weights_lib.weight_stats(
-                    value, previous.get(tag), None if before_last is None else before_last.get(tag))
-                layout = {"fields": weights_lib.WEIGHT_STATS_FIELDS, "bins": weights_lib.WEIGHT_STATS_BINS,
-                          "units": len(vector) - weights_lib.weight_stats_length(0)}
-                self._writer._write_value(
-                    summary_pb2.Summary.Value(
-                        tag=WEIGHT_STATS_PREFIX + tag[len(weights_lib.WEIGHTS_PREFIX):],
-                        metadata=metadata.create_weight_stats_metadata(
-                            layout, tag, layer=path, layer_class=type(layer).__name__,
-                            description="exact change series of " + where),
-                        tensor=tensor_util.make_tensor_proto(vector),
-                    ),
-                    step,
-                )
+                self._writer.weight_stats(
+                    WEIGHT_STATS_PREFIX + tag[len(weights_lib.WEIGHTS_PREFIX):], value, step,
+                    previous=previous.get(tag), before_last=None if before_last is None else before_last.get(tag),
+                    source_tag=tag, layer=path, layer_class=type(layer).__name__,
+                    description="exact change series of " + where)
             except Exception as e:
                 self._fail("the change series of variable %s/%s" % (path, name), e)
             if tag not in full:

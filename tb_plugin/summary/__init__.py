@@ -50,6 +50,7 @@ from tb_plugin.kinds import attention as attention_lib
 from tb_plugin.kinds import class_stats as class_stats_lib
 from tb_plugin.kinds import embedding as embedding_lib
 from tb_plugin.kinds import attribution as attribution_lib
+from tb_plugin.kinds import weights as weights_lib
 from tb_plugin.format import metadata, store, tfrecord
 from tb_plugin.kinds import activation_stats as stats
 
@@ -568,6 +569,38 @@ class Writer:
         value = summary_pb2.Summary.Value(
             tag=name,
             metadata=metadata.create_stats_metadata(layout, activation, source_tag, description),
+            tensor=tensor_util.make_tensor_proto(vector),
+        )
+        self._write_value(value, step)
+        return vector
+
+    def weight_stats(self, name, value, step, previous=None, before_last=None, source_tag=None, layer=None,
+                     layer_class=None, description=None):
+        """Writes a variable's exact change series entry at `step`.
+
+        Args:
+          name: tag for the series (the callback uses `weight_stats/<layer path>/<variable>`).
+          value: the variable's values now.
+          step: the step (int).
+          previous: its values at the previous snapshot, or None (no change yet).
+          before_last: its values before the last training batch, or None
+            (the update-to-weight ratio is then not known).
+          source_tag: the `weights/` tag of the variable's full values.
+          layer, layer_class: the layer's path and class name.
+          description: optional Markdown description.
+
+        Returns:
+          The vector written (see `tb_plugin.kinds.weights.weight_stats`).
+        """
+        _check_name(name)
+        step = _check_step(step)
+        vector = weights_lib.weight_stats(value, previous, before_last)
+        layout = {"fields": weights_lib.WEIGHT_STATS_FIELDS, "bins": weights_lib.WEIGHT_STATS_BINS,
+                  "units": len(vector) - weights_lib.weight_stats_length(0)}
+        value = summary_pb2.Summary.Value(
+            tag=name,
+            metadata=metadata.create_weight_stats_metadata(layout, source_tag, layer=layer, layer_class=layer_class,
+                                                           description=description),
             tensor=tensor_util.make_tensor_proto(vector),
         )
         self._write_value(value, step)
