@@ -1,0 +1,162 @@
+"""The framework adapter: everything the logging core asks of a model.
+
+The core (`tb_plugin.core.logger`) plans, selects, computes statistics and
+writes with numpy only; what needs the framework goes through one adapter
+object per model. `tb_plugin.keras.adapter.KerasAdapter` is the Keras one; a
+PyTorch one fits the same interface (`forward` hooks record outputs, a
+`torch.no_grad()` pass in `eval()` mode is the probe pass, `named_modules()`
+gives paths, `autograd.grad` the gradients).
+
+Contract (every array is numpy; paths are the stable `/`-joined layer paths
+the tags use; inputs `x` are what the model takes: an array, or a list or
+dict of arrays with the sample axis first, see `tb_plugin.core.nest`):
+
+* `name`: the model's name (messages, the model summary).
+* `layers()`: every layer below the model in network order, as `Layer`s
+  (path, name, class, parent, variables, output shape, parameter counts).
+* `probe(x, hidden=())`: the probe pass: `x` through the model once, in
+  inference mode, touching no training state; one `Record` per output of
+  every layer call, in call order, attention scores as extra records of
+  kind `ATTENTION`. `hidden` are paths of `hidden_layers()` to record too.
+* `hidden_layers()`: layers recorded only when selected by name (the cell
+  of a recurrent layer, called once per time step): `Layer`s.
+* `outputs(x, paths, batch_size)`: `(arrays, predictions)`: the outputs of
+  the layers at `paths` and the model's first output for all samples of
+  `x`, in batches, in inference mode. Used by parts that evaluate many
+  samples (embeddings, class statistics).
+* `variables()`: every trainable variable as `Variable`s (path, name,
+  layer class, shape), stable order; `read_variables()`: their values now,
+  in that order (the one read per snapshot).
+* `role(record)`: what the logging plan makes of a layer output: `"block"`
+  (pooling, merges, attention, recurrent layers, nested models: kept
+  longest), `"copy"` (normalisation, activation, dropout, reshapes: dropped
+  first) or `"layer"`.
+* `is_chief()`: False on the workers of a multi-worker run that must not
+  write.
+* Gradients for attribution: see `GradientSource` below.
+
+Nothing here imports a framework.
+"""
+
+ACTIVATIONS = "activations"
+ATTENTION = "attention"
+
+ROLE_BLOCK = "block"
+ROLE_COPY = "copy"
+ROLE_LAYER = "layer"
+
+
+class Record:
+    """One output of one layer call on the probe pass, as a numpy array.
+
+    `layer` is the framework's own layer object (opaque to the core: only
+    selection by class looks at it), `kind` is `ACTIVATIONS` or `ATTENTION`,
+    `activation` the name of the activation function applied last ("relu",
+    ...) or None, `output_key` None for a layer's single output, else the
+    key of this output (`path` then ends in `:<key>`).
+    """
+
+    def __init__(self, path, layer, value, kind=ACTIVATIONS, activation=None, output_key=None):
+        self.path = path
+        self.layer = layer
+        self.value = value
+        self.kind = kind
+        self.activation = activation
+        self.output_key = output_key
+
+    @property
+    def is_real(self):
+        return self.value.dtype.kind in "biuf" or self.value.dtype.name == "bfloat16"
+
+    @property
+    def layer_class(self):
+        return type(self.layer).__name__
+
+    @property
+    def layer_name(self):
+        """The framework's own name of the layer (may differ from the path's last part)."""
+        return getattr(self.layer, "name", None) or self.path.split("/")[-1]
+
+    def __repr__(self):
+        return "Record(%r, %s, %s)" % (self.path, self.kind, getattr(self.value, "shape", None))
+
+
+class Layer:
+    """A layer of the model: where it sits and what it holds.
+
+    `module` is the framework's layer object; `variables` a list of
+    `{"name", "shape", "trainable"}` of the variables the layer holds itself;
+    `params` and `trainable_params` count its own and nested variables;
+    `output_shape` the shape of its output with the batch axis as None, or
+    None when not known.
+    """
+
+    def __init__(self, path, name, class_name, depth, parent, module, variables=(), output_shape=None, params=0,
+                 trainable_params=0, framework_name=None):
+        self.path = path
+        self.name = name
+        self.class_name = class_name
+        self.depth = depth
+        self.parent = parent
+        self.module = module
+        self.variables = list(variables)
+        self.output_shape = output_shape
+        self.params = int(params)
+        self.trainable_params = int(trainable_params)
+        self.framework_name = framework_name or name
+
+
+class Variable:
+    """A trainable variable: its layer's path, its stable name, its layer's class and its shape."""
+
+    def __init__(self, path, name, layer_class, shape):
+        self.path = path
+        self.name = name
+        self.layer_class = layer_class
+        self.shape = tuple(int(d) for d in shape)
+
+    @property
+    def size(self):
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+
+class GradientSource:
+    """Gradients of class scores, for attribution (`tb_plugin.core.parts.attribution`).
+
+    See that module for the methods an adapter provides; an adapter that
+    cannot compute gradients leaves them unimplemented and attribution is
+    skipped with a note in the plan.
+    """
+
+
+class ModelAdapter(GradientSource):
+    """The interface (module docstring); a framework's adapter overrides every method."""
+
+    name = "model"
+
+    def layers(self):
+        raise NotImplementedError
+
+    def hidden_layers(self):
+        return []
+
+    def probe(self, x, hidden=()):
+        raise NotImplementedError
+
+    def outputs(self, x, paths, batch_size):
+        raise NotImplementedError
+
+    def variables(self):
+        raise NotImplementedError
+
+    def read_variables(self):
+        raise NotImplementedError
+
+    def role(self, record):
+        return ROLE_LAYER
+
+    def is_chief(self):
+        return True
