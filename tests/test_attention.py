@@ -149,7 +149,7 @@ def _masked_model():
 def test_capture_records_mha_scores_with_masks():
     import keras
 
-    from tb_plugin.keras import capture
+    from tb_plugin.keras.capture import capture
 
     model = _masked_model()
     x = np.array([[1, 2, 3, 0, 0], [4, 5, 1, 2, 0]], dtype="int32")

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from tb_plugin.format import encoding
-from tb_plugin.keras import InternalsCallback, capture, normalize_rows
+from tb_plugin.keras import InternalsCallback
+from tb_plugin.keras.capture import capture
+from tb_plugin.kinds.attention import normalize_rows
 from tb_plugin.reader import Reader
 
 L, VOCAB = 64, 20

@@ -23,7 +23,8 @@ import pytest
 import keras_models as km
 from conftest import free_port
 from tb_plugin.reader import Reader
-from tb_plugin.keras import callback as tbk
+from tb_plugin.keras import adapter as tbk
+from tb_plugin.keras import InternalsCallback
 
 
 class Resolver:
@@ -71,11 +72,11 @@ def test_a_non_chief_worker_writes_nothing_but_checks_its_arguments(tmp_path, mo
     case = km.functional()
     case.model.compile("sgd", "mse")
     case.model.fit(case.x, case.y, epochs=2, verbose=0,
-                   callbacks=[tbk.InternalsCallback(str(tmp_path / "run"), case.x[:4], verbose=0)])
+                   callbacks=[InternalsCallback(str(tmp_path / "run"), case.x[:4], verbose=0)])
     assert not glob.glob(str(tmp_path / "run" / "*"))
     with pytest.raises(ValueError, match="rejected the probe data"):
         case.model.fit(case.x, case.y, epochs=1, verbose=0,
-                       callbacks=[tbk.InternalsCallback(str(tmp_path / "run"), np.zeros((2, 3, 3, 1)), verbose=0)])
+                       callbacks=[InternalsCallback(str(tmp_path / "run"), np.zeros((2, 3, 3, 1)), verbose=0)])
 
 
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "multiworker_worker.py")

@@ -88,11 +88,12 @@ class Layer:
     `{"name", "shape", "trainable"}` of the variables the layer holds itself;
     `params` and `trainable_params` count its own and nested variables;
     `output_shape` the shape of its output with the batch axis as None, or
-    None when not known.
+    None when not known; `container` True for a model nested in the model
+    (its layers are listed too).
     """
 
     def __init__(self, path, name, class_name, depth, parent, module, variables=(), output_shape=None, params=0,
-                 trainable_params=0, framework_name=None):
+                 trainable_params=0, framework_name=None, container=False):
         self.path = path
         self.name = name
         self.class_name = class_name
@@ -104,6 +105,7 @@ class Layer:
         self.params = int(params)
         self.trainable_params = int(trainable_params)
         self.framework_name = framework_name or name
+        self.container = bool(container)
 
 
 class Variable:

@@ -18,5 +18,8 @@ except ImportError as _error:  # pragma: no cover - exercised in a venv without 
         "pip install \"tensorboard-plugin-internals[tf]\" (the TF-free writer is tb_plugin.summary.Writer)"
     ) from _error
 
-from tb_plugin.keras.callback import InternalsCallback, is_chief, normalize_rows, read_plan  # noqa: E402,F401
-from tb_plugin.keras.capture import LayerOutput, activation_name, capture  # noqa: E402,F401
+from tb_plugin.core.parts import Part  # noqa: E402,F401
+from tb_plugin.core.parts.class_statistics import ClassStatistics  # noqa: E402,F401
+from tb_plugin.core.parts.embeddings import Embeddings  # noqa: E402,F401
+from tb_plugin.keras.adapter import KerasAdapter  # noqa: E402,F401
+from tb_plugin.keras.callback import InternalsCallback, read_plan  # noqa: E402,F401

@@ -699,7 +699,7 @@ class AttributionPart(parts.SnapshotPart):
         first = np.asarray(x[0])
         if self.label_problem and self.options.explicit:
             raise ValueError("attribution=: probe_data=(x, y) has y %s" % self.label_problem)
-        self.attributor = make_attributor(callback.model, self.options, first.shape if len(x) == 1 else (),
+        self.attributor = make_attributor(callback.adapter.model, self.options, first.shape if len(x) == 1 else (),
                                           first.dtype if len(x) == 1 else "float32")
         if len(x) > 1:
             self.attributor.skipped[:] = [("attribution", "the probe has several inputs; attribution needs one "
@@ -720,8 +720,8 @@ class AttributionPart(parts.SnapshotPart):
         self._note = self.attributor.note()
         self._tokens = None
         if isinstance(self.attributor, TokenAttributor) and self.attributor.active:
-            self._tokens = token_labels(getattr(callback, "attention_tokens", None), first)
-            given = getattr(callback, "attention_tokens", None) is not None
+            self._tokens = token_labels(getattr(callback, "probe_tokens", None), first)
+            given = getattr(callback, "probe_tokens", None) is not None
             self._note += "; token labels: %s" % (
                 "attention_tokens" if self._tokens else
                 "the token ids (attention_tokens do not give one label per token position)" if given else "the token ids")

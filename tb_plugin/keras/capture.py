@@ -44,29 +44,12 @@ import re
 import keras
 import numpy as np
 
-ATTENTION = "attention"
-ACTIVATIONS = "activations"
+from tb_plugin.core import adapter as adapter_lib
 
-
-class LayerOutput:
-    """One output of one layer call on the probe pass, as a numpy array."""
-
-    def __init__(self, path, layer, value, kind=ACTIVATIONS, activation=None, output_key=None):
-        self.path = path
-        self.layer = layer
-        self.value = value
-        # "activations", or "attention" for a layer call's attention scores.
-        self.kind = kind
-        self._activation = activation
-        self.output_key = output_key  # None for a single output
-
-    @property
-    def is_real(self):
-        return self.value.dtype.kind in "biuf" or self.value.dtype.name == "bfloat16"
-
-    @property
-    def activation(self):
-        return self._activation
+ATTENTION = adapter_lib.ATTENTION
+ACTIVATIONS = adapter_lib.ACTIVATIONS
+# One output of one layer call on the probe pass (the core's record).
+LayerOutput = adapter_lib.Record
 
 
 def to_numpy(t):
@@ -609,108 +592,3 @@ def describe(x):
     return ", ".join(
         "shape %s %s" % (tuple(np.shape(a)), getattr(np.asarray(a), "dtype", "")) for a in keras.tree.flatten(x)
     )
-
-
-# ---- probe input -----------------------------------------------------------
-
-
-def _is_scalar(v):
-    return isinstance(v, (bool, int, float, complex, str, bytes, np.generic))
-
-
-def _numeric_nested(obj):
-    """True for a (nested) list/tuple whose leaves are all plain numbers (or strings)."""
-    if isinstance(obj, (list, tuple)):
-        return len(obj) > 0 and all(_numeric_nested(v) for v in obj)
-    return _is_scalar(obj)
-
-
-def _to_arrays(obj):
-    if isinstance(obj, dict):
-        return {k: _to_arrays(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)) and not _numeric_nested(obj):
-        return type(obj)(_to_arrays(v) for v in obj) if isinstance(obj, list) else tuple(_to_arrays(v) for v in obj)
-    if isinstance(obj, np.ndarray):
-        return obj
-    return to_numpy(obj) if hasattr(obj, "numpy") else np.asarray(obj)
-
-
-def _strip_targets(element):
-    """`x` of a dataset element `(x,)`, `(x, y)` or `(x, y, sample_weight)`."""
-    if isinstance(element, tuple) and len(element) in (1, 2, 3):
-        return element[0]
-    return element
-
-
-def _batches(probe_data):
-    """(what, iterator over batches) for a dataset-like probe_data, else None."""
-    if hasattr(probe_data, "as_numpy_iterator") and hasattr(probe_data, "element_spec"):
-        return "tf.data.Dataset", iter(probe_data.as_numpy_iterator())
-    if isinstance(probe_data, keras.utils.PyDataset):
-        return "PyDataset", (probe_data[i] for i in range(len(probe_data)))
-    if inspect.isgenerator(probe_data) or (
-        hasattr(probe_data, "__next__") and hasattr(probe_data, "__iter__") and not isinstance(probe_data, (list, tuple, dict))
-    ):
-        return "generator", probe_data
-    return None
-
-
-def probe_inputs(probe_data, samples):
-    """`(x, note)`: the first `samples` samples of `probe_data` as numpy arrays.
-
-    `probe_data` may be a batch (array, tensor, nested list of numbers, list
-    or dict of those; a tuple is read as `(x, y[, sample_weight])`), or a
-    `tf.data.Dataset`, a `keras.utils.PyDataset` or a generator of batches
-    (of `x` or `(x, y)`), from which the first `samples` samples are taken
-    (a generator's batches are consumed). `note` says where the samples
-    came from when it was not a plain batch, else None.
-
-    Raises:
-      ValueError: naming `probe_data` and the fix.
-    """
-    if probe_data is None:
-        raise ValueError("probe_data is None; pass a fixed batch of model inputs (e.g. x_val[:16])")
-    note = None
-    source = _batches(probe_data)
-    if source is not None:
-        what, batches = source
-        taken, count, n_batches = [], 0, 0
-        for batch in batches:
-            xb = _to_arrays(_strip_targets(batch))
-            leaves = keras.tree.flatten(xb)
-            if not leaves or np.ndim(leaves[0]) == 0:
-                raise ValueError("probe_data: the %s yields elements without a batch axis (%s); batch it "
-                                 "(e.g. dataset.batch(16))" % (what, describe(xb)))
-            taken.append(xb)
-            n_batches += 1
-            count += int(np.shape(leaves[0])[0])
-            if count >= samples:
-                break
-        if not taken:
-            raise ValueError("probe_data: the %s yields no batch; pass one that yields at least one sample" % what)
-        x = keras.tree.map_structure(lambda *parts: np.concatenate(parts, axis=0), *taken) if len(taken) > 1 else taken[0]
-        note = "probe: took the first %d samples from %d batch%s of a %s%s" % (
-            min(count, samples), n_batches, "" if n_batches == 1 else "es", what,
-            " (those batches are consumed; pass a separate generator)" if what == "generator" else "",
-        )
-    else:
-        if isinstance(probe_data, tuple) and len(probe_data) in (2, 3):
-            probe_data = probe_data[0]  # (x, y) or (x, y, sample_weight)
-        x = _to_arrays(probe_data)
-    leaves = keras.tree.flatten(x)
-    if not leaves:
-        raise ValueError("probe_data holds no arrays; pass a fixed batch of model inputs (e.g. x_val[:16])")
-    for leaf in leaves:
-        if np.ndim(leaf) == 0:
-            raise ValueError(
-                "probe_data holds a scalar (%r); every input needs a batch axis: pass e.g. x_val[:16], "
-                "a list of such arrays for several inputs" % (leaf,)
-            )
-    sizes = {int(np.shape(leaf)[0]) for leaf in leaves}
-    if 0 in sizes:
-        raise ValueError("probe_data is empty (0 samples, %s); pass at least one sample" % describe(x))
-    if len(sizes) > 1:
-        raise ValueError("probe_data: the inputs have different sample counts (%s); pass the same samples "
-                         "of every input" % describe(x))
-    x = keras.tree.map_structure(lambda a: a[:samples], x)
-    return x, note

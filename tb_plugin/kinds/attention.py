@@ -241,3 +241,53 @@ def anti_diagonal_mass(scores):
     if s.shape[-2] != n:
         raise ValueError("anti-diagonal needs square scores, got %s" % (s.shape,))
     return float(s[..., np.arange(n), n - 1 - np.arange(n)].mean())
+
+
+def tokens_for(tokens, scores):
+    """The token labels that fit `scores` `[..., q, k]`, or None.
+
+    `tokens` is one list of labels shared by all samples, or one list per
+    sample (for `[samples, heads, q, k]` scores, the first `samples` lists
+    are used). They fit self-attention only: one label per query and key
+    position (cross attention and other lengths get none).
+    """
+    if tokens is None:
+        return None
+    q, k = scores.shape[-2], scores.shape[-1]
+    per_sample = bool(tokens) and isinstance(tokens[0], list)
+    if per_sample and scores.ndim == 4:
+        tokens = tokens[: scores.shape[0]]
+    lengths = {len(t) for t in tokens} if per_sample else {len(tokens)}
+    if lengths != {q} or q != k or (per_sample and (scores.ndim != 4 or len(tokens) != scores.shape[0])):
+        return None
+    return tokens
+
+
+def normalize_rows(scores):
+    """`(scores, normalized, note)`: attention rows checked against a tolerance fitting their dtype.
+
+    Float32 (and wider) rows must sum to 1 within `attention.ROW_SUM_TOLERANCE`.
+    Float16 and bfloat16 softmax rows sum to 1 only within their rounding
+    (1024 float16 keys: about 1e-3): they are checked against
+    `max(1e-3, 2 * sqrt(k) * eps / 2)` (eps of their dtype) and, when they
+    pass, divided by their sums (in float64) so that they sum to 1; `note`
+    then says so and by how much they were off. Rows outside the tolerance
+    leave the scores as they are with `normalized=False`.
+    """
+    values = np.asarray(scores)
+    wide = values.astype(np.float64)
+    sums = wide.sum(axis=-1)
+    finite = np.isfinite(sums)
+    deviation = float(np.max(np.abs(sums[finite] - 1))) if finite.any() else float("nan")
+    if values.dtype.itemsize >= 4 and values.dtype.name != "bfloat16":
+        ok = finite.any() and deviation <= ROW_SUM_TOLERANCE and not (wide < -1e-6).any()
+        return scores, bool(ok), None
+    eps = float(np.finfo(np.float16).eps) if values.dtype.name == "float16" else 2.0 ** -7
+    k = values.shape[-1]
+    tolerance = max(ROW_SUM_TOLERANCE, 2 * np.sqrt(k) * eps / 2)
+    if not finite.any() or deviation > tolerance or (wide < 0).any():
+        return scores, False, "%s rows: not all sum to 1 within %.2g" % (values.dtype.name, tolerance)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fixed = np.where(finite[..., None], wide / sums[..., None], wide)
+    return fixed.astype(np.float32), True, "%s rows renormalised to sum to 1; they were off by up to %.2g" % (
+        values.dtype.name, deviation)

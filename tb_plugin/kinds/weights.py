@@ -1,13 +1,9 @@
 """Weights: what each layer learned, and how it changed.
 
-Numpy analysis shared by the callback, the backend and the tests (no
-TensorFlow import; `model_summary` and `trainable_variables` only read
-attributes of a Keras model):
+Numpy analysis shared by the logging core, the backend and the tests (no
+framework import; the model summary document is built by
+`tb_plugin.core.logger.model_summary` from the framework's adapter):
 
-* `trainable_variables(model)`: `(layer path, variable name, layer,
-  variable)` of every trainable variable, nested layers as `outer/inner`.
-* `model_summary(model, output_shapes)`: the layer list (class, output shape,
-  parameter count, nesting) the Architecture overview shows.
 * `as_matrix(w)`: a variable as a 2-D `[inputs, outputs]` matrix (conv
   kernels `[kh, kw, in, out]` as `[kh*kw*in, out]`).
 * `relative_change(previous, current)`: `||W_t - W_(t-1)|| / ||W_(t-1)||`.
@@ -26,125 +22,6 @@ from tb_plugin.kinds import activation_stats as stats
 
 WEIGHTS_PREFIX = "weights/"
 MODEL_SUMMARY_TAG = "model_summary"
-
-
-def _layer_children(layer):
-    try:
-        return list(layer._flatten_layers(include_self=False, recursive=False))
-    except Exception:
-        return []
-
-
-def walk_layers(model, names=None):
-    """`(path, depth, parent path, layer)` of every layer below `model`, depth first.
-
-    `names`: `{id(layer): name}` to use instead of `layer.name` (stable names,
-    `tb_plugin.keras.capture.stable_names`)."""
-    out = []
-    names = names or {}
-
-    def visit(layer, prefix, depth, parent):
-        for child in _layer_children(layer):
-            if type(child).__name__ == "InputLayer":
-                continue  # no computation, no variables
-            path = prefix + names.get(id(child), child.name)
-            out.append((path, depth, parent, child))
-            visit(child, path + "/", depth + 1, path)
-
-    visit(model, "", 0, None)
-    return out
-
-
-def _own_variables(layer, trainable=True):
-    """The variables a layer holds itself (not through its sub-layers)."""
-    variables = layer.trainable_weights if trainable else layer.weights
-    nested = set()
-    for child in _layer_children(layer):
-        for v in (child.trainable_weights if trainable else child.weights):
-            nested.add(id(v))
-    return [v for v in variables if id(v) not in nested]
-
-
-def trainable_variables(model, names=None, variable_names=None):
-    """`(layer path, variable name, layer, variable)` per trainable variable.
-
-    Variables held by the model itself (not by one of its layers) get the
-    model's name as layer path. Shared variables are listed once.
-    `names` as `walk_layers`; `variable_names(layer, variables)` gives the
-    names of a layer's variables (default: their own).
-    """
-    seen, out = set(), []
-    variable_names = variable_names or (lambda layer, vs: [_variable_name(v) for v in vs])
-    for path, _, _, layer in walk_layers(model, names) + [(model.name, 0, None, model)]:
-        own = [v for v in _own_variables(layer) if id(v) not in seen]
-        for v, name in zip(own, variable_names(layer, own)):
-            seen.add(id(v))
-            out.append((path, name, layer, v))
-    return out
-
-
-def _variable_name(v):
-    name = getattr(v, "name", None) or "variable"
-    return str(name).split("/")[-1].split(":")[0]
-
-
-def _shape_of(value):
-    try:
-        return [None if d is None else int(d) for d in value]
-    except TypeError:
-        return None
-
-
-def model_summary(model, output_shapes=None, names=None):
-    """The layer list of `model` as a JSON-serialisable document.
-
-    Args:
-      model: a built Keras model.
-      output_shapes: optional `{layer path: shape}` (e.g. from a probe pass),
-        preferred over `layer.output.shape`; the batch axis is shown as None.
-
-    Returns:
-      `{"name", "class", "total_params", "trainable_params", "layers": [{"path",
-      "name", "class", "depth", "parent", "output_shape", "params",
-      "trainable_params", "variables": [{"name", "shape", "trainable"}]}]}`;
-      `params` counts a layer's own and nested variables (as Keras does).
-    """
-    output_shapes = output_shapes or {}
-    layers = []
-    for path, depth, parent, layer in walk_layers(model, names):
-        shape = output_shapes.get(path)
-        if shape is not None:
-            shape = [None] + [int(d) for d in list(shape)[1:]]
-        else:
-            try:
-                out = layer.output
-                shape = _shape_of(out.shape) if hasattr(out, "shape") else None
-            except Exception:
-                shape = None
-        layers.append(
-            {
-                "path": path,
-                "name": path.split("/")[-1],
-                "keras_name": layer.name,
-                "class": type(layer).__name__,
-                "depth": depth,
-                "parent": parent,
-                "output_shape": shape,
-                "params": int(sum(int(np.prod(v.shape)) for v in layer.weights)),
-                "trainable_params": int(sum(int(np.prod(v.shape)) for v in layer.trainable_weights)),
-                "variables": [
-                    {"name": _variable_name(v), "shape": [int(d) for d in v.shape], "trainable": bool(v.trainable)}
-                    for v in _own_variables(layer, trainable=False)
-                ],
-            }
-        )
-    return {
-        "name": model.name,
-        "class": type(model).__name__,
-        "total_params": int(sum(int(np.prod(v.shape)) for v in model.weights)),
-        "trainable_params": int(sum(int(np.prod(v.shape)) for v in model.trainable_weights)),
-        "layers": layers,
-    }
 
 
 def as_matrix(w):

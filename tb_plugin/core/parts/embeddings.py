@@ -1,10 +1,12 @@
-"""The callback's embeddings: chosen layers' outputs for fixed, labelled samples.
+"""`Embeddings`: chosen layers' outputs for fixed, labelled samples, over training.
 
-`InternalsCallback(embedding_layers=[...], embedding_data=(x, y), ...)` adds
-one `EmbeddingPart` (`tb_plugin.core.parts`). Every `embedding_freq`-th snapshot
-it runs the first `embedding_samples` samples of `embedding_data` through
-the model once, in inference mode, in batches of `embedding_batch_size`, and
-writes, per chosen layer, tag `embedding/<layer path>`: one row per sample
+    InternalsCallback(log_dir, probe_data, parts=[
+        Embeddings(layers=["conv2", "dense1"], data=(x_val, y_val), class_names=names)])
+
+Every `every`-th snapshot the part runs the first `samples` samples of
+`data` through the model once (the adapter's `evaluate`: inference mode, in
+batches of `batch_size`), and writes, per chosen layer, tag
+`embedding/<layer path>`: one row per sample
 (`Writer.embedding`). Outputs of rank 3 and more (conv maps `[n, h, w, c]`,
 sequences `[n, t, d]`) are averaged over every axis between the sample axis
 and the last, i.e. global average pooling over space (or time), so a conv
@@ -12,23 +14,21 @@ layer's row has one value per channel (`tb_plugin.kinds.embedding.as_rows`).
 
 With the rows: the labels (`y`: class indices, strings, or one-hot rows,
 read as their argmax), `embedding_class_names`, the metadata columns
-(`embedding_columns={name: one value per sample}`) and, for image inputs
+(`columns={name: one value per sample}`) and, for image inputs
 (one input of shape `[n, h, w]` or `[n, h, w, 1|3]`), thumbnails of the
 inputs (min-max scaled to [0, 1] over all samples; block-averaged down to at
 most `THUMBNAIL_PX` px a side), stored with the first step only
-(`embedding_thumbnails=False` leaves them out, or pass your own images).
+(`thumbnails=False` leaves them out, or pass your own images).
 At train end the latest step of each tag is handed to TensorBoard's
-Projector (`tb_plugin.summary.projector`; `embedding_projector=False` to skip).
+Projector (`tb_plugin.summary.projector`; `projector=False` to skip).
 """
-
-import fnmatch
-import numbers
 
 import numpy as np
 
-from tb_plugin.kinds import embedding as embedding_lib
+from tb_plugin.core import nest, selection
+from tb_plugin.core.parts import Part, check_int
 from tb_plugin.format import encoding as encoding_lib
-from tb_plugin.core import parts
+from tb_plugin.kinds import embedding as embedding_lib
 
 PREFIX = "embedding/"
 DEFAULT_SAMPLES = 1000
@@ -37,33 +37,19 @@ DEFAULT_BATCH_SIZE = 256
 THUMBNAIL_PX = 32
 
 
-def _int_arg(name, value, minimum):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError("%s must be an int >= %d, got %r" % (name, minimum, value))
-    return int(value)
-
-
-def _first(x, n):
-    """The first n samples of x (an array, or a list or dict of arrays)."""
-    import keras
-
-    return keras.tree.map_structure(lambda a: np.asarray(a)[:n], x)
-
-
 def _split_data(data):
     """`embedding_data` as `(x, y or None)`; ValueError naming the fix."""
     if data is None:
-        raise ValueError("embedding_layers needs embedding_data: the samples to embed, as x or (x, y) "
-                         "(y: one label per sample)")
+        raise ValueError("Embeddings needs data: the samples to embed, as x or (x, y) (y: one label per sample)")
     if isinstance(data, tuple):
         if len(data) != 2:
-            raise ValueError("embedding_data=(x, y) must be a pair, got a tuple of %d; pass several inputs as a "
+            raise ValueError("Embeddings(data=(x, y)) must be a pair, got a tuple of %d; pass several inputs as a "
                              "list inside the pair: ([x1, x2], y)" % len(data))
         x, y = data
     else:
         x, y = data, None
     if hasattr(x, "element_spec") or hasattr(x, "__next__") or type(x).__name__ == "PyDataset":
-        raise ValueError("embedding_data must hold arrays (x or (x, y)), not a dataset or generator: take the "
+        raise ValueError("Embeddings(data=) must hold arrays (x or (x, y)), not a dataset or generator: take the "
                          "samples first, e.g. x, y = next(iter(dataset.unbatch().batch(1000)))")
     return x, y
 
@@ -76,11 +62,11 @@ def _labels(y, n):
         labels = labels.argmax(axis=1)  # one-hot (or class scores) rows
     labels = labels.reshape(len(labels), -1) if labels.ndim else labels.reshape(1)
     if labels.ndim == 2 and labels.shape[1] != 1:
-        raise ValueError("embedding_data's y must hold one label per sample (or one-hot rows), got shape %s"
+        raise ValueError("Embeddings(data=)'s y must hold one label per sample (or one-hot rows), got shape %s"
                          % (np.shape(y),))
     labels = labels.reshape(-1)
     if len(labels) < n:
-        raise ValueError("embedding_data has %d labels for %d samples; pass one label per sample" % (len(labels), n))
+        raise ValueError("Embeddings(data=) has %d labels for %d samples; pass one label per sample" % (len(labels), n))
     labels = labels[:n]
     if labels.dtype.kind in "iub":
         return [int(v) for v in labels]
@@ -118,46 +104,64 @@ def pool(outputs):
     return outputs
 
 
-class EmbeddingPart(parts.SnapshotPart):
-    """Logs `embedding/<layer path>` per chosen layer (see module docstring)."""
+class Embeddings(Part):
+    """Logs `embedding/<layer path>` per chosen layer (see the module docstring).
+
+    Args:
+      layers: layer names, paths, glob patterns or classes
+        (`tb_plugin.core.selection`) whose outputs to embed.
+      data: the samples to embed: `x`, or `(x, y)` with one label per sample
+        (class index, string or one-hot row); arrays, not a dataset.
+      every: embeddings at every this many snapshots (the first, e.g. before
+        training, included).
+      samples: the most samples to embed (the first N).
+      columns: optional `{name: one value per sample}` shown on hover and in
+        the Projector's metadata.
+      class_names: optional names of the class indices in `y`.
+      thumbnails: True: thumbnails of image inputs (`[n, h, w(, 1|3)]`,
+        scaled to [0, 1]); False: none; or your own `[n, h, w(, c)]` images.
+      encoding: "q8" (compact) or "f32" (lossless).
+      projector: at train end, hand the latest step of each embedding to
+        TensorBoard's Projector (`tb_plugin.summary.projector`).
+      batch_size: samples per batch of the embedding pass.
+    """
 
     name = "embeddings"
 
-    def __init__(self, layers, data, *, freq=1, samples=DEFAULT_SAMPLES, columns=None, class_names=None,
+    def __init__(self, layers, data, *, every=1, samples=DEFAULT_SAMPLES, columns=None, class_names=None,
                  thumbnails=True, encoding="q8", projector=True, batch_size=DEFAULT_BATCH_SIZE):
-        if isinstance(layers, str):
+        if isinstance(layers, (str, type)):
             layers = [layers]
-        if not isinstance(layers, (list, tuple)) or not layers or not all(isinstance(s, str) for s in layers):
-            raise ValueError("embedding_layers must be a non-empty list of layer names, paths or glob patterns, "
-                             "got %r" % (layers,))
-        self.selectors = list(layers)
-        self.freq = _int_arg("embedding_freq", freq, 1)
-        self.samples = _int_arg("embedding_samples", samples, 2)
-        self.batch_size = _int_arg("embedding_batch_size", batch_size, 1)
+        if not isinstance(layers, (list, tuple)) or not layers or not all(isinstance(s, (str, type)) for s in layers):
+            raise ValueError("Embeddings(layers=) must be a non-empty list of layer names, paths, glob patterns or "
+                             "classes, got %r" % (layers,))
+        self.selectors = selection.parse(layers, "Embeddings(layers=)")
+        self.every = check_int("Embeddings(every=)", every, 1)
+        self.samples = check_int("Embeddings(samples=)", samples, 2)
+        self.batch_size = check_int("Embeddings(batch_size=)", batch_size, 1)
         if encoding not in encoding_lib.ENCODINGS:
-            raise ValueError("embedding_encoding=%r is unknown; use 'q8' (compact) or 'f32' (lossless)" % (encoding,))
+            raise ValueError("Embeddings(encoding=%r) is unknown; use 'q8' (compact) or 'f32' (lossless)" % (encoding,))
         self.encoding = encoding
         self.projector = bool(projector)
         x, y = _split_data(data)
-        import keras
-
-        leaves = keras.tree.flatten(x)
+        leaves = nest.flatten(x)
         if not leaves:
-            raise ValueError("embedding_data holds no arrays; pass x or (x, y)")
+            raise ValueError("Embeddings(data=) holds no arrays; pass x or (x, y)")
         try:
             counts = {int(np.shape(a)[0]) for a in leaves}
         except (IndexError, TypeError):
-            raise ValueError("embedding_data's x must be arrays with a sample axis first, got %r" % (type(x),)) from None
+            raise ValueError("Embeddings(data=)'s x must be arrays with a sample axis first, got %r"
+                             % (type(x),)) from None
         if len(counts) != 1:
-            raise ValueError("embedding_data's inputs have different sample counts %s" % sorted(counts))
+            raise ValueError("Embeddings(data=)'s inputs have different sample counts %s" % sorted(counts))
         available = counts.pop()
         self.n = min(self.samples, available)
         if self.n < 2:
-            raise ValueError("embedding_data has %d sample; embeddings need at least 2" % available)
-        self.x = _first(x, self.n)
+            raise ValueError("Embeddings(data=) has %d sample; embeddings need at least 2" % available)
+        self.x = nest.map_structure(lambda a: np.asarray(a)[:self.n], x)
         self.labels = _labels(y, self.n)
         try:
-            self.doc = embedding_lib.labels_blob(self.labels, class_names, columns, self.n, "embedding_columns")
+            self.doc = embedding_lib.labels_blob(self.labels, class_names, columns, self.n, "Embeddings(columns=)")
         except ValueError as e:
             if columns is not None and isinstance(columns, dict):
                 # Columns may be longer than the samples taken: keep their first n values.
@@ -165,7 +169,7 @@ class EmbeddingPart(parts.SnapshotPart):
                     trimmed = {k: list(v)[:self.n] for k, v in columns.items()}
                 except TypeError:
                     raise e from None
-                self.doc = embedding_lib.labels_blob(self.labels, class_names, trimmed, self.n, "embedding_columns")
+                self.doc = embedding_lib.labels_blob(self.labels, class_names, trimmed, self.n, "Embeddings(columns=)")
             else:
                 raise
         if thumbnails is True:
@@ -174,9 +178,9 @@ class EmbeddingPart(parts.SnapshotPart):
             self.thumbnails = None
         else:
             self.thumbnails = embedding_lib.check_thumbnails(np.asarray(thumbnails)[:self.n], self.n,
-                                                             "embedding_thumbnails")
+                                                             "Embeddings(thumbnails=)")
         self.note_text = "%d samples (of %d)" % (self.n, available) if available > self.n else "%d samples" % self.n
-        self._extractor = None
+        self._adapter = None
         self._paths = []
         self._dims = []
         self._ranks = []
@@ -184,44 +188,23 @@ class EmbeddingPart(parts.SnapshotPart):
 
     # ---- lifecycle ----------------------------------------------------------------
 
-    def begin(self, callback):
-        import keras
-
-        from tb_plugin.kinds import weights as weights_lib
-
-        model = callback.model
-        walked = [(path, layer) for path, _, _, layer in weights_lib.walk_layers(model, callback._names)]
-        chosen = []
-        for selector in self.selectors:
-            hits = [(p, l) for p, l in walked if selector in (p, l.name) or fnmatch.fnmatchcase(p, selector)]
-            if not hits:
-                raise ValueError("embedding_layers: %r matches no layer of model %r. Layer paths: %s"
-                                 % (selector, model.name, ", ".join(p for p, _ in walked)))
-            chosen.extend(h for h in hits if all(h[1] is not c[1] for c in chosen))
+    def begin(self, run):
+        adapter = run.adapter
+        chosen = selection.select(self.selectors, adapter.layers(), selection.layer_matches,
+                                  "Embeddings(layers=)", adapter.name)
+        self._adapter = adapter
+        self._paths = [layer.path for layer in chosen]
         try:
-            inputs = model.inputs if len(model.inputs) > 1 else model.inputs[0]
-            outputs = [layer.output for _, layer in chosen]
-            self._extractor = keras.Model(inputs, outputs)
+            head = self._rows(nest.take(self.x, min(self.n, 2)))  # the data fits the model: fail now
         except Exception as e:
-            raise ValueError(
-                "embedding_layers=%r: cannot read these layers' outputs (%s: %s); embeddings need a functional or "
-                "Sequential model whose chosen layers are called once, on the model's inputs"
-                % (self.selectors, type(e).__name__, e)) from None
-        self._paths = [p for p, _ in chosen]
-        try:
-            shapes = [tuple(layer.output.shape) for _, layer in chosen]
-        except Exception:
-            shapes = [(None, 1)] * len(chosen)
-        for (path, _), shape in zip(chosen, shapes):
-            if len(shape) < 2:
-                raise ValueError("embedding_layers: layer %r outputs shape %s, not one row per sample"
-                                 % (path, shape))
-        self._dims = [int(s[-1]) if s[-1] is not None else 1 for s in shapes]
-        self._ranks = [len(s) for s in shapes]
-        try:
-            self._rows(self._slice(0, min(self.n, 2)))  # the data fits the model: fail now, not at a snapshot
-        except Exception as e:
-            raise ValueError("embedding_data does not fit model %r: %s: %s" % (model.name, type(e).__name__, e)) from None
+            raise ValueError("Embeddings(data=) does not fit model %r: %s: %s"
+                             % (adapter.name, type(e).__name__, e)) from None
+        for layer, (rows, rank) in zip(chosen, head):
+            if rank < 2:
+                raise ValueError("Embeddings(layers=): layer %r outputs one value per batch, not one row per "
+                                 "sample" % layer.path)
+        self._dims = [int(rows.shape[-1]) for rows, _ in head]
+        self._ranks = [rank for _, rank in head]
 
     def tags(self):
         return [PREFIX + p for p in self._paths]
@@ -234,28 +217,23 @@ class EmbeddingPart(parts.SnapshotPart):
         return int(rows + labels + thumbs * max(1, len(self._dims)))
 
     def note(self):
-        every = "every snapshot" if self.freq == 1 else "every %d snapshots" % self.freq
+        every = "every snapshot" if self.every == 1 else "every %d snapshots" % self.every
         return "embeddings of %s for %s, %s" % (", ".join(self._paths), self.note_text, every)
 
     def due(self, step, index):
-        return index % self.freq == 0
+        return index % self.every == 0
 
-    def _slice(self, start, stop):
-        import keras
+    def _rows(self, x):
+        """`[(pooled rows, rank of the output)]` per chosen layer for samples `x` (inference mode)."""
+        chunks = [outputs for outputs, _ in self._adapter.evaluate(x, self._paths, self.batch_size)]
+        out = []
+        for k in range(len(self._paths)):
+            parts = [np.asarray(c[k]) for c in chunks]
+            out.append((np.concatenate([pool(p) for p in parts]).astype(np.float32), parts[0].ndim))
+        return out
 
-        return keras.tree.map_structure(lambda a: a[start:stop], self.x)
-
-    def _rows(self, batch):
-        """One forward pass of `batch` in inference mode: pooled rows per layer."""
-        outputs = self._extractor(batch, training=False)
-        if not isinstance(outputs, (list, tuple)):
-            outputs = [outputs]
-        return [pool(np.asarray(o)) for o in outputs]
-
-    def compute(self, callback, step):
-        chunks = [self._rows(self._slice(s, min(self.n, s + self.batch_size)))
-                  for s in range(0, self.n, self.batch_size)]
-        per_layer = [np.concatenate([c[k] for c in chunks]).astype(np.float32) for k in range(len(self._paths))]
+    def compute(self, run, step):
+        per_layer = [rows for rows, _ in self._rows(self.x)]
 
         def job(writer):
             for path, rank, rows in zip(self._paths, self._ranks, per_layer):
@@ -270,10 +248,10 @@ class EmbeddingPart(parts.SnapshotPart):
                 self._latest[tag] = (step, rows)
         return job
 
-    def end(self, callback):
+    def end(self, run):
         if not self.projector or not self._latest:
             return
         from tb_plugin.summary import projector as projector_lib
 
         for tag, (step, rows) in sorted(self._latest.items()):
-            projector_lib.hand_off(callback.log_dir, tag, rows, self.doc, self.thumbnails, step=step)
+            projector_lib.hand_off(run.log_dir, tag, rows, self.doc, self.thumbnails, step=step)
