@@ -1,4 +1,4 @@
-"""InternalsCallback(class_data=...): what it logs equals numpy over the model's own
+"""InternalsCallback(parts=[ClassStatistics(...)]): what it logs equals numpy over the model's own
 predictions (`model.predict`) and over independently captured activations
 (`keras.Model(inputs, layer.output)`), and training is unchanged by it."""
 
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from tb_plugin.kinds import class_stats
-from tb_plugin.keras import InternalsCallback
+from tb_plugin.keras import ClassStatistics, InternalsCallback
 from tb_plugin.reader import Reader
 
 K = 4
@@ -48,8 +48,8 @@ def test_logged_class_statistics_equal_numpy_on_independent_activations(tmp_path
     x, y = _task()
     xv, yv = _task(1, 300)
     model = _cnn()
-    cb = InternalsCallback(str(tmp_path / "run"), xv[:4], verbose=0, class_data=(xv, yv),
-                           class_names=list("abcd"), class_samples=250)
+    cb = InternalsCallback(str(tmp_path / "run"), xv[:4], verbose=0,
+                           parts=[ClassStatistics((xv, yv), names=list("abcd"), samples=250)])
     _fit(model, x, y, [cb])
     reader = Reader(str(tmp_path))
     assert reader.steps("run", "class_stats") == [-1, 0, 1]
@@ -95,7 +95,8 @@ def test_training_is_unchanged_by_the_class_statistics(tmp_path):
     xv, yv = _task(1, 100)
     plain, logged = _cnn(3), _cnn(3)
     _fit(plain, x, y, [])
-    _fit(logged, x, y, [InternalsCallback(str(tmp_path / "r"), xv[:2], verbose=0, class_data=(xv, yv), class_freq=2)])
+    _fit(logged, x, y, [InternalsCallback(str(tmp_path / "r"), xv[:2], verbose=0,
+                                                    parts=[ClassStatistics((xv, yv), every=2)])])
     for a, b in zip(plain.weights, logged.weights):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert Reader(str(tmp_path)).steps("r", "class_stats") == [-1, 1]  # snapshots -1, 0, 1: every second one
@@ -118,7 +119,7 @@ def test_subclassed_models_use_the_capture_pass(tmp_path):
     model = Subclassed()
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=1, verbose=0, callbacks=[
-        InternalsCallback(str(tmp_path / "s"), x[:2], verbose=0, class_data=(x, y), class_layers=["hidden"])])
+        InternalsCallback(str(tmp_path / "s"), x[:2], verbose=0, parts=[ClassStatistics((x, y), layers=["hidden"])])])
     doc = Reader(str(tmp_path)).read("s", "class_stats", step=0)
     predicted = np.argmax(model.predict(x, verbose=0), axis=1)
     assert doc["confusion"] == class_stats.confusion(y, predicted, 3).tolist()
@@ -129,21 +130,22 @@ def test_subclassed_models_use_the_capture_pass(tmp_path):
 
 def test_bad_class_arguments_name_the_fix(tmp_path):
     x, y = _task(n=20)
-    with pytest.raises(ValueError, match="validation_data to callbacks.*class_data=\\(x_val, y_val\\)"):
-        InternalsCallback(str(tmp_path), x[:2], class_data="validation")
-    with pytest.raises(ValueError, match="class_names has 2 names but class_data's labels go up to 3"):
-        InternalsCallback(str(tmp_path), x[:2], class_data=(x, y), class_names=["a", "b"])
+    with pytest.raises(ValueError, match=r"validation_data to callbacks.*data=\(x_val, y_val\)"):
+        ClassStatistics("validation")
+    with pytest.raises(ValueError, match=r"ClassStatistics\(names=\) has 2 names but the labels of data go up to 3"):
+        ClassStatistics((x, y), names=["a", "b"])
     with pytest.raises(ValueError, match="different sample counts"):
-        InternalsCallback(str(tmp_path), x[:2], class_data=(x, y[:5]))
-    with pytest.raises(ValueError, match="class_freq must be an int >= 1"):
-        InternalsCallback(str(tmp_path), x[:2], class_data=(x, y), class_freq=0)
-    with pytest.raises(ValueError, match="pass class_data"):
+        ClassStatistics((x, y[:5]))
+    with pytest.raises(ValueError, match=r"ClassStatistics\(every=\) must be an int >= 1"):
+        ClassStatistics((x, y), every=0)
+    with pytest.warns(DeprecationWarning, match=r"parts=\[ClassStatistics\(names=...\)\]"), \
+            pytest.raises(ValueError, match="pass parts=\\[ClassStatistics"):
         InternalsCallback(str(tmp_path), x[:2], class_names=["a"])
-    cb = InternalsCallback(str(tmp_path / "r"), x[:2], verbose=0, class_data=(x, y), class_layers=["nope"])
-    with pytest.raises(ValueError, match="class_layers=.*'nope' matches no layer output.*hidden"):
+    cb = InternalsCallback(str(tmp_path / "r"), x[:2], verbose=0, parts=[ClassStatistics((x, y), layers=["nope"])])
+    with pytest.raises(ValueError, match=r"ClassStatistics\(layers=\)=.*'nope' matches no layer.*hidden"):
         _fit(_cnn(), x, y, [cb])
-    cb = InternalsCallback(str(tmp_path / "b"), x[:2], verbose=0, class_data=(x, y), budget=1000)
-    with pytest.raises(ValueError, match="class statistics of 4 classes over layers conv, hidden, out need about .* "
-                                         "more than budget=1000 bytes; pass fewer class_layers"):
+    cb = InternalsCallback(str(tmp_path / "b"), x[:2], verbose=0, parts=[ClassStatistics((x, y))], budget=1000)
+    with pytest.raises(ValueError, match=r"class statistics of 4 classes over layers conv, hidden, out need about .* "
+                                         r"more than budget=1000 bytes; pass fewer ClassStatistics\(layers=\)"):
         _fit(_cnn(), x, y, [cb])
     assert not os.path.exists(tmp_path / "r") or not Reader(str(tmp_path / "r")).tags()

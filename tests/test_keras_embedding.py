@@ -1,4 +1,4 @@
-"""The callback's embeddings (tb_plugin.keras.embedding_part): logged rows equal an
+"""The callback's embeddings (tb_plugin.core.parts.embeddings): logged rows equal an
 independent pass through `keras.Model(inputs, layer.output)`, labels and
 thumbnails round-trip, the cadence, the Projector hand-off, bad arguments."""
 
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin.keras import InternalsCallback, read_plan
+from tb_plugin.keras import Embeddings, InternalsCallback, read_plan
 from tb_plugin.reader import Reader
 
 
@@ -50,9 +50,9 @@ def test_logged_rows_equal_an_independent_pass_with_labels_and_thumbnails(tmp_pa
     model = model_of()
     before = {layer: reference(model, x[:50], layer) for layer in ("conv", "hidden")}
     names = ["zero", "one", "two"]
-    fit(tmp_path, model, x, y, embedding_layers=["conv", "hidden"], embedding_data=(x, y), embedding_samples=50,
-        embedding_batch_size=16, embedding_encoding="f32", embedding_class_names=names,
-        embedding_columns={"index": ["#%d" % i for i in range(len(x))]})
+    fit(tmp_path, model, x, y, parts=[Embeddings(["conv", "hidden"], (x, y), samples=50, batch_size=16, encoding="f32",
+                                                 class_names=names,
+                                                 columns={"index": ["#%d" % i for i in range(len(x))]})])
     after = {layer: reference(model, x[:50], layer) for layer in ("conv", "hidden")}
     reader = Reader(str(tmp_path))
     for layer in ("conv", "hidden"):
@@ -82,8 +82,7 @@ def test_logged_rows_equal_an_independent_pass_with_labels_and_thumbnails(tmp_pa
 def test_q8_rows_within_the_bound_and_the_cadence(tmp_path):
     x, y = images(40)
     model = model_of()
-    fit(tmp_path, model, x, y, epochs=4, embedding_layers="hidden", embedding_data=x, embedding_freq=2,
-        embedding_projector=False)
+    fit(tmp_path, model, x, y, epochs=4, parts=[Embeddings("hidden", x, every=2, projector=False)])
     reader = Reader(str(tmp_path))
     # Snapshots -1, 0, 1, 2, 3: every 2nd, the first included.
     assert list(reader.steps(".", "embedding/hidden")) == [-1, 1, 3]
@@ -103,8 +102,8 @@ def test_one_hot_labels_and_a_sequential_model(tmp_path):
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(4, name="d"), keras.layers.Dense(2, name="o")])
     model.compile("sgd", "mse")
-    cb = InternalsCallback(str(tmp_path), x[:4], verbose=0, embedding_layers=["d"], embedding_data=(x, y),
-                           embedding_thumbnails=False, embedding_encoding="f32")
+    cb = InternalsCallback(str(tmp_path), x[:4], verbose=0,
+                           parts=[Embeddings(["d"], (x, y), thumbnails=False, encoding="f32")])
     model.fit(x, y, epochs=1, verbose=0, callbacks=[cb])
     reader = Reader(str(tmp_path))
     doc, thumbs = reader.embedding_extras(".", "embedding/d", 0)
@@ -112,29 +111,37 @@ def test_one_hot_labels_and_a_sequential_model(tmp_path):
     np.testing.assert_allclose(reader.read(".", "embedding/d", 0), reference(model, x, "d"), rtol=1e-5, atol=1e-6)
 
 
+IMAGES = np.zeros((4, 8, 8, 1))
+
+
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(embedding_layers=["hidden"]), "embedding_data"),
-    (dict(embedding_data=np.zeros((4, 8, 8, 1))), "embedding_layers"),
-    (dict(embedding_layers=[3], embedding_data=np.zeros((4, 8, 8, 1))), "embedding_layers must be"),
-    (dict(embedding_layers=["hidden"], embedding_data=np.zeros((4, 8, 8, 1)), embedding_freq=0), "embedding_freq"),
-    (dict(embedding_layers=["hidden"], embedding_data=np.zeros((4, 8, 8, 1)), embedding_samples=1),
-     "embedding_samples"),
-    (dict(embedding_layers=["hidden"], embedding_data=(np.zeros((4, 8, 8, 1)), [0, 1])), "2 labels for 4 samples"),
-    (dict(embedding_layers=["hidden"], embedding_data=np.zeros((4, 8, 8, 1)), embedding_encoding="png"),
-     "embedding_encoding"),
-    (dict(embedding_layers=["hidden"], embedding_data=np.zeros((4, 8, 8, 1)), embedding_columns={"c": [1]}),
-     "column 'c' has 1 values"),
+    (dict(layers=[3], data=IMAGES), r"Embeddings\(layers=\) must be"),
+    (dict(layers=["hidden"], data=None), "Embeddings needs data"),
+    (dict(layers=["hidden"], data=IMAGES, every=0), r"Embeddings\(every=\)"),
+    (dict(layers=["hidden"], data=IMAGES, samples=1), r"Embeddings\(samples=\)"),
+    (dict(layers=["hidden"], data=(IMAGES, [0, 1])), "2 labels for 4 samples"),
+    (dict(layers=["hidden"], data=IMAGES, encoding="png"), r"Embeddings\(encoding='png'\)"),
+    (dict(layers=["hidden"], data=IMAGES, columns={"c": [1]}), "column 'c' has 1 values"),
 ])
-def test_bad_arguments_fail_at_construction_naming_the_argument(tmp_path, kwargs, match):
+def test_bad_arguments_fail_at_construction_naming_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        InternalsCallback(str(tmp_path), np.zeros((4, 8, 8, 1)), verbose=0, **kwargs)
+        Embeddings(**kwargs)
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(embedding_layers=["nope"], embedding_data=np.zeros((4, 8, 8, 1))), "'nope' matches no layer"),
-    (dict(embedding_layers=["hidden"], embedding_data=np.zeros((4, 5))), "embedding_data does not fit"),
+    (dict(embedding_layers=["hidden"]), "embedding_layers needs embedding_data"),
+    (dict(embedding_data=IMAGES), "embedding_data is given but embedding_layers is not"),
 ])
-def test_bad_arguments_fail_at_train_begin_naming_the_argument(tmp_path, kwargs, match):
+def test_deprecated_keywords_still_name_their_pairing(tmp_path, kwargs, match):
+    with pytest.warns(DeprecationWarning, match=r"parts=\[Embeddings"), pytest.raises(ValueError, match=match):
+        InternalsCallback(str(tmp_path), IMAGES, verbose=0, **kwargs)
+
+
+@pytest.mark.parametrize("layers,data,match", [
+    (["nope"], IMAGES, "'nope' matches no layer"),
+    (["hidden"], np.zeros((4, 5)), r"Embeddings\(data=\) does not fit"),
+])
+def test_bad_arguments_fail_at_train_begin_naming_the_argument(tmp_path, layers, data, match):
     x, y = images(20)
     with pytest.raises(ValueError, match=match):
-        fit(tmp_path, model_of(), x, y, **kwargs)
+        fit(tmp_path, model_of(), x, y, parts=[Embeddings(layers, data)])

@@ -4,7 +4,7 @@ scikit-learn's bundled 8x8 digits (real data, offline), with one fixed
 transform: every image of a 7 is blended with an image of a 1
 (`BLEND` of the 1, the rest of the 7; the 1 is the next one in the data
 set), so 7s and 1s look alike. The demo CNN of `tb_plugin.demo` trains on
-them; `InternalsCallback(class_data=...)` logs the class statistics of the
+them; `InternalsCallback(parts=[ClassStatistics(...)])` logs the class statistics of the
 held-out split every epoch. Known answer: 1 and 7 are the most confused
 pair, and their class means are among the most similar in the last hidden
 layer (`dense1`), at every trained step.
@@ -38,7 +38,7 @@ def train(logdir, epochs=12, seed=0, **callback_args):
     import keras
 
     from tb_plugin.demo.digits import PROBE_SAMPLES, build_model
-    from tb_plugin.keras import InternalsCallback
+    from tb_plugin.keras import ClassStatistics, InternalsCallback
 
     x_train, y_train, x_test, y_test = confused_digits()
     model = build_model(seed)
@@ -53,7 +53,8 @@ def train(logdir, epochs=12, seed=0, **callback_args):
         callbacks=[
             keras.callbacks.TensorBoard(logdir),
             InternalsCallback(
-                logdir, x_test[:PROBE_SAMPLES], verbose=0, map_samples=8, class_data=(x_test, y_test), class_names=CLASS_NAMES,
+                logdir, x_test[:PROBE_SAMPLES], verbose=0, map_samples=8,
+                parts=[ClassStatistics((x_test, y_test), names=CLASS_NAMES)],
                 **callback_args,
             ),
         ],

@@ -50,7 +50,7 @@ def train_run(logdir, learning_rate, epochs, seed=0):
     step e; the internals also log step -1, before training."""
     import keras
 
-    from tb_plugin.keras import InternalsCallback
+    from tb_plugin.keras import Embeddings, InternalsCallback
 
     x_train, y_train, x_test, y_test = load_digits()
     model = build_model(seed)
@@ -72,8 +72,7 @@ def train_run(logdir, learning_rate, epochs, seed=0):
                 logdir, x_test[:PROBE_SAMPLES], scalars=True, verbose=0,
                 # Every test digit's representation in a conv layer (pooled over space) and the
                 # hidden dense layer, labelled, with the 8x8 digits as thumbnails (automatic).
-                embedding_layers=EMBEDDING_LAYERS, embedding_data=(x_test, y_test),
-                embedding_class_names=[str(d) for d in range(10)],
+                parts=[Embeddings(EMBEDDING_LAYERS, (x_test, y_test), class_names=[str(d) for d in range(10)])],
             ),
         ],
     )
