@@ -1,6 +1,6 @@
 """`python -m tb_plugin.projector LOGDIR RUN TAG [--step S]`: the Projector hand-off as a command.
 
-The hand-off itself is `tb_plugin.summary.projector.hand_off`; this command
+The hand-off itself is `tb_plugin.format.projector.hand_off`; this command
 reads the logged rows through the `Reader`.
 """
 
@@ -9,7 +9,7 @@ import os
 import sys
 
 from tb_plugin.reader import Reader
-from tb_plugin.summary.projector import hand_off
+from tb_plugin.format.projector import hand_off
 
 
 def main(argv=None):

@@ -121,3 +121,11 @@ class Reader:
     def read_all(self, run, tag):
         """`{step: value}` for every logged step of `run`/`tag` (as `read`)."""
         return {step: self.read(run, tag, step) for step in self.steps(run, tag)}
+
+
+def read_plan(run_dir):
+    """The logging plan logged in `run_dir` (a dict), or None."""
+    try:
+        return Reader(str(run_dir)).read(".", "logging_plan")
+    except KeyError:
+        return None

@@ -14,7 +14,7 @@ import threading
 from tb_plugin.backend import data_access
 from tb_plugin.kinds import embedding
 from tb_plugin.format import encoding, metadata
-from tb_plugin.summary import projector
+from tb_plugin.format import projector
 
 
 def available_methods():

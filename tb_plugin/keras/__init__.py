@@ -22,4 +22,5 @@ from tb_plugin.core.parts import Part  # noqa: E402,F401
 from tb_plugin.core.parts.class_statistics import ClassStatistics  # noqa: E402,F401
 from tb_plugin.core.parts.embeddings import Embeddings  # noqa: E402,F401
 from tb_plugin.keras.adapter import KerasAdapter  # noqa: E402,F401
-from tb_plugin.keras.callback import InternalsCallback, read_plan  # noqa: E402,F401
+from tb_plugin.keras.callback import InternalsCallback  # noqa: E402,F401
+from tb_plugin.reader import read_plan  # noqa: E402,F401

@@ -28,7 +28,6 @@ from tb_plugin.core.logger import Logger
 from tb_plugin.core.parts import Part
 from tb_plugin.core.parts.class_statistics import ClassStatistics
 from tb_plugin.core.parts.embeddings import Embeddings
-from tb_plugin.core.run_scan import PLAN_TAG
 from tb_plugin.format import encoding as encoding_lib
 from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
 from tb_plugin.keras.adapter import KerasAdapter, is_chief  # noqa: F401 (is_chief: public here too)
@@ -398,13 +397,3 @@ def _probe_tokens(tokens, samples):
 
 def _label(s):
     return s.decode("utf-8", "replace") if isinstance(s, bytes) else str(s)
-
-
-def read_plan(run_dir):
-    """The logging plan logged in `run_dir` (a dict), or None."""
-    from tb_plugin.reader import Reader
-
-    try:
-        return Reader(str(run_dir)).read(".", PLAN_TAG)
-    except KeyError:
-        return None

@@ -317,7 +317,7 @@ class Writer:
             (c = 1 or 3, values in [0, 1] or [0, 255]).
           description, encoding, max_values: as `activations`.
           projector: also write what TensorBoard's Projector reads for this
-            step (`tb_plugin.summary.projector`; replaces this tag's earlier hand-off).
+            step (`tb_plugin.format.projector`; replaces this tag's earlier hand-off).
 
         Labels, columns and thumbnails are stored with this writer's first
         step of the tag and again only at steps where they change.
@@ -361,7 +361,7 @@ class Writer:
         )
         self._write_value(value, step)
         if projector:
-            from tb_plugin.summary import projector as projector_lib
+            from tb_plugin.format import projector as projector_lib
 
             projector_lib.hand_off(os.path.dirname(self.path), name, rows, doc, in_force, step=step)
 

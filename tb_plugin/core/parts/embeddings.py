@@ -20,7 +20,7 @@ inputs (min-max scaled to [0, 1] over all samples; block-averaged down to at
 most `THUMBNAIL_PX` px a side), stored with the first step only
 (`thumbnails=False` leaves them out, or pass your own images).
 At train end the latest step of each tag is handed to TensorBoard's
-Projector (`tb_plugin.summary.projector`; `projector=False` to skip).
+Projector (`tb_plugin.format.projector`; `projector=False` to skip).
 """
 
 import numpy as np
@@ -122,7 +122,7 @@ class Embeddings(Part):
         scaled to [0, 1]); False: none; or your own `[n, h, w(, c)]` images.
       encoding: "q8" (compact) or "f32" (lossless).
       projector: at train end, hand the latest step of each embedding to
-        TensorBoard's Projector (`tb_plugin.summary.projector`).
+        TensorBoard's Projector (`tb_plugin.format.projector`).
       batch_size: samples per batch of the embedding pass.
     """
 
@@ -251,7 +251,7 @@ class Embeddings(Part):
     def end(self, run):
         if not self.projector or not self._latest:
             return
-        from tb_plugin.summary import projector as projector_lib
+        from tb_plugin.format import projector as projector_lib
 
         for tag, (step, rows) in sorted(self._latest.items()):
             projector_lib.hand_off(run.log_dir, tag, rows, self.doc, self.thumbnails, step=step)
