@@ -81,24 +81,24 @@ def timed_fit(config, x, y, logdir):
     cpu_seconds.append(time.process_time() - cpu)
     # InternalsCallback encodes and writes on a background thread: its time
     # counts too (it competes with training for the same cores).
-    background = sum(getattr(c, "background_seconds", 0.0) for c in callbacks)
+    background = sum(getattr(getattr(c, "logger", None), "background_seconds", 0.0) for c in callbacks)
     return seconds, sum(getattr(c, "self_seconds", 0.0) for c in callbacks) + background
 
 
 def _time_background_jobs():
-    from tb_plugin import keras as tbk
+    from tb_plugin.core import logger as logger_lib
 
-    original = tbk._Job.__call__
+    original = logger_lib._Job.__call__
 
     def timed(job):
         start = time.perf_counter()
         try:
             return original(job)
         finally:
-            callback = job.args[0]
-            callback.background_seconds = getattr(callback, "background_seconds", 0.0) + time.perf_counter() - start
+            logger = job.args[0]
+            logger.background_seconds = getattr(logger, "background_seconds", 0.0) + time.perf_counter() - start
 
-    tbk._Job.__call__ = timed
+    logger_lib._Job.__call__ = timed
 
 
 _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_train_batch_end")

@@ -141,8 +141,8 @@ def _dir_bytes(path):
 
 def snapshot_cost(model, data, root):
     """Seconds and bytes of snapshots at the defaults, by phase (two snapshots after the initial one)."""
-    from tb_plugin import keras as tbk
     from tb_plugin.keras import InternalsCallback
+    from tb_plugin.keras.adapter import KerasAdapter
 
     x, _ = data(PROBE)
     run = os.path.join(root, "snap")
@@ -161,17 +161,18 @@ def snapshot_cost(model, data, root):
 
         setattr(obj, name, wrapper)
 
-    timed(cb, "_capture", "probe_pass")
-    timed(cb, "_read_variables", "read_variables")
-    timed(cb, "_write_records", "layers_job")
-    timed(cb, "_write_weights", "weights_job")
+    probe, read = KerasAdapter.probe, KerasAdapter.read_variables
+    timed(KerasAdapter, "probe", "probe_pass")
+    timed(KerasAdapter, "read_variables", "read_variables")
+    timed(cb.logger, "write_records", "layers_job")
+    timed(cb.logger, "write_weights", "weights_job")
     cb.set_model(model)
     cb.set_params({"epochs": 3, "steps": 1, "verbose": 0})
     t = time.perf_counter()
     cb.on_train_begin()
     begin_seconds = time.perf_counter() - t
     cb.on_epoch_begin(0)  # the initial snapshot (step -1)
-    cb._drain()
+    cb.logger.drain()
     for k in phases:
         phases[k] = 0.0
     sizes, hook = [], []
@@ -180,9 +181,11 @@ def snapshot_cost(model, data, root):
         t = time.perf_counter()
         cb.on_epoch_end(epoch)
         hook.append(time.perf_counter() - t)
-        cb._drain()  # wait for the background job, to measure it and its bytes
+        cb.logger.drain()  # wait for the background job, to measure it and its bytes
         sizes.append(_dir_bytes(run) - before)
     cb.on_train_end()
+    KerasAdapter.probe, KerasAdapter.read_variables = probe, read
+    adapter = cb.logger.adapter
     # The same probe pass eagerly (the interception alone, recurrent layers
     # compiled: the pass before the compiled one), for a same-run comparison:
     # the median of 3 after one warm-up.
@@ -191,14 +194,14 @@ def snapshot_cost(model, data, root):
     eager, rnn_cache = [], {}
     for _ in range(4):
         t = time.perf_counter()
-        capture_lib._recording_pass(model, cb.probe_x, None, (), cb._names, rnn_cache, graph=False)
+        capture_lib._recording_pass(model, cb.probe_x, None, (), adapter.names, rnn_cache, graph=False)
         eager.append(time.perf_counter() - t)
     n = len(hook)
     return {
         "train_begin_seconds": begin_seconds,
         "hook_seconds": statistics.mean(hook),
         "eager_probe_seconds": statistics.median(eager[1:]),
-        "compiled_probe": cb._compile_cache.get("probe", (None, None))[1] is not None,
+        "compiled_probe": adapter._compile_cache.get("probe", (None, None))[1] is not None,
         "phases_seconds": {k: v / n for k, v in phases.items()},
         "bytes_per_snapshot": sizes,
         "plan_bytes_largest": cb.plan.bytes_largest_snapshot,

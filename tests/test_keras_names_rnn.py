@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tb_plugin.format import encoding
-from tb_plugin.keras.capture import stable_names
+from tb_plugin.keras.naming import stable_names
 from tb_plugin.keras import InternalsCallback
 from tb_plugin.reader import Reader
 

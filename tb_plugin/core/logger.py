@@ -193,11 +193,15 @@ class Logger:
         else:
             job()
 
-    def end(self):
-        """Writes what is queued, ends the parts, closes the files and reports what went wrong."""
+    def drain(self):
+        """Waits until every queued snapshot is written."""
         if self._worker is not None:
             worker, self._worker = self._worker, None
             worker.close()
+
+    def end(self):
+        """Writes what is queued, ends the parts, closes the files and reports what went wrong."""
+        self.drain()
         if self.chief and self._writer is not None:
             for part in self.parts:
                 try:

@@ -22,6 +22,7 @@ import numpy as np
 from tb_plugin.core import adapter as adapter_lib
 from tb_plugin.core import nest
 from tb_plugin.keras import capture as capture_lib
+from tb_plugin.keras import compiled, naming
 from tb_plugin.keras import layers as layers_lib
 
 try:  # the gradient half of the adapter (attribution)
@@ -63,7 +64,7 @@ class KerasAdapter(KerasGradients, adapter_lib.ModelAdapter):
     def __init__(self, model, attention_fn=None):
         self.model = model
         self.attention_fn = attention_fn
-        self.names = capture_lib.stable_names(model)
+        self.names = naming.stable_names(model)
         self._walked = layers_lib.walk_layers(model, self.names)
         self._paths = {id(layer): path for path, _, _, layer in self._walked}
         self._compile_cache = {}
@@ -138,7 +139,7 @@ class KerasAdapter(KerasGradients, adapter_lib.ModelAdapter):
 
     def variables(self):
         if self._variables is None:
-            found = layers_lib.trainable_variables(self.model, self.names, capture_lib.variable_names)
+            found = layers_lib.trainable_variables(self.model, self.names, naming.variable_names)
             self._variables = [adapter_lib.Variable(path, name, type(layer).__name__, v.shape)
                                for path, name, layer, v in found]
             self._handles = [v for _, _, _, v in found]
@@ -146,7 +147,7 @@ class KerasAdapter(KerasGradients, adapter_lib.ModelAdapter):
 
     def read_variables(self):
         self.variables()
-        values = capture_lib.read_variables(self._handles, self._compile_cache)
+        values = compiled.read_variables(self._handles, self._compile_cache)
         if values is None:
             values = [capture_lib.to_numpy(v) for v in self._handles]
         return values

@@ -30,8 +30,7 @@ from tb_plugin.core.parts.class_statistics import ClassStatistics
 from tb_plugin.core.parts.embeddings import Embeddings
 from tb_plugin.format import encoding as encoding_lib
 from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
-from tb_plugin.keras.adapter import KerasAdapter, is_chief  # noqa: F401 (is_chief: public here too)
-from tb_plugin.kinds.attention import normalize_rows  # noqa: F401 (public here too)
+from tb_plugin.keras.adapter import KerasAdapter
 
 # The step of the snapshot before training (epoch mode, fresh run).
 INITIAL_STEP = -1

@@ -18,14 +18,9 @@ per output of every layer call, in call order, with stable names:
   inner layers are not recorded; the recorded outputs are those of the
   model's own call (the scores path can differ from the fused one, notably
   under mixed precision).
-* **Stable names** (`stable_names`). Keras numbers automatic names with
-  process-wide counters (`dense_7`); paths here renumber them within the
-  model, in depth-first order: the first `Dense` with an automatic name is
-  `dense`, the second `dense_1`, and so on, so the same architecture gives
-  the same tags in any process. A name counts as automatic when it is the
-  snake-case class name, optionally followed by `_<number>`; any other
-  name is kept as given. Variables are renumbered the same way within
-  their layer (`variable`, `variable_1`).
+* **Stable names** (`tb_plugin.keras.naming`): paths are built from names
+  renumbered within the model, so the same architecture gives the same
+  tags in any process.
 * **Output names.** One output: the layer path. Several: `path:<key>`, the
   key being the dict key (`backbone:sequence_output`), the position in a
   list (`:0`, `:1`), joined by `.` when nested. Recurrent layers name their
@@ -38,13 +33,13 @@ per output of every layer call, in call order, with stable names:
 """
 
 import collections
-import inspect
-import re
 
 import keras
 import numpy as np
 
 from tb_plugin.core import adapter as adapter_lib
+from tb_plugin.keras.compiled import call_unfused
+from tb_plugin.keras.naming import stable_names
 
 ATTENTION = adapter_lib.ATTENTION
 ACTIVATIONS = adapter_lib.ACTIVATIONS
@@ -60,100 +55,6 @@ def to_numpy(t):
     if callable(numpy):
         return np.asarray(numpy())
     return np.asarray(keras.ops.convert_to_numpy(t))
-
-
-# ---- names -----------------------------------------------------------------
-
-
-def snake_case(name):
-    name = re.sub(r"\W+", "", name)
-    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def _auto_base(obj, name):
-    """The automatic base name of `obj` if `name` is automatic, else None."""
-    base = snake_case(type(obj).__name__)
-    if name == base or re.fullmatch(re.escape(base) + r"_\d+", name):
-        return base
-    return None
-
-
-def children(layer):
-    try:
-        return list(layer._flatten_layers(include_self=False, recursive=False))
-    except Exception:
-        return []
-
-
-def stable_names(model):
-    """`{id(layer): stable name}` for every layer inside `model` (see the module docstring)."""
-    order = []
-
-    def visit(layer):
-        for child in children(layer):
-            if id(child) in seen:
-                continue
-            seen.add(id(child))
-            order.append((layer, child))
-            visit(child)
-
-    seen = set()
-    visit(model)
-    explicit = {c.name for _, c in order if _auto_base(c, c.name) is None}
-    counters = collections.Counter()
-    names = {}
-
-    def next_name(base):
-        while True:
-            n = counters[base]
-            counters[base] += 1
-            candidate = base if n == 0 else "%s_%d" % (base, n)
-            if candidate not in explicit:
-                return candidate
-
-    for parent, child in order:
-        if isinstance(parent, keras.layers.Bidirectional) and child.name.startswith(("forward_", "backward_")):
-            continue  # named with their wrapper below
-        base = _auto_base(child, child.name)
-        if base is not None and child.name == base and getattr(parent, "cell", None) is child:
-            base = None  # the constant name an RNN layer gives its cell ("lstm_cell"), no counter
-        names[id(child)] = child.name if base is None else next_name(base)
-        if isinstance(child, keras.layers.Bidirectional):
-            inner = child.forward_layer
-            prefix_len = len("forward_")
-            inner_name = inner.name[prefix_len:] if inner.name.startswith("forward_") else inner.name
-            inner_base = _auto_base(inner, inner_name)
-            stable = inner_name if inner_base is None else next_name(inner_base)
-            for side, layer in (("forward_", child.forward_layer), ("backward_", child.backward_layer)):
-                if layer.name.startswith(side):
-                    names[id(layer)] = side + stable
-    return names
-
-
-def variable_names(layer, variables):
-    """Stable names of `variables` of one layer: automatic ones renumbered within it."""
-    counters = collections.Counter()
-    out = []
-    explicit = {_short(v) for v in variables if _auto_base(v, _short(v)) is None and _short(v) != "variable"}
-    for v in variables:
-        name = _short(v)
-        if re.fullmatch(r"variable(_\d+)?", name) or _auto_base(v, name) is not None:
-            base = "variable"
-            while True:
-                n = counters[base]
-                counters[base] += 1
-                candidate = base if n == 0 else "%s_%d" % (base, n)
-                if candidate not in explicit:
-                    break
-            name = candidate
-        out.append(name)
-    return out
-
-
-def _short(v):
-    name = getattr(v, "name", None) or "variable"
-    return str(name).split("/")[-1].split(":")[0]
 
 
 # ---- recurrent layers ------------------------------------------------------
@@ -343,76 +244,12 @@ def _compiled_capture(model, x, names, cache):
             entry = (model, function, templates)
             cache["probe"] = entry
         _, function, templates = entry
-        values = _call_unfused(function, inputs, cache)
+        values = call_unfused(function, inputs, cache)
         return [LayerOutput(t.path, t.layer, to_numpy(v), t.kind, t.activation, t.output_key)
                 for t, v in zip(templates, values)]
     except Exception:
         cache["probe"] = (model, None, None)
         return None
-
-
-def read_variables(variables, cache):
-    """Copies of `variables` as numpy arrays from one compiled read, or None where that is unavailable.
-
-    One TensorFlow function returning every variable's value (traced once
-    per variable list, kept in `cache`) instead of one eager read and
-    conversion per variable: a model of a few hundred variables is read in
-    one call. Each value is the variable's at the call (TensorFlow copies a
-    variable's buffer before updating it while a read of it is alive).
-    Returns None off the TensorFlow backend or when the read cannot be
-    compiled (the caller reads the variables one by one).
-    """
-    if cache is None or keras.backend.backend() != "tensorflow" or not variables:
-        return None
-    import tensorflow as tf
-
-    key = tuple(id(v) for v in variables)
-    entry = cache.get("read_variables")
-    if entry is None or entry[0] != key:
-        try:
-            def read():
-                return [tf.identity(v.value if isinstance(v, keras.Variable) else v) for v in variables]
-
-            entry = (key, tf.function(read, autograph=False).get_concrete_function(), list(variables))
-        except Exception:
-            entry = (key, None, list(variables))
-        cache["read_variables"] = entry
-    if entry[1] is None:
-        return None
-    try:
-        return [np.asarray(t.numpy()) for t in entry[1]()]
-    except Exception:
-        cache["read_variables"] = (key, None, list(variables))
-        return None
-
-
-def _call_unfused(function, inputs, cache):
-    """Calls a concrete function with Grappler's remapper off, for this thread and call only.
-
-    TensorFlow reads the graph rewrite options of a function call from the
-    calling thread's function-call options; these are swapped for a copy
-    with `remapping` off around the call and restored after, so training's
-    own functions are untouched. (A fused `MatMul + BiasAdd + Relu` differs
-    from the eager ops by a few float32 ulps: a lossless `f32` map would
-    then not be the layer's output.)
-    """
-    from tensorflow.core.protobuf import rewriter_config_pb2
-    from tensorflow.python.eager import context
-
-    ctx = context.context()
-    saved = ctx.function_call_options
-    options = cache.get("unfused_options")
-    if options is None or options[0] is not saved:
-        config = ctx.config
-        config.allow_soft_placement = True  # as TensorFlow's own default for functions
-        config.graph_options.rewrite_options.remapping = rewriter_config_pb2.RewriterConfig.OFF
-        options = (saved, context.FunctionCallOptions(config_proto=config))
-        cache["unfused_options"] = options
-    ctx.function_call_options = options[1]
-    try:
-        return function(inputs)
-    finally:
-        ctx.function_call_options = saved
 
 
 def _recording_pass(model, x, attention_fn, cells, names, compile_cache, graph):
