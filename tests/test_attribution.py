@@ -1,4 +1,5 @@
-"""Attribution numerics (tb_plugin.keras.attribution) against independent computation:
+"""Attribution numerics (tb_plugin.core.parts.attribution, gradients from tb_plugin.keras.gradients)
+against independent computation:
 a numpy forward pass with central finite differences for gradients and
 integrated gradients, the closed form of Grad-CAM, and SmoothGrad's limit."""
 
@@ -6,7 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin.keras import attribution as attribution_lib
+from types import SimpleNamespace
+
+from tb_plugin.core.parts import attribution as attribution_lib
+from tb_plugin.core.parts.attribution import Attribution
+from tb_plugin.keras.gradients import GradientAdapter
 from tb_plugin.kinds import attribution as data_lib
 
 H, W, C, K, CLASSES = 6, 6, 2, 3, 3
@@ -60,19 +65,27 @@ def case():
     return model, x, classes
 
 
+def run(model, x, y=None):
+    """What the logger hands a part: the model's adapter and the probe."""
+    return SimpleNamespace(adapter=GradientAdapter(model), probe_x=x, probe_y=y, probe_samples=len(x),
+                           probe_tokens=None, log_dir=None, budget=None)
+
+
 def attributor(model, x, **options):
-    return attribution_lib.Attributor(model, attribution_lib.parse_options(options or True, False), x.shape)
+    part = Attribution.from_keyword(options or True)
+    part.begin(run(model, x))
+    return part
 
 
 def test_the_score_is_the_logit_and_gradients_equal_finite_differences(case):
     model, x, classes = case
     a = attributor(model, x)
-    assert a.score == "logit" and a.layer_name == "conv"
-    _, logits = a.predict(x)
+    assert a.score == "logit" and a.layer["name"] == "conv"
+    _, logits = a.adapter.class_scores(x)
     assert np.allclose(logits, numpy_forward(model, x)[1], atol=1e-4)
     reference = fd_gradient(model, x, classes)
     assert np.allclose(a.saliency(x, classes), np.abs(reference).max(axis=-1), atol=2e-3)
-    gradients, _, _, _ = a._grads(x, classes)
+    gradients, _, _ = a.adapter.class_gradients(x, classes)
     assert np.allclose(gradients, reference, atol=2e-3)
 
 
@@ -123,21 +136,25 @@ def test_smoothgrad_tends_to_saliency_as_the_noise_vanishes(case):
 def test_attribution_never_touches_the_model(case):
     model, x, classes = case
     before = [keras.ops.convert_to_numpy(v) for v in model.weights]
-    attributor(model, x).compute(x, classes)
+    attributor(model, x).attribute(x, classes)
     assert all(np.array_equal(b, keras.ops.convert_to_numpy(v)) for b, v in zip(before, model.weights))
 
 
 def test_unsupported_models_are_skipped_with_a_reason():
     vectors = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-    a = attribution_lib.Attributor(vectors, attribution_lib.Options(), (2, 4))
+    a = Attribution()
+    a.begin(run(vectors, np.zeros((2, 4), "float32")))
     assert not a.active and "not an image" in a.note()
-    tokens = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(10, 4),
-                               keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
-    a = attribution_lib.Attributor(tokens, attribution_lib.Options(), (2, 5), "int32")
+    # Integer inputs without an embedding layer (with one, integrated gradients run per token).
+    tokens = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.CategoryEncoding(10, "count"),
+                               keras.layers.Dense(2, activation="softmax")])
+    a = Attribution()
+    a.begin(run(tokens, np.zeros((2, 5), "int32")))
     assert not a.active and "integer inputs" in a.note()
     flat = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
-    a = attribution_lib.Attributor(flat, attribution_lib.Options(), (2, 4, 4, 1))
-    assert a.methods == ["saliency", "smoothgrad", "integrated_gradients"]
+    a = Attribution()
+    a.begin(run(flat, np.zeros((2, 4, 4, 1), "float32")))
+    assert a.active == ["saliency", "smoothgrad", "integrated_gradients"]
     assert "gradcam skipped: no layer with a spatial output" in a.note()
 
 
@@ -151,7 +168,7 @@ def test_unsupported_models_are_skipped_with_a_reason():
 ])
 def test_bad_options_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
-        attribution_lib.parse_options(bad, True)
+        Attribution.from_keyword(bad)
 
 
 def test_probe_labels():

@@ -25,7 +25,7 @@ import warnings
 import keras
 import numpy as np
 
-from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
+from tb_plugin.core.parts.attribution import Attribution
 from tb_plugin.keras import capture as capture_lib
 from tb_plugin.format import encoding as encoding_lib
 from tb_plugin.format import metadata
@@ -160,7 +160,7 @@ class InternalsCallback(keras.callbacks.Callback):
         queued at most) so `fit` goes on; flushed at the end of training.
       verbose: 1 prints the plan (and probe notes) once; 0 is silent.
       attribution: attribution maps of the probe samples for their true and
-        predicted class (`tb_plugin.keras.attribution`, tag `attribution/probe`):
+        predicted class (`tb_plugin.core.parts.attribution`, tag `attribution/probe`):
         None (default) logs them when `probe_data=(x, y)` carries class
         labels; False never; True every method; a list of methods
         ("gradcam", "saliency", "smoothgrad", "integrated_gradients"); or
@@ -308,7 +308,10 @@ class InternalsCallback(keras.callbacks.Callback):
         # Optional snapshot parts (tb_plugin.core.parts): each feature argument
         # (embeddings, class statistics, attributions) appends one.
         self._parts = []
-        self._parts += [p for p in [attribution_lib.make_part(attribution, probe_data, self.probe_samples)] if p]
+        attribution_part = Attribution.from_keyword(attribution)
+        probe_y = probe_data[1] if isinstance(probe_data, tuple) and len(probe_data) in (2, 3) else None
+        if attribution_part is not None and (probe_y is not None or not attribution_part.auto):
+            self._parts.append(_RunShim(attribution_part, None if probe_y is None else probe_y[:self.probe_samples]))
         if embedding_layers is not None:
             from tb_plugin.keras.embedding_part import EmbeddingPart
 
@@ -740,6 +743,39 @@ class InternalsCallback(keras.callbacks.Callback):
         while self._errors:
             message = self._errors.pop(0)
             warnings.warn(message + " (training goes on; pass strict=True to raise instead)", stacklevel=3)
+
+
+class _RunShim:
+    """A new-style part (`begin(run)`, `compute(run, step)`) driven by this callback until the core logger does."""
+
+    def __init__(self, part, probe_y):
+        self.part, self.name, self.probe_y, self.run = part, part.name, probe_y, None
+
+    def begin(self, callback):
+        from types import SimpleNamespace
+
+        from tb_plugin.keras.gradients import GradientAdapter
+
+        self.run = SimpleNamespace(
+            adapter=GradientAdapter(callback.model, callback._names), probe_x=callback.probe_x, probe_y=self.probe_y,
+            probe_samples=callback.probe_samples, probe_tokens=callback.attention_tokens, log_dir=callback.log_dir,
+            budget=callback.budget)
+        self.part.begin(self.run)
+
+    def estimate_bytes(self):
+        return self.part.estimate_bytes()
+
+    def note(self):
+        return self.part.note()
+
+    def due(self, step, index):
+        return self.part.due(step, index)
+
+    def compute(self, callback, step):
+        return self.part.compute(self.run, step)
+
+    def end(self, callback):
+        self.part.end(self.run)
 
 
 class _Job:
