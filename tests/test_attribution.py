@@ -193,3 +193,124 @@ def test_mass_in_box_and_spearman_helpers():
     assert data_lib.spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-9)
     ties = np.array([1, 1, 2, 3, 3, 3, 4.0])
     assert data_lib.spearman(ties, ties[::-1]) == pytest.approx(stats.spearmanr(ties, ties[::-1]).statistic)
+
+
+# -- the framework-neutral part ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("h, w, out_h, out_w", [(4, 4, 6, 6), (16, 16, 32, 32), (3, 3, 96, 96), (7, 5, 32, 28),
+                                                (6, 6, 4, 4), (5, 9, 3, 2), (1, 1, 8, 8), (2, 3, 2, 3)])
+def test_resize_bilinear_is_tf_image_resize_bit_for_bit(h, w, out_h, out_w):
+    import tensorflow as tf
+
+    images = np.random.default_rng(h * w).normal(size=(3, h, w)).astype("float32")
+    expected = tf.image.resize(images[..., None], (out_h, out_w), method="bilinear").numpy()[..., 0]
+    assert np.array_equal(attribution_lib.resize_bilinear(images, (out_h, out_w)), expected)
+
+
+def test_the_part_never_imports_a_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; sys.modules['torch'] = None; "
+            "import tb_plugin.core.parts.attribution")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class LinearAdapter:
+    """A GradientSource in numpy: scores = flatten(x) @ weights (no softmax: the scores are the outputs)."""
+
+    name = "linear"
+
+    def __init__(self, weights):
+        self.weights = weights  # [H * W * C, classes]
+
+    def score_kind(self):
+        return "output"
+
+    def class_scores(self, x, start=None, batch_size=128):
+        scores = np.asarray(x, np.float64).reshape(len(x), -1) @ self.weights
+        return scores, scores
+
+    def class_gradients(self, x, classes, wrt=None, start=None, batch_size=128):
+        return self.weights[:, classes].T.reshape(np.shape(x)).astype(np.float32), None, None
+
+    def gradient_layers(self):
+        return [], "no layers"
+
+    def embedding_layer(self):
+        return None, None
+
+    def layer_output(self, x, path, batch_size=128):
+        raise NotImplementedError
+
+
+def test_any_adapter_that_gives_gradients_gets_every_method_but_gradcam():
+    weights = np.random.default_rng(0).normal(size=(H * W * C, CLASSES))
+    x = np.random.default_rng(1).uniform(0, 1, (3, H, W, C)).astype("float32")
+    y = np.array([0, 2, 1])
+    part = Attribution(ig_steps=4)
+    part.begin(SimpleNamespace(adapter=LinearAdapter(weights), probe_x=x, probe_y=y, probe_samples=3,
+                               probe_tokens=None, log_dir=None, budget=None))
+    assert part.active == ["saliency", "smoothgrad", "integrated_gradients"] and "gradcam skipped: no layers" in part.note()
+    assert part.estimate_bytes() > 0 and part.due(0, 0)
+    result = part.attribute(x, y)
+    w_true = weights[:, y].T.reshape(x.shape)
+    # A linear score: integrated gradients are exactly (x - 0) * w, complete; saliency and SmoothGrad max |w|.
+    assert np.allclose(result["maps"]["integrated_gradients"][:, 0], (x * w_true).sum(-1), atol=1e-5)
+    assert np.allclose(result["maps"]["saliency"][:, 0], np.abs(w_true).max(-1), atol=1e-6)
+    assert np.allclose(result["maps"]["smoothgrad"][:, 0], np.abs(w_true).max(-1), atol=1e-6)
+    assert max(result["completeness_error"]["true"]) < 1e-6
+    assert result["true_class"].tolist() == [0, 2, 1] and not result["probabilities"]
+    # The job writes through the public Writer method.
+    calls = []
+    job = part.compute(SimpleNamespace(adapter=part.adapter, probe_x=x), 5)
+    job(SimpleNamespace(attribution=lambda tag, maps, step, **kw: calls.append((tag, sorted(maps), step, kw))))
+    assert calls[0][:3] == ("attribution/probe", ["integrated_gradients", "saliency", "smoothgrad"], 5)
+    assert calls[0][3]["images"] is x or np.array_equal(calls[0][3]["images"], x)
+
+
+def test_gradcam_and_saliency_share_one_pass_with_the_same_numbers(case):
+    model, x, classes = case
+    a = attributor(model, x, methods=["gradcam", "saliency"])
+    maps = a.attribute(x, classes)["maps"]
+    assert np.array_equal(maps["saliency"][:, 0], a.saliency(x, classes))
+    assert np.array_equal(maps["gradcam"][:, 0], a.gradcam(x, classes)[1])
+
+
+def test_on_off_and_automatic():
+    x = np.zeros((2, H, W, C), "float32")
+    model = small_model()
+
+    def begun(part, y):
+        part.begin(SimpleNamespace(adapter=GradientAdapter(model), probe_x=x, probe_y=y, probe_samples=2,
+                                   probe_tokens=None, log_dir=None, budget=None))
+        return part
+
+    assert Attribution.from_keyword(False) is None
+    auto = Attribution.from_keyword(None)
+    assert auto.auto and auto.methods == data_lib.METHODS
+    assert not begun(auto, None).active and "no class labels" in auto.note() and auto.estimate_bytes() == 0
+    assert not begun(auto, np.array([0.5, 2.5])).active and "not class labels" in auto.note()
+    assert begun(auto, np.array([0, 2])).active == list(data_lib.METHODS)
+    assert begun(Attribution(), None).active == list(data_lib.METHODS)  # asked for: the predicted class only
+    with pytest.raises(ValueError, match="Attribution: probe_data=\\(x, y\\) has y not class labels"):
+        begun(Attribution(), np.array([0.5, 2.5]))
+    off = begun(Attribution(methods=()), np.array([0, 2]))
+    assert not off.active and not off.due(0, 0) and off.note() == "off (methods=())"
+    assert Attribution.from_keyword("saliency").methods == ("saliency",)
+    assert Attribution.from_keyword({"methods": ["saliency", "gradcam"], "every": 3}).methods == ("gradcam", "saliency")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(methods=["lime"]), "Attribution: unknown method 'lime'"),
+    (dict(ig_steps=0), "Attribution: ig_steps must be an int >= 1"),
+    (dict(every=True), "Attribution: every must be an int >= 1"),
+    (dict(smoothgrad_noise=0), "Attribution: smoothgrad_noise must be a positive number"),
+    (dict(ig_baseline="blur"), "Attribution: ig_baseline must be 'zeros'"),
+    (dict(gradcam_layer=3), "Attribution: gradcam_layer must be a layer name"),
+    (dict(class_names="abc"), "Attribution: class_names must be a list of strings"),
+])
+def test_constructor_checks_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Attribution(**kwargs)

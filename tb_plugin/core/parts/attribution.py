@@ -237,6 +237,8 @@ class Attribution(Part):
                     self._begin_tokens(adapter, first)
         if self.active:
             self._check_outputs(adapter, first)
+        if self.active and self.layer is not None:
+            self._check_gradcam(adapter, first)
         self._note = self._describe()
         if self.embedding is not None and self.active:
             given = getattr(run, "probe_tokens", None)
@@ -254,17 +256,22 @@ class Attribution(Part):
         self.active = list(self.methods)
         if "gradcam" in self.active:
             layer, reason = self._gradcam_layer(adapter)
-            if layer is not None:
-                try:  # one sample: can the adapter reach the layer's output?
-                    adapter.class_gradients(first[:1].astype(np.float32), np.zeros(1, np.int64), wrt=layer["path"])
-                except Exception as e:
-                    layer, reason = None, "its layer output cannot be reached (%s)" % e
             if layer is None:
                 self.skipped.append(("gradcam", reason))
                 self.active.remove("gradcam")
             self.layer = layer
         if not self.active:
             self.skipped.append(("attribution", NO_METHOD))
+
+    def _check_gradcam(self, adapter, first):
+        try:  # one sample: can the adapter reach the layer's output?
+            adapter.class_gradients(first[:1].astype(np.float32), np.zeros(1, np.int64), wrt=self.layer["path"])
+        except Exception as e:
+            self.skipped.append(("gradcam", "its layer output cannot be reached (%s)" % e))
+            self.active.remove("gradcam")
+            self.layer = None
+            if not self.active:
+                self.skipped.append(("attribution", NO_METHOD))
 
     def _gradcam_layer(self, adapter):
         """(layer, None) or (None, why not); ValueError for a named layer that does not fit."""
