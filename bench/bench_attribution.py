@@ -9,7 +9,8 @@ class: 2 targets), in the same process and loop:
 
 * baseline: the callback's probe pass alone (`tb_plugin.keras.capture.capture`,
   every layer output, inference mode);
-* attribution: `Attributor.compute` with Grad-CAM, gradients and integrated
+* attribution: `Attribution.attribute` (`tb_plugin.core.parts.attribution`,
+  gradients from `tb_plugin.keras.gradients`) with Grad-CAM, gradients and integrated
   gradients (32 steps), the set the issue names; and with every method
   (SmoothGrad's 16 noisy copies added);
 * ratio = median attribution time / median probe-pass time;
@@ -25,6 +26,7 @@ Results go to `bench/results/attribution-latest.json`.
 """
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
@@ -52,22 +54,27 @@ def store_bytes(path):
 
 
 def bench_model(name, model, x, y, reps):
-    from tb_plugin.keras import attribution as attribution_lib
-    from tb_plugin.keras import capture as capture_lib
+    from types import SimpleNamespace
+
+    from tb_plugin.core.parts import attribution as attribution_lib
+    capture_lib = importlib.import_module("tb_plugin.keras.capture")  # the package exports a function `capture`
+    from tb_plugin.keras.adapter import KerasAdapter
     from tb_plugin import summary
 
     names = capture_lib.stable_names(model)
     probe = timed(lambda: capture_lib.capture(model, x, names=names), reps)
     row = {"model": name, "probe_pass_s": common.median(probe), "probe_pass_all_s": probe}
+    adapter = KerasAdapter(model, names)
     for label, methods in (("gradcam+gradients+ig32", ["gradcam", "saliency", "integrated_gradients"]),
-                           ("all four", list(attribution_lib.data_lib.METHODS))):
-        options = attribution_lib.parse_options({"methods": methods, "ig_steps": 32}, True)
-        attributor = attribution_lib.Attributor(model, options, x.shape)
-        times = timed(lambda: attributor.compute(x, y), reps)
+                           ("all four", list(attribution_lib.METHODS))):
+        attributor = attribution_lib.Attribution(methods=methods, ig_steps=32)
+        attributor.begin(SimpleNamespace(adapter=adapter, probe_x=x, probe_y=y, probe_samples=len(x),
+                                         probe_tokens=None, log_dir=None, budget=None))
+        times = timed(lambda: attributor.attribute(x, y), reps)
         row[label] = {"median_s": common.median(times), "all_s": times,
                       "ratio_to_probe_pass": common.median(times) / row["probe_pass_s"],
-                      "gradcam_layer": attributor.layer_name}
-    result = attributor.compute(x, y)
+                      "gradcam_layer": attributor.layer["name"]}
+    result = attributor.attribute(x, y)
     with tempfile.TemporaryDirectory() as d:
         with summary.Writer(d) as w:
             before = store_bytes(d)

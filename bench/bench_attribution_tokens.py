@@ -9,7 +9,7 @@ process and loop:
 
 * baseline: the callback's probe pass alone (`tb_plugin.keras.capture.capture`,
   every layer output, inference mode);
-* token IG: `TokenAttributor.compute` with 32 steps (the embedding pass, 2 x
+* token IG: `Attribution.attribute_tokens` with 32 steps (the embedding pass, 2 x
   32 gradient passes over the model after the embedding, f(E) and f(0));
 * ratio = median token-IG time / median probe-pass time;
 * bytes one `Writer.attribution` call adds (maps q8, the side document with
@@ -19,6 +19,7 @@ Results go to `bench/results/attribution_tokens-latest.json`.
 """
 
 import argparse
+import importlib
 import os
 import sys
 import tempfile
@@ -47,8 +48,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import keras
 
-    from tb_plugin.keras import attribution as attribution_lib
-    from tb_plugin.keras import capture as capture_lib
+    from types import SimpleNamespace
+
+    from tb_plugin.core.parts.attribution import Attribution
+    capture_lib = importlib.import_module("tb_plugin.keras.capture")  # the package exports a function `capture`
+    from tb_plugin.keras.adapter import KerasAdapter
     from tb_plugin import summary
 
     keras.utils.set_random_seed(0)
@@ -59,10 +63,11 @@ def main(argv=None):
     y = np.arange(8) % 4
     names = capture_lib.stable_names(model)
     probe = timed(lambda: capture_lib.capture(model, ids, names=names), args.reps)
-    attributor = attribution_lib.make_attributor(model, attribution_lib.parse_options({"ig_steps": 32}, True),
-                                                 ids.shape, ids.dtype)
-    ig = timed(lambda: attributor.compute(ids, y), args.reps)
-    result = attributor.compute(ids, y)
+    attributor = Attribution(ig_steps=32)
+    attributor.begin(SimpleNamespace(adapter=KerasAdapter(model, names), probe_x=ids, probe_y=y,
+                                     probe_samples=len(ids), probe_tokens=None, log_dir=None, budget=None))
+    ig = timed(lambda: attributor.attribute_tokens(ids, y), args.reps)
+    result = attributor.attribute_tokens(ids, y)
     with tempfile.TemporaryDirectory() as d:
         with summary.Writer(d) as w:
             before = common.dir_bytes(os.path.join(d, "plugins"))

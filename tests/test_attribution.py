@@ -1,4 +1,5 @@
-"""Attribution numerics (tb_plugin.keras.attribution) against independent computation:
+"""Attribution numerics (tb_plugin.core.parts.attribution, gradients from tb_plugin.keras.gradients)
+against independent computation:
 a numpy forward pass with central finite differences for gradients and
 integrated gradients, the closed form of Grad-CAM, and SmoothGrad's limit."""
 
@@ -6,7 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin.keras import attribution as attribution_lib
+from types import SimpleNamespace
+
+from tb_plugin.core.parts import attribution as attribution_lib
+from tb_plugin.core.parts.attribution import Attribution
+from tb_plugin.keras.adapter import KerasAdapter
 from tb_plugin.kinds import attribution as data_lib
 
 H, W, C, K, CLASSES = 6, 6, 2, 3, 3
@@ -60,19 +65,27 @@ def case():
     return model, x, classes
 
 
+def run(model, x, y=None):
+    """What the logger hands a part: the model's adapter and the probe."""
+    return SimpleNamespace(adapter=KerasAdapter(model), probe_x=x, probe_y=y, probe_samples=len(x),
+                           probe_tokens=None, log_dir=None, budget=None)
+
+
 def attributor(model, x, **options):
-    return attribution_lib.Attributor(model, attribution_lib.parse_options(options or True, False), x.shape)
+    part = Attribution.from_keyword(options or True)
+    part.begin(run(model, x))
+    return part
 
 
 def test_the_score_is_the_logit_and_gradients_equal_finite_differences(case):
     model, x, classes = case
     a = attributor(model, x)
-    assert a.score == "logit" and a.layer_name == "conv"
-    _, logits = a.predict(x)
+    assert a.score == "logit" and a.layer["name"] == "conv"
+    _, logits = a.adapter.class_scores(x)
     assert np.allclose(logits, numpy_forward(model, x)[1], atol=1e-4)
     reference = fd_gradient(model, x, classes)
     assert np.allclose(a.saliency(x, classes), np.abs(reference).max(axis=-1), atol=2e-3)
-    gradients, _, _, _ = a._grads(x, classes)
+    gradients, _, _ = a.adapter.class_gradients(x, classes)
     assert np.allclose(gradients, reference, atol=2e-3)
 
 
@@ -123,21 +136,25 @@ def test_smoothgrad_tends_to_saliency_as_the_noise_vanishes(case):
 def test_attribution_never_touches_the_model(case):
     model, x, classes = case
     before = [keras.ops.convert_to_numpy(v) for v in model.weights]
-    attributor(model, x).compute(x, classes)
+    attributor(model, x).attribute(x, classes)
     assert all(np.array_equal(b, keras.ops.convert_to_numpy(v)) for b, v in zip(before, model.weights))
 
 
 def test_unsupported_models_are_skipped_with_a_reason():
     vectors = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
-    a = attribution_lib.Attributor(vectors, attribution_lib.Options(), (2, 4))
+    a = Attribution()
+    a.begin(run(vectors, np.zeros((2, 4), "float32")))
     assert not a.active and "not an image" in a.note()
-    tokens = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(10, 4),
-                               keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
-    a = attribution_lib.Attributor(tokens, attribution_lib.Options(), (2, 5), "int32")
+    # Integer inputs without an embedding layer (with one, integrated gradients run per token).
+    tokens = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.CategoryEncoding(10, "count"),
+                               keras.layers.Dense(2, activation="softmax")])
+    a = Attribution()
+    a.begin(run(tokens, np.zeros((2, 5), "int32")))
     assert not a.active and "integer inputs" in a.note()
     flat = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(2, activation="softmax")])
-    a = attribution_lib.Attributor(flat, attribution_lib.Options(), (2, 4, 4, 1))
-    assert a.methods == ["saliency", "smoothgrad", "integrated_gradients"]
+    a = Attribution()
+    a.begin(run(flat, np.zeros((2, 4, 4, 1), "float32")))
+    assert a.active == ["saliency", "smoothgrad", "integrated_gradients"]
     assert "gradcam skipped: no layer with a spatial output" in a.note()
 
 
@@ -151,7 +168,7 @@ def test_unsupported_models_are_skipped_with_a_reason():
 ])
 def test_bad_options_name_the_argument(bad, match):
     with pytest.raises(ValueError, match=match):
-        attribution_lib.parse_options(bad, True)
+        Attribution.from_keyword(bad)
 
 
 def test_probe_labels():
@@ -176,3 +193,124 @@ def test_mass_in_box_and_spearman_helpers():
     assert data_lib.spearman(a, b) == pytest.approx(stats.spearmanr(a, b).statistic, abs=1e-9)
     ties = np.array([1, 1, 2, 3, 3, 3, 4.0])
     assert data_lib.spearman(ties, ties[::-1]) == pytest.approx(stats.spearmanr(ties, ties[::-1]).statistic)
+
+
+# -- the framework-neutral part ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("h, w, out_h, out_w", [(4, 4, 6, 6), (16, 16, 32, 32), (3, 3, 96, 96), (7, 5, 32, 28),
+                                                (6, 6, 4, 4), (5, 9, 3, 2), (1, 1, 8, 8), (2, 3, 2, 3)])
+def test_resize_bilinear_is_tf_image_resize_bit_for_bit(h, w, out_h, out_w):
+    import tensorflow as tf
+
+    images = np.random.default_rng(h * w).normal(size=(3, h, w)).astype("float32")
+    expected = tf.image.resize(images[..., None], (out_h, out_w), method="bilinear").numpy()[..., 0]
+    assert np.array_equal(attribution_lib.resize_bilinear(images, (out_h, out_w)), expected)
+
+
+def test_the_part_never_imports_a_framework():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['tensorflow'] = None; sys.modules['keras'] = None; sys.modules['torch'] = None; "
+            "import tb_plugin.core.parts.attribution")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+class LinearAdapter:
+    """A GradientSource in numpy: scores = flatten(x) @ weights (no softmax: the scores are the outputs)."""
+
+    name = "linear"
+
+    def __init__(self, weights):
+        self.weights = weights  # [H * W * C, classes]
+
+    def score_kind(self):
+        return "output"
+
+    def class_scores(self, x, start=None, batch_size=128):
+        scores = np.asarray(x, np.float64).reshape(len(x), -1) @ self.weights
+        return scores, scores
+
+    def class_gradients(self, x, classes, wrt=None, start=None, batch_size=128):
+        return self.weights[:, classes].T.reshape(np.shape(x)).astype(np.float32), None, None
+
+    def gradient_layers(self):
+        return [], "no layers"
+
+    def embedding_layer(self):
+        return None, None
+
+    def layer_output(self, x, path, batch_size=128):
+        raise NotImplementedError
+
+
+def test_any_adapter_that_gives_gradients_gets_every_method_but_gradcam():
+    weights = np.random.default_rng(0).normal(size=(H * W * C, CLASSES))
+    x = np.random.default_rng(1).uniform(0, 1, (3, H, W, C)).astype("float32")
+    y = np.array([0, 2, 1])
+    part = Attribution(ig_steps=4)
+    part.begin(SimpleNamespace(adapter=LinearAdapter(weights), probe_x=x, probe_y=y, probe_samples=3,
+                               probe_tokens=None, log_dir=None, budget=None))
+    assert part.active == ["saliency", "smoothgrad", "integrated_gradients"] and "gradcam skipped: no layers" in part.note()
+    assert part.estimate_bytes() > 0 and part.due(0, 0)
+    result = part.attribute(x, y)
+    w_true = weights[:, y].T.reshape(x.shape)
+    # A linear score: integrated gradients are exactly (x - 0) * w, complete; saliency and SmoothGrad max |w|.
+    assert np.allclose(result["maps"]["integrated_gradients"][:, 0], (x * w_true).sum(-1), atol=1e-5)
+    assert np.allclose(result["maps"]["saliency"][:, 0], np.abs(w_true).max(-1), atol=1e-6)
+    assert np.allclose(result["maps"]["smoothgrad"][:, 0], np.abs(w_true).max(-1), atol=1e-6)
+    assert max(result["completeness_error"]["true"]) < 1e-6
+    assert result["true_class"].tolist() == [0, 2, 1] and not result["probabilities"]
+    # The job writes through the public Writer method.
+    calls = []
+    job = part.compute(SimpleNamespace(adapter=part.adapter, probe_x=x), 5)
+    job(SimpleNamespace(attribution=lambda tag, maps, step, **kw: calls.append((tag, sorted(maps), step, kw))))
+    assert calls[0][:3] == ("attribution/probe", ["integrated_gradients", "saliency", "smoothgrad"], 5)
+    assert calls[0][3]["images"] is x or np.array_equal(calls[0][3]["images"], x)
+
+
+def test_gradcam_and_saliency_share_one_pass_with_the_same_numbers(case):
+    model, x, classes = case
+    a = attributor(model, x, methods=["gradcam", "saliency"])
+    maps = a.attribute(x, classes)["maps"]
+    assert np.array_equal(maps["saliency"][:, 0], a.saliency(x, classes))
+    assert np.array_equal(maps["gradcam"][:, 0], a.gradcam(x, classes)[1])
+
+
+def test_on_off_and_automatic():
+    x = np.zeros((2, H, W, C), "float32")
+    model = small_model()
+
+    def begun(part, y):
+        part.begin(SimpleNamespace(adapter=KerasAdapter(model), probe_x=x, probe_y=y, probe_samples=2,
+                                   probe_tokens=None, log_dir=None, budget=None))
+        return part
+
+    assert Attribution.from_keyword(False) is None
+    auto = Attribution.from_keyword(None)
+    assert auto.auto and auto.methods == data_lib.METHODS
+    assert not begun(auto, None).active and "no class labels" in auto.note() and auto.estimate_bytes() == 0
+    assert not begun(auto, np.array([0.5, 2.5])).active and "not class labels" in auto.note()
+    assert begun(auto, np.array([0, 2])).active == list(data_lib.METHODS)
+    assert begun(Attribution(), None).active == list(data_lib.METHODS)  # asked for: the predicted class only
+    with pytest.raises(ValueError, match="Attribution: probe_data=\\(x, y\\) has y not class labels"):
+        begun(Attribution(), np.array([0.5, 2.5]))
+    off = begun(Attribution(methods=()), np.array([0, 2]))
+    assert not off.active and not off.due(0, 0) and off.note() == "off (methods=())"
+    assert Attribution.from_keyword("saliency").methods == ("saliency",)
+    assert Attribution.from_keyword({"methods": ["saliency", "gradcam"], "every": 3}).methods == ("gradcam", "saliency")
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(methods=["lime"]), "Attribution: unknown method 'lime'"),
+    (dict(ig_steps=0), "Attribution: ig_steps must be an int >= 1"),
+    (dict(every=True), "Attribution: every must be an int >= 1"),
+    (dict(smoothgrad_noise=0), "Attribution: smoothgrad_noise must be a positive number"),
+    (dict(ig_baseline="blur"), "Attribution: ig_baseline must be 'zeros'"),
+    (dict(gradcam_layer=3), "Attribution: gradcam_layer must be a layer name"),
+    (dict(class_names="abc"), "Attribution: class_names must be a list of strings"),
+])
+def test_constructor_checks_name_the_argument(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Attribution(**kwargs)

@@ -10,7 +10,11 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 
-from tb_plugin.keras import attribution as attribution_lib
+from types import SimpleNamespace
+
+from tb_plugin.core.parts import attribution as attribution_lib
+from tb_plugin.core.parts.attribution import Attribution
+from tb_plugin.keras.adapter import KerasAdapter
 from tb_plugin.kinds import attribution as data_lib
 from tb_plugin.demo import attribution as demo
 from tb_plugin.format import encoding
@@ -102,9 +106,14 @@ def test_maps_fail_the_randomisation_check(trained):
     """Trained vs the same architecture re-initialised: rank correlation below 0.5."""
     _, model, px, py, _ = trained
     fresh = demo.build_model(seed=7)
-    options = attribution_lib.parse_options(["gradcam", "saliency"], True)
-    a = attribution_lib.Attributor(model, options, px.shape).compute(px, py)
-    b = attribution_lib.Attributor(fresh, options, px.shape).compute(px, py)
+    def attribute(model):
+        part = Attribution(methods=["gradcam", "saliency"])
+        part.begin(SimpleNamespace(adapter=KerasAdapter(model), probe_x=px, probe_y=py, probe_samples=len(px),
+                                   probe_tokens=None, log_dir=None, budget=None))
+        return part.attribute(px, py)
+
+    a = attribute(model)
+    b = attribute(fresh)
     for method in ("gradcam", "saliency"):
         rho = [data_lib.spearman(a["maps"][method][i, 0], b["maps"][method][i, 0]) for i in range(len(px))]
         assert np.mean(rho) < 0.5, (method, rho)

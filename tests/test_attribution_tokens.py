@@ -11,7 +11,11 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin.keras import attribution as attribution_lib
+from types import SimpleNamespace
+
+from tb_plugin.core.parts import attribution as attribution_lib
+from tb_plugin.core.parts.attribution import Attribution
+from tb_plugin.keras.adapter import KerasAdapter
 from tb_plugin import summary
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
@@ -64,10 +68,12 @@ def test_token_ig_equals_a_numpy_reference_and_is_complete():
     model = token_model()
     ids = np.random.default_rng(1).integers(0, VOCAB, (4, T)).astype("int32")
     classes = np.array([0, 1, 2, 1])
-    a = attribution_lib.make_attributor(model, attribution_lib.parse_options(True, True), ids.shape, ids.dtype)
-    assert isinstance(a, attribution_lib.TokenAttributor) and a.methods == ["integrated_gradients"]
+    a = Attribution.from_keyword(True)
+    a.begin(SimpleNamespace(adapter=KerasAdapter(model), probe_x=ids, probe_y=classes, probe_samples=len(ids),
+                            probe_tokens=None, log_dir=None, budget=None))
+    assert a.embedding == "emb" and a.active == ["integrated_gradients"]
     assert a.score == "logit" and "gradcam skipped" in a.note()
-    scores, _, f_x, f_b, error = a.integrated_gradients(ids, classes)
+    scores, _, f_x, f_b, error = a.token_integrated_gradients(ids, classes)
     reference, delta = numpy_token_ig(model, ids, classes)
     assert scores.shape == (4, T)
     assert np.allclose(scores, reference, atol=2e-4), np.abs(scores - reference).max()

@@ -7,7 +7,11 @@ import keras
 import numpy as np
 import pytest
 
-from tb_plugin.keras import attribution as attribution_lib
+from types import SimpleNamespace
+
+from tb_plugin.core.parts import attribution as attribution_lib
+from tb_plugin.core.parts.attribution import Attribution
+from tb_plugin.keras.adapter import KerasAdapter
 from tb_plugin import summary
 from tb_plugin.keras import InternalsCallback, read_plan
 from tb_plugin.reader import Reader
@@ -73,18 +77,25 @@ def test_bad_arguments_raise_at_construction():
     with pytest.raises(ValueError, match="attribution=: unknown method 'occlusion'"):
         InternalsCallback("unused", (x, y), attribution=["occlusion"])
     with pytest.raises(ValueError, match="not class labels"):
-        cb = InternalsCallback("unused", (x, y.astype("float32") + 0.5), attribution=True)
-        cb._parts[0].begin(type("C", (), {"probe_x": x, "model": tiny_cnn()})())
+        InternalsCallback("unused", (x, y.astype("float32") + 0.5), attribution=True)
+        run(tiny_cnn(), x, y.astype("float32") + 0.5, Attribution.from_keyword(True))
 
 
 def test_gradcam_layer_option_and_unknown_layer(tmp_path):
     x, y = data(4)
     with pytest.raises(ValueError, match="gradcam_layer='nope' is not a layer"):
-        attribution_lib.Attributor(tiny_cnn(), attribution_lib.parse_options({"gradcam_layer": "nope"}, True), x.shape)
+        run(tiny_cnn(), x, y, Attribution.from_keyword({"gradcam_layer": "nope"}))
     _, cb = fit(tmp_path, attribution={"methods": ["gradcam"], "gradcam_layer": "conv"})
     doc = json.loads(Reader(str(tmp_path))._catalog.read_blob(
         Reader(str(tmp_path))._ctx, "", ".", TAG, 1, 1).decode())
     assert doc["gradcam_layer"] == "conv" and doc["methods"] == ["gradcam"]
+
+
+def run(model, x, y, part):
+    """`part.begin` on what the logger hands a part."""
+    part.begin(SimpleNamespace(adapter=KerasAdapter(model), probe_x=x, probe_y=y, probe_samples=len(x),
+                               probe_tokens=None, log_dir=None, budget=None))
+    return part
 
 
 def user_maps(n=3, h=4, w=5, seed=0):

@@ -128,10 +128,81 @@ class Variable:
 class GradientSource:
     """Gradients of class scores, for attribution (`tb_plugin.core.parts.attribution`).
 
-    See that module for the methods an adapter provides; an adapter that
-    cannot compute gradients leaves them unimplemented and attribution is
-    skipped with a note in the plan.
+    The core computes every attribution method (Grad-CAM, saliency,
+    SmoothGrad, integrated gradients, per-token integrated gradients) in
+    numpy from what these methods return; an adapter that cannot compute
+    gradients leaves them unimplemented (`NotImplementedError`) and
+    attribution is skipped with a note in the plan. `tb_plugin.keras.
+    gradients.KerasGradients` is the Keras implementation (compiled
+    `tf.function` passes); a PyTorch one runs the module in `eval()` mode
+    with `torch.autograd.grad`, a forward hook returning a layer's output
+    (`wrt`) or replacing it by `x` (`start`).
+
+    Contract (arrays are numpy; `x` is one input array with the sample axis
+    first: attribution supports models with a single input):
+
+    * The **score** of class c is what attribution explains: the logit of c
+      when the model ends in a softmax the adapter can undo (a final dense
+      layer with a softmax activation: its input times its kernel plus its
+      bias; a softmax layer: its input), else the model's output for c.
+      `score_kind()` says which: "logit" or "output".
+    * Every pass runs in inference mode (no dropout, no batch statistics)
+      and writes nothing: no variable, optimizer or metric state changes.
+    * `start=None`: `x` is the model input. `start=path` (a path from
+      `embedding_layer()`): `x` is that layer's output and the model runs
+      from there on (the part after the layer); a token model's embedding
+      output is differentiable where its ids are not.
+    * `wrt=path` (a path from `gradient_layers()`): the output of that
+      layer and the score's gradient with respect to it are returned too
+      (Grad-CAM). Image layer outputs are channels-last `[n, h, w,
+      channels]` (a channels-first framework moves the axis).
+    * `batch_size`: the most samples per pass; the adapter splits `x` into
+      such chunks and concatenates the results (same numbers as one pass).
+
+    Images are `[n, height, width, channels]` inputs of a float dtype.
     """
+
+    def score_kind(self):
+        """"logit" or "output": what the scores are (see the class docstring)."""
+        raise NotImplementedError
+
+    def class_scores(self, x, start=None, batch_size=128):
+        """`(outputs, scores)`, float64 `[n, classes]`: the model's (first) output and the class scores of `x`."""
+        raise NotImplementedError
+
+    def class_gradients(self, x, classes, wrt=None, start=None, batch_size=128):
+        """`(gradients, layer_output, layer_gradients)` of `scores[i, classes[i]]` for every sample i.
+
+        `gradients`: d score / d x, shape and layout of `x`, float32;
+        `layer_output`, `layer_gradients`: the output of layer `wrt` and d
+        score / d that output (`[n, h, w, channels]`, float32), or None
+        when `wrt` is None. `classes`: one class index per sample.
+        """
+        raise NotImplementedError
+
+    def gradient_layers(self):
+        """`(layers, problem)`: the layers `wrt` may name, or why no layer output can be reached.
+
+        `layers`: `[{"path", "name", "shape"}]` of the model's top-level
+        layers in network order (input layers left out), `shape` the output
+        shape with the batch axis None (channels last for images) or None
+        when unknown; `problem`: None, or a sentence (then `layers` is []).
+        """
+        raise NotImplementedError
+
+    def embedding_layer(self):
+        """`(path, problem)`: the layer whose output token attribution runs over, or why there is none.
+
+        `path`: the first top-level embedding layer (token ids to vectors)
+        from whose output `start=` can run the model, or None; `problem`:
+        None, or a sentence saying why attribution cannot run over token ids
+        (no embedding layer, a masking embedding, an unreachable model).
+        """
+        raise NotImplementedError
+
+    def layer_output(self, x, path, batch_size=128):
+        """The output of the layer at `path` for inputs `x` (inference mode), float32 numpy."""
+        raise NotImplementedError
 
 
 class ModelAdapter(GradientSource):

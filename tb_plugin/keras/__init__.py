@@ -19,6 +19,7 @@ except ImportError as _error:  # pragma: no cover - exercised in a venv without 
     ) from _error
 
 from tb_plugin.core.parts import Part  # noqa: E402,F401
+from tb_plugin.core.parts.attribution import Attribution  # noqa: E402,F401
 from tb_plugin.core.parts.class_statistics import ClassStatistics  # noqa: E402,F401
 from tb_plugin.core.parts.embeddings import Embeddings  # noqa: E402,F401
 from tb_plugin.keras.adapter import KerasAdapter  # noqa: E402,F401

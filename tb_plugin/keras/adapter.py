@@ -24,12 +24,8 @@ from tb_plugin.core import nest
 from tb_plugin.keras import capture as capture_lib
 from tb_plugin.keras import compiled, naming
 from tb_plugin.keras import layers as layers_lib
+from tb_plugin.keras.gradients import KerasGradients
 
-try:  # the gradient half of the adapter (attribution)
-    from tb_plugin.keras.gradients import KerasGradients
-except ImportError:  # pragma: no cover - until that module exists
-    class KerasGradients:
-        pass
 
 # Plan roles (see tb_plugin.core.plan): copies of another output are dropped first, block outputs last.
 _COPY_LAYERS = tuple(

@@ -26,10 +26,10 @@ from tb_plugin.core import plan as plan_lib
 from tb_plugin.core import selection
 from tb_plugin.core.logger import Logger
 from tb_plugin.core.parts import Part
+from tb_plugin.core.parts.attribution import Attribution
 from tb_plugin.core.parts.class_statistics import ClassStatistics
 from tb_plugin.core.parts.embeddings import Embeddings
 from tb_plugin.format import encoding as encoding_lib
-from tb_plugin.keras import attribution as attribution_lib  # TensorFlow gradients, callback side only
 from tb_plugin.keras.adapter import KerasAdapter
 
 # The step of the snapshot before training (epoch mode, fresh run).
@@ -210,11 +210,12 @@ class InternalsCallback(keras.callbacks.Callback):
         self.attention_fn = attention_fn
         self.log_initial = bool(log_initial)
         parts = _parts(parts, deprecated)
-        auto = attribution_lib.make_part(deprecated.get("attribution"), probe_data, self.probe_samples) \
-            if "attribution" in deprecated or not any(isinstance(p, attribution_lib.AttributionPart) for p in parts) \
-            else None
-        if auto is not None:
-            parts.append(auto)
+        if not any(isinstance(p, Attribution) for p in parts):
+            # Attribution maps are on by default for labelled probe data
+            # (`Attribution(auto=True)`), or as the deprecated keyword asks.
+            attribution = Attribution.from_keyword(deprecated.get("attribution"))
+            if attribution is not None and (self.probe_y is not None or not attribution.auto):
+                parts.append(attribution)
         self.parts = parts
         self.logger = Logger(
             self.log_dir,
