@@ -1,4 +1,5 @@
-"""InternalsCallback(attribution=...) and the two writer doors of kind `attribution`."""
+"""InternalsCallback(parts=[Attribution(...)]), the automatic attribution of labelled probe data, the
+deprecated `attribution=` keyword, and the two writer doors of kind `attribution`."""
 
 import json
 import warnings
@@ -47,7 +48,7 @@ def fit(logdir, **kwargs):
 
 def test_labels_turn_attribution_on_and_training_is_unchanged(tmp_path):
     with_attr, _ = fit(tmp_path / "on")
-    without, _ = fit(tmp_path / "off", attribution=False)
+    without, _ = fit(tmp_path / "off", parts=[Attribution(methods=())])
     for a, b in zip(with_attr.weights, without.weights):  # incl. BatchNorm statistics
         assert np.array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)), a.path
     reader = Reader(str(tmp_path))
@@ -74,7 +75,10 @@ def test_unsupported_model_is_one_message_in_the_plan(tmp_path):
 
 def test_bad_arguments_raise_at_construction():
     x, y = data(4)
-    with pytest.raises(ValueError, match="attribution=: unknown method 'occlusion'"):
+    with pytest.raises(ValueError, match="Attribution: unknown method 'occlusion'"):
+        Attribution(methods=["occlusion"])
+    with pytest.warns(DeprecationWarning, match=r"parts=\[Attribution"), \
+            pytest.raises(ValueError, match="attribution=: unknown method 'occlusion'"):
         InternalsCallback("unused", (x, y), attribution=["occlusion"])
     with pytest.raises(ValueError, match="not class labels"):
         InternalsCallback("unused", (x, y.astype("float32") + 0.5), attribution=True)
@@ -85,7 +89,7 @@ def test_gradcam_layer_option_and_unknown_layer(tmp_path):
     x, y = data(4)
     with pytest.raises(ValueError, match="gradcam_layer='nope' is not a layer"):
         run(tiny_cnn(), x, y, Attribution.from_keyword({"gradcam_layer": "nope"}))
-    _, cb = fit(tmp_path, attribution={"methods": ["gradcam"], "gradcam_layer": "conv"})
+    _, cb = fit(tmp_path, parts=[Attribution(methods=["gradcam"], gradcam_layer="conv")])
     doc = json.loads(Reader(str(tmp_path))._catalog.read_blob(
         Reader(str(tmp_path))._ctx, "", ".", TAG, 1, 1).decode())
     assert doc["gradcam_layer"] == "conv" and doc["methods"] == ["gradcam"]
@@ -153,3 +157,13 @@ def test_writer_rejects_bad_input_naming_the_fix(tmp_path, bad, match):
     with summary.Writer(str(tmp_path)) as w:
         with pytest.raises(ValueError, match=match):
             w.attribution("attribution/x", args.pop("maps"), 0, **args)
+
+
+def test_the_deprecated_keyword_logs_what_the_part_logs(tmp_path):
+    with pytest.warns(DeprecationWarning, match=r"InternalsCallback\(attribution=...\) is deprecated.*parts=\[Attribution"):
+        fit(tmp_path / "old", attribution={"methods": ["gradcam", "saliency"], "every": 2})
+    fit(tmp_path / "new", parts=[Attribution(methods=["gradcam", "saliency"], every=2)])
+    reader = Reader(str(tmp_path))
+    assert reader.steps("old", TAG) == reader.steps("new", TAG) == [-1, 1]
+    for step in (-1, 1):
+        np.testing.assert_array_equal(reader.read("old", TAG, step), reader.read("new", TAG, step))

@@ -93,7 +93,7 @@ def train(logdir, epochs=6, samples=2000, seed=0, callback=True, **callback_args
     Returns (model, probe x, probe y, probe boxes)."""
     import keras
 
-    from tb_plugin.keras import InternalsCallback
+    from tb_plugin.keras import Attribution, InternalsCallback
 
     x, y, _ = shapes_data(samples, seed)
     px, py, boxes = shapes_data(PROBE, seed + 1, empty=False)
@@ -102,8 +102,7 @@ def train(logdir, epochs=6, samples=2000, seed=0, callback=True, **callback_args
                   metrics=["accuracy"])
     callbacks = []
     if callback:
-        args = dict(verbose=0, layers=["conv3", "probabilities"],
-                    attribution={"class_names": CLASS_NAMES})
+        args = dict(verbose=0, layers=["conv3", "probabilities"], parts=[Attribution(class_names=CLASS_NAMES)])
         args.update(callback_args)
         callbacks.append(InternalsCallback(logdir, (px, py), **args))
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0, callbacks=callbacks)
