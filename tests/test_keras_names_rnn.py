@@ -172,3 +172,32 @@ def test_stable_names_keep_explicit_names_and_skip_them_when_numbering():
     # "dense_1" matches the automatic pattern, so it is renumbered too: the
     # first Dense is "dense", the second "dense_1"; "head" stays.
     assert got == ["dense", "dense_1", "head"]
+
+
+def test_the_adapter_describes_the_layer_graph():
+    """KerasAdapter.graph(): the call graph of a branching Functional model, a Sequential chain, and a
+    subclassed model's layers without edges (its call is Python)."""
+    from tb_plugin.keras.adapter import KerasAdapter
+
+    inputs = keras.Input((4,), name="x")
+    a = keras.layers.Dense(3, name="a")(inputs)
+    b = keras.layers.Dense(3, name="b")(inputs)
+    out = keras.layers.Dense(2, name="out")(keras.layers.Add(name="add")([a, b]))
+    graph = KerasAdapter(keras.Model(inputs, out)).graph()
+    assert graph["complete"] and [n["path"] for n in graph["nodes"]] == ["x", "a", "b", "add", "out"]
+    assert sorted(graph["edges"]) == [["a", "add"], ["add", "out"], ["b", "add"], ["x", "a"], ["x", "b"]]
+    chain = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d1"), keras.layers.Dense(2, name="d2")])
+    assert ["d1", "d2"] in KerasAdapter(chain).graph()["edges"]
+
+    class Sub(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.d = keras.layers.Dense(2, name="d")
+
+        def call(self, x):
+            return self.d(x)
+
+    sub = Sub()
+    sub(np.zeros((1, 3), "float32"))
+    graph = KerasAdapter(sub).graph()
+    assert graph == {"nodes": [{"path": "d", "class": "Dense"}], "edges": [], "complete": False}

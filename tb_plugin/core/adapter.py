@@ -31,6 +31,10 @@ dict of arrays with the sample axis first, see `tb_plugin.core.nest`):
   (pooling, merges, attention, recurrent layers, nested models: kept
   longest), `"copy"` (normalisation, activation, dropout, reshapes: dropped
   first) or `"layer"`.
+* `graph()`: the top-level layer graph: `{"nodes": [{"path", "class"}],
+  "edges": [[from path, to path]], "complete": bool}` (`complete` False
+  when the framework cannot say how layers connect, e.g. a subclassed
+  Keras model's `call`: then nodes only).
 * `is_chief()`: False on the workers of a multi-worker run that must not
   write.
 * Gradients for attribution: see `GradientSource` below.
@@ -230,6 +234,10 @@ class ModelAdapter(GradientSource):
 
     def role(self, record):
         return ROLE_LAYER
+
+    def graph(self):
+        return {"nodes": [{"path": layer.path, "class": layer.class_name} for layer in self.layers()
+                          if layer.depth == 0], "edges": [], "complete": False}
 
     def is_chief(self):
         return True

@@ -107,6 +107,32 @@ class KerasAdapter(KerasGradients, adapter_lib.ModelAdapter):
         return [adapter_lib.Layer(self._paths.get(cid, cell.name), cell.name, type(cell).__name__, 0, None, cell)
                 for cid, cell in cells.items()]
 
+    def graph(self):
+        """The top-level layer graph (`tb_plugin.core.adapter`): Functional and Sequential models from
+        their call graph (inputs included); a subclassed model: its layers, no edges, `complete` False."""
+        paths = {id(layer): path for path, depth, _, layer in self._walked if depth == 0}
+        # A built Sequential model keeps its graph in a Functional model of its own.
+        functional = getattr(self.model, "_functional", None) or self.model
+        operations = list(getattr(functional, "_operations", None) or [])
+        if not operations:
+            return {"nodes": [{"path": p, "class": type(l).__name__} for p, d, _, l in self._walked if d == 0],
+                    "edges": [], "complete": False}
+        for op in operations:
+            if type(op).__name__ == "InputLayer":
+                paths[id(op)] = op.name
+        nodes, edges = [], []
+        for op in operations:
+            if id(op) not in paths:
+                continue
+            nodes.append({"path": paths[id(op)], "class": type(op).__name__})
+            for node in getattr(op, "_inbound_nodes", []):
+                for parent in getattr(node, "parent_nodes", []):
+                    source = getattr(parent, "operation", None)
+                    edge = [paths.get(id(source)), paths[id(op)]]
+                    if edge[0] is not None and edge not in edges:
+                        edges.append(edge)
+        return {"nodes": nodes, "edges": edges, "complete": True}
+
     def layer_at(self, path):
         """The Keras layer at a layer path, or None."""
         for p, _, _, layer in self._walked:
