@@ -21,6 +21,7 @@ from tensorboard.backend.event_processing import data_provider as mux_data_provi
 from tensorboard.backend.event_processing import plugin_event_multiplexer
 from tensorboard import context as tb_context
 
+from tb_plugin import kinds
 from tb_plugin.backend import data_access
 from tb_plugin.format import encoding, metadata
 
@@ -80,8 +81,8 @@ class Reader:
 
     def read(self, run, tag, step=None):
         """The array logged for `run`/`tag` at `step` (latest if None); for a
-        document tag (`model_summary`, `logging_plan`), the logged document. Reads that one
-        step's payload only.
+        document tag (`model_summary`, `logging_plan`, `class_stats`), the
+        logged document. Reads that one step's payload only.
 
         Raises:
           KeyError: unknown run, tag or step.
@@ -94,33 +95,61 @@ class Reader:
             raise KeyError(str(e))
         except data_access.UnreadablePayload as e:
             raise encoding.DecodeError(str(e))
-        if info["kind"] in metadata.DOCUMENT_KINDS:
-            return json.loads(bytes(payload).decode("utf-8"))
-        return encoding.decode(payload)
+        return _decode(kinds.get(info["kind"]), 0, payload)
+
+    def read_blob(self, run, tag, step, blob, in_force=False):
+        """Blob `blob` of a step of a payload tag, decoded: an array for an
+        encoded payload, else the JSON value; None when the step holds none.
+
+        Args:
+          blob: the blob's name as the kind's line in `tb_plugin.kinds.KINDS`
+            names it (e.g. "thumbnails"), or its index.
+          in_force: for extras stored only at the steps where they change
+            (labels, thumbnails, probe images): the latest at or before `step`.
+
+        Raises:
+          KeyError: unknown run, tag, step or blob name.
+          encoding.DecodeError: the stored blob is corrupt.
+        """
+        return self._blob(run, tag, step, blob, in_force, metadata.PAYLOAD_KINDS)
+
+    def _blob(self, run, tag, step, blob, in_force, kinds_allowed):
+        try:
+            info = self._catalog.tag_info(self._ctx, "", run, tag, kinds_allowed)
+            kind = kinds.get(info["kind"])
+            if isinstance(blob, str):
+                if blob not in kind.blobs:
+                    raise KeyError("kind %r has no blob %r (it has %s)" % (kind.name, blob, ", ".join(kind.blobs)))
+                blob = kind.blob(blob)
+            if in_force:
+                _, data = self._catalog.read_latest_blob(self._ctx, "", run, tag, step, blob, kinds_allowed)
+            else:
+                data = self._catalog.read_blob(self._ctx, "", run, tag, step, blob, kinds_allowed)
+        except data_access.NoSuchBlob:
+            return None
+        except (data_access.NotFound, data_access.WrongKind) as e:
+            raise KeyError(str(e))
+        except data_access.UnreadablePayload as e:
+            raise encoding.DecodeError(str(e))
+        return _decode(kind, blob, data)
 
     def embedding_extras(self, run, tag, step):
         """`(labels dict or None, thumbnails array or None)` in force at
         `step` of an embedding tag (see `tb_plugin.kinds.embedding`)."""
-        from tb_plugin.kinds import embedding as embedding_lib
-
-        kinds = (metadata.KIND_EMBEDDING,)
-        found = []
-        for index in (embedding_lib.LABELS_BLOB, embedding_lib.THUMBNAILS_BLOB):
-            try:
-                _, blob = self._catalog.read_latest_blob(self._ctx, "", run, tag, step, index, kinds)
-            except data_access.NoSuchBlob:
-                found.append(None)
-                continue
-            except (data_access.NotFound, data_access.WrongKind) as e:
-                raise KeyError(str(e))
-            except data_access.UnreadablePayload as e:
-                raise encoding.DecodeError(str(e))
-            found.append(json.loads(blob.decode("utf-8")) if index == embedding_lib.LABELS_BLOB else encoding.decode(blob))
-        return found[0], found[1]
+        allowed = (metadata.KIND_EMBEDDING,)
+        return (self._blob(run, tag, step, "labels", True, allowed),
+                self._blob(run, tag, step, "thumbnails", True, allowed))
 
     def read_all(self, run, tag):
         """`{step: value}` for every logged step of `run`/`tag` (as `read`)."""
         return {step: self.read(run, tag, step) for step in self.steps(run, tag)}
+
+
+def _decode(kind, index, data):
+    """A blob's bytes as the kind's line says: an encoded array, or UTF-8 JSON."""
+    if kind.is_payload(index):
+        return encoding.decode(data)
+    return json.loads(bytes(data).decode("utf-8"))
 
 
 def read_plan(run_dir):

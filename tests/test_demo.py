@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from tb_plugin import kinds
 from tb_plugin.demo import digits as demo
 from tb_plugin.demo.runs import demo_runs
 from tb_plugin.kinds import activation_stats as stats
@@ -47,6 +48,18 @@ def test_committed_demo_logs_match_the_generator(regenerated):
         assert steps[0] == -1 and len(steps) >= 10, "demo logs every epoch from step -1 (before training)"
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(DEMO_LOGS) for f in fs)
     assert total < 10 * 1024 * 1024
+
+
+def test_committed_demo_logs_show_every_kind_under_its_tag():
+    # The demo shows every kind of the registry, each under the tag (or tag
+    # prefix) its line in tb_plugin.kinds.KINDS names.
+    seen = set()
+    for run, tags in Reader(DEMO_LOGS).tags().items():
+        for tag, info in tags.items():
+            kind = kinds.get(info["kind"])
+            seen.add(kind.name)
+            assert tag == kind.tag or (kind.tag.endswith("/") and tag.startswith(kind.tag)), (run, tag, kind.name)
+    assert seen == set(kinds.names()), "kinds the demo never shows: %s" % sorted(set(kinds.names()) - seen)
 
 
 def test_regenerated_probe_activations_are_the_models(regenerated):

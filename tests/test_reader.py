@@ -1,5 +1,7 @@
 """tb_plugin.reader.Reader over logs with several runs."""
 
+import time
+
 import numpy as np
 import pytest
 from tensorboard.compat.proto import event_pb2, summary_pb2
@@ -109,8 +111,8 @@ def test_a_step_written_twice_keeps_the_latest(tmp_path, monkeypatch):
     # earlier run's later steps (6) are dropped.
     with summary.Writer(str(tmp_path / "run")) as writer:
         pass
-    later = summary.time.time() + 60
-    monkeypatch.setattr(summary.time, "time", lambda: later)
+    later = time.time() + 60
+    monkeypatch.setattr(time, "time", lambda: later)
     with summary.Writer(str(tmp_path / "run")) as writer:
         writer.activations("conv", third, step=5, encoding="f32")
     reader.reload()
@@ -199,8 +201,8 @@ def test_writers_opened_one_after_another_in_the_same_second_keep_every_step(tmp
     # E.g. a Keras callback reopening its writer for each of many short fit() calls.
     # TensorBoard reads a run's event files in name order, and a step going back
     # counts as a restart, so the files must sort in creation order.
-    now = summary.time.time()
-    monkeypatch.setattr(summary.time, "time", lambda: now)
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
     monkeypatch.setattr(summary.Writer, "_uid", 8)
     for first in range(0, 12, 3):  # uids 8, 9, 10, 11: one more digit on the way
         with summary.Writer(str(tmp_path / "run")) as writer:

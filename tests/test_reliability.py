@@ -47,13 +47,17 @@ def events_file(run_dir):
 def logs(tmp_path_factory):
     logdir = tmp_path_factory.mktemp("reliability")
     logged = collections.defaultdict(dict)
-    # Every kind, several steps.
+    # Every kind (test_the_fixture_writes_every_kind), several steps.
     with Writer(str(logdir / "good")) as w:
+        kernel = None
         for step in range(3):
             x = np.maximum(RNG.randn(4, 6, 6, 8), 0).astype(np.float32)
             w.activations("conv", x, step=step)  # q8: compared with encoding x again
             w.activation_stats("stats/conv", x, step=step, activation="relu", source_tag="conv")
-            w.weights("weights/dense/kernel", RNG.randn(6, 4), step=step, encoding="f32", layer="dense")
+            previous, kernel = kernel, RNG.randn(6, 4)
+            w.weights("weights/dense/kernel", kernel, step=step, encoding="f32", layer="dense")
+            w.weight_stats("weight_stats/dense/kernel", kernel, step, previous=previous,
+                           source_tag="weights/dense/kernel", layer="dense")
             w.attention("attention/mha", softmax(RNG.randn(2, 5, 5)), step=step, tokens=list("abcde"))
             w.attention("attention/vit", softmax(RNG.randn(1, 5, 5)), step=step, patch_grid=(2, 2), prefix_tokens=1,
                         image=RNG.uniform(size=(8, 8, 3)))
@@ -67,6 +71,7 @@ def logs(tmp_path_factory):
                           predicted_probability=[0.9, 0.6, 0.7, 0.8], true_probability=[0.9, 0.6, 0.3, 0.8],
                           class_names=["a", "b"], images=RNG.uniform(size=(4, 6, 6, 3)) if step == 0 else None)
         w.model_summary("model_summary", {"name": "m", "layers": []})
+        w.logging_plan("logging_plan", {"parts": []})
     # Old layout (inline), one step's payload bytes flipped inside the event file.
     payloads = {step: encoding.encode(RNG.randn(32, 16).astype(np.float32), "f32") for step in range(4)}
     write_schema1(logdir / "inline_corrupt", "dense", sorted(payloads.items()), shape=(32, 16), encoding="f32")
@@ -273,7 +278,7 @@ ROUTES = API_ROUTES + ["static/index.js",
           "static/", "static/../plugin.py", "static/%2e%2e/%2e%2e/setup.py", "static/views/../../setup.py",
           "static//etc/passwd", "static/..%5c..%5csetup.py", "nope", ""]
 KNOWN_TAGS = ["conv", "stats/conv", "weights/dense/kernel", "attention/mha", "attention/vit", "model_summary", "class_stats",
-              "embedding/dense", "attribution/conv",
+              "embedding/dense", "attribution/conv", "weight_stats/dense/kernel", "logging_plan",
               "dense", "garbled", "newer", "unknown_kind", 't"a\\g ‮<img src=x onerror=alert(1)>']
 JUNK = st.one_of(
     st.text(max_size=40),
@@ -323,6 +328,17 @@ def check_answer(path, status, headers, body, statuses):
     if path.startswith(PREFIX + "/static/") and status == 200:  # the route, not a query naming it
         assert body in _frontend_bytes(), path  # only the frontend's own files, never anything else
     assert b"setuptools.setup" not in body and b"root:x:0:0" not in body
+
+
+def test_the_fixture_writes_every_kind(logs):
+    # The fuzzer sees a tag of every kind in the registry (tb_plugin.kinds.KINDS).
+    from tb_plugin import kinds
+    from tb_plugin.reader import Reader
+
+    logdir, _ = logs
+    written = {tag: info["kind"] for tag, info in Reader(str(logdir / "good")).tags()["."].items()}
+    assert set(written.values()) == set(kinds.names()), "kinds the fuzzer never sees"
+    assert {written[tag] for tag in KNOWN_TAGS if tag in written} == set(kinds.names()), "kinds not in KNOWN_TAGS"
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

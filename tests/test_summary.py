@@ -375,3 +375,55 @@ def test_masked_arrays_keep_their_mask_as_nan_through_both_doors(tmp_path):
         decoded = reader.read(run, "layer", 1)
         assert np.array_equal(np.isnan(decoded), x.mask)
         assert np.array_equal(decoded[~x.mask], x.compressed())
+
+
+# --- every kind with a tf.summary door: the same step through both doors ---------------
+
+SCORES = np.exp(RNG.randn(2, 3, 3)) / np.exp(RNG.randn(2, 3, 3)).sum(-1, keepdims=True)
+SCORES = SCORES / SCORES.sum(-1, keepdims=True)
+LABELS = np.arange(12) % 3
+DOOR_KINDS = {
+    # kind: (arguments of the tf.summary door, of the Writer; both without the step)
+    "weights": ((CONV[0],), dict(layer="conv", layer_class="Conv2D")),
+    "attention": ((SCORES,), dict(tokens=list("abc"), patch_grid=(1, 3), image=RNG.uniform(size=(2, 6, 3)))),
+    "embedding": ((CONV,), dict(labels=[0, 1, 0, 1], class_names=["a", "b"], thumbnails=RNG.uniform(size=(4, 3, 3)))),
+    "class_stats": ((), dict(labels=LABELS, predictions=np.eye(3)[(LABELS + (np.arange(12) > 9)) % 3],
+                             layers={"h": RNG.randn(12, 5)}, class_names=list("xyz"), thumbnails=RNG.uniform(size=(12, 2, 2)))),
+    "attribution": (({"saliency": RNG.uniform(size=(3, 4, 4))},), dict(
+        predicted_class=[0, 1, 1], predicted_probability=np.array([0.5, 0.6, 0.7]), images=RNG.uniform(size=(3, 4, 4)),
+        gradcam_raw=RNG.uniform(size=(3, 2, 2)), gradcam_layer="conv", settings={"steps": 3})),
+}
+
+
+@pytest.mark.parametrize("function", [lambda f: f, tf.function], ids=["eager", "tf.function"])
+@pytest.mark.parametrize("kind", sorted(DOOR_KINDS))
+def test_every_kind_stores_the_same_step_through_both_doors(tmp_path, kind, function):
+    args, kwargs = DOOR_KINDS[kind]
+    writer = tf_writer(tmp_path / "tf")
+    with writer.as_default(step=3):
+        if kind == "class_stats":
+            door = function(lambda: getattr(summary, kind)(kind, kwargs["labels"], kwargs["predictions"],
+                                                           **{k: v for k, v in kwargs.items() if k not in ("labels", "predictions")}))
+        else:
+            door = function(lambda: getattr(summary, kind)(kind, *args, **kwargs))
+        assert bool(door())
+    writer.close()
+    with summary.Writer(str(tmp_path / "numpy")) as numpy_writer:
+        getattr(numpy_writer, kind)(kind, *args, step=3, **kwargs)
+    (tf_step, tf_value), = summary_values(str(tmp_path / "tf"))
+    (np_step, np_value), = summary_values(str(tmp_path / "numpy"))
+    (_, np_blobs), = stored_payloads(str(tmp_path / "numpy"))
+    tf_blobs = list(tf_value.tensor.string_val)
+    assert tf_step == np_step == 3 and tf_value.tag == np_value.tag == kind
+    tf_fields = metadata.parse_plugin_metadata(tf_value.metadata.plugin_data.content)
+    np_fields = metadata.parse_plugin_metadata(np_value.metadata.plugin_data.content)
+    assert (tf_fields.pop("storage"), np_fields.pop("storage")) == ("inline", "store")
+    if kind == "attention":
+        # Documented: the tf.summary door keeps no state, so it stores the labels with every step.
+        assert tf_blobs[1] and not np_blobs[1]
+        tf_blobs[1] = np_blobs[1]
+    if kind == "class_stats":
+        # Documented: traced before the document is computed, its metadata has what is known then.
+        assert np_fields.pop("samples") == 12
+    assert tf_blobs == np_blobs
+    assert tf_fields == np_fields

@@ -57,7 +57,9 @@ def test_wheel_holds_the_package_and_the_frontend(venv):
     import zipfile
 
     names = zipfile.ZipFile(venv[2]).namelist()
-    for module in ("__init__", "encoding", "metadata", "summary", "data_access", "reader", "plugin"):
+    for module in ("__init__", "format/encoding", "format/metadata", "kinds/__init__", "summary/__init__",
+                   "summary/writer", "summary/tf_door", "summary/core", "backend/data_access", "reader",
+                   "backend/plugin"):
         assert "tb_plugin/%s.py" % module in names
     assert "tb_plugin/frontend/index.js" in names
     assert not any(name.startswith(("tests/", "frontend/")) for name in names)

@@ -26,7 +26,7 @@ import time
 
 from tensorboard.data import provider
 
-from tb_plugin.kinds import attention as attention_lib
+from tb_plugin import kinds as kinds_lib
 from tb_plugin.format import encoding, metadata, store
 
 # Ask for every kept step: the loader's sample limit already bounds them.
@@ -293,8 +293,11 @@ class Catalog:
         return info, step, index.values[step]
 
     def read_blob(self, ctx, experiment_id, run, tag, step, index=0, kinds=metadata.PAYLOAD_KINDS):
-        """Returns blob `index` of a step (0: the payload; for attention 1:
-        per-step token labels, 2: the input image). `step=None`: the latest.
+        """Returns blob `index` of a step (0: the payload; the others as the
+        kind's line in `tb_plugin.kinds.KINDS` names them, e.g. for attention
+        1: per-step token labels, 2: the input image). `step=None`: the latest.
+        A blob the kind declares an encoded payload is checked before it is
+        returned.
 
         Raises:
           NotFound: unknown run, tag or step, or a step with no payload.
@@ -309,7 +312,8 @@ class Catalog:
             raise NoSuchBlob("step %s of tag %r in run %r has no blob %d" % (step, tag, run, index))
         if info.get("storage") != metadata.STORAGE_STORE:
             blob = self._provider.read_blob(ctx, blob_key=values[index])
-            if info.get("kind") in metadata.ARRAY_KINDS and index != attention_lib.PER_STEP_TOKENS_BLOB:
+            kind = kinds_lib.get(info.get("kind"))
+            if kind is not None and kind.is_payload(index):
                 # TensorBoard's Rust data server serves records whose checksum
                 # fails; the payload's own checksum catches them.
                 try:

@@ -26,6 +26,8 @@ import json
 
 from tensorboard.compat.proto import summary_pb2
 
+from tb_plugin import kinds as _kinds
+
 PLUGIN_NAME = "internals"
 
 # Schema version of the metadata content written by this release.
@@ -39,23 +41,24 @@ STORAGE_STORE = "store"
 STORAGE_INLINE = "inline"
 STORAGES = (STORAGE_STORE, STORAGE_INLINE)
 
-# Summary kinds this release can show.
-KIND_ACTIVATIONS = "activations"  # encoded arrays
-KIND_ACTIVATION_STATS = "activation_stats"  # tensor: stats vectors (stats.py)
-KIND_WEIGHTS = "weights"  # encoded arrays (variables)
-KIND_WEIGHT_STATS = "weight_stats"  # tensor: per-variable change vectors (weights.weight_stats)
-KIND_ATTENTION = "attention"  # encoded attention scores, per-step labels and images
-KIND_EMBEDDING = "embedding"  # encoded [samples, dims] rows, labels, thumbnails (embedding.py)
-KIND_ATTRIBUTION = "attribution"  # encoded maps, a side document, Grad-CAM raw, probe images (attribution_data.py)
-KIND_MODEL_SUMMARY = "model_summary"  # a UTF-8 JSON document (the layer list)
-KIND_LOGGING_PLAN = "logging_plan"  # a UTF-8 JSON document (tb_plugin.core.plan)
-KIND_CLASS_STATS = "class_stats"  # a UTF-8 JSON document, then thumbnails (tb_plugin.kinds.class_stats)
-ARRAY_KINDS = (KIND_ACTIVATIONS, KIND_WEIGHTS, KIND_ATTENTION, KIND_EMBEDDING, KIND_ATTRIBUTION)
-DOCUMENT_KINDS = (KIND_MODEL_SUMMARY, KIND_LOGGING_PLAN, KIND_CLASS_STATS)
+# Summary kinds this release can show: the registry `tb_plugin.kinds.KINDS`
+# (one line per kind) names them, and says which layout each has.
+KIND_ACTIVATIONS = _kinds.ACTIVATIONS.name  # encoded arrays
+KIND_ACTIVATION_STATS = _kinds.ACTIVATION_STATS.name  # tensor: stats vectors (kinds.activation_stats)
+KIND_WEIGHTS = _kinds.WEIGHTS.name  # encoded arrays (variables)
+KIND_WEIGHT_STATS = _kinds.WEIGHT_STATS.name  # tensor: per-variable change vectors (kinds.weights)
+KIND_ATTENTION = _kinds.ATTENTION.name  # encoded attention scores, per-step labels and images
+KIND_EMBEDDING = _kinds.EMBEDDING.name  # encoded [samples, dims] rows, labels, thumbnails (kinds.embedding)
+KIND_ATTRIBUTION = _kinds.ATTRIBUTION.name  # encoded maps, a side document, Grad-CAM raw, probe images
+KIND_MODEL_SUMMARY = _kinds.MODEL_SUMMARY.name  # a UTF-8 JSON document (the layer list)
+KIND_LOGGING_PLAN = _kinds.LOGGING_PLAN.name  # a UTF-8 JSON document (tb_plugin.core.plan)
+KIND_CLASS_STATS = _kinds.CLASS_STATS.name  # a UTF-8 JSON document, then thumbnails (kinds.class_stats)
+ARRAY_KINDS = _kinds.names(_kinds.ARRAY)
+DOCUMENT_KINDS = _kinds.names(_kinds.DOCUMENT)
 # Kinds whose steps hold payloads (`/data` serves them), with a `storage`.
 PAYLOAD_KINDS = ARRAY_KINDS + DOCUMENT_KINDS
 # Kinds whose steps are small float64 vectors in the event file itself.
-SERIES_KINDS = (KIND_ACTIVATION_STATS, KIND_WEIGHT_STATS)
+SERIES_KINDS = _kinds.names(_kinds.SERIES)
 KINDS = PAYLOAD_KINDS + SERIES_KINDS
 # Kinds whose steps `/steps` lists.
 STEPPED_KINDS = KINDS
@@ -151,14 +154,23 @@ def create_stats_metadata(layout, activation, source_tag, description=None):
       source_tag: the activations tag these statistics describe.
       description: optional Markdown description.
     """
-    return _series_metadata(
+    return create_series_metadata(
         KIND_ACTIVATION_STATS, layout, {"activation": activation, "source_tag": source_tag}, description
     )
 
 
-def _series_metadata(kind, layout, extra, description):
-    """`SummaryMetadata` of a series of float64 vectors (`SERIES_KINDS`)."""
-    content = dict(extra)
+def create_series_metadata(kind, layout, extra=None, description=None):
+    """Builds the `SummaryMetadata` of a series of float64 vectors (`SERIES_KINDS`).
+
+    Args:
+      kind: one of `SERIES_KINDS`.
+      layout: dict with `fields`, `bins` and `units` of the vector layout.
+      extra: optional JSON-serialisable, kind-specific fields.
+      description: optional Markdown description.
+    """
+    if kind not in SERIES_KINDS:
+        raise ValueError("unknown series kind %r; expected one of %s" % (kind, SERIES_KINDS))
+    content = dict(extra or {})
     content.update(
         version=SCHEMA_VERSION,
         kind=kind,
@@ -242,7 +254,7 @@ def create_weight_stats_metadata(layout, source_tag, layer=None, layer_class=Non
     (`DATA_CLASS_TENSOR`). `source_tag` is the variable's `weights/` tag
     (its full values, logged on the plan's cadence).
     """
-    return _series_metadata(
+    return create_series_metadata(
         KIND_WEIGHT_STATS, layout, {"source_tag": source_tag, "layer": layer, "layer_class": layer_class}, description
     )
 

@@ -20,6 +20,11 @@ The dead and saturated fields are NaN where they do not apply.
 
 import numpy as np
 
+from tb_plugin import kinds
+from tb_plugin.format import encoding as encoding_lib
+
+KIND = kinds.ACTIVATION_STATS
+
 FIELDS = (
     "mean",
     "std",
@@ -195,3 +200,12 @@ def series_json(datums):
     result["dead_unit_indices"] = [np.flatnonzero(u["flags"] == UNIT_DEAD).tolist() for u in unpacked]
     result["saturated_unit_indices"] = [np.flatnonzero(u["flags"] == UNIT_SATURATED).tolist() for u in unpacked]
     return result
+
+
+def step(data, activation=None, source_tag=None):
+    """One `activation_stats` step for the writer: the `compute` vector of a
+    layer output, with its layout and fields (`activation`, the
+    `source_tag` of the activations it describes)."""
+    vector = compute(encoding_lib.as_float_array(data), activation)
+    return kinds.Step(KIND, vector, {"fields": FIELDS, "bins": BINS, "units": len(vector) - vector_length(0),
+                                     "activation": activation, "source_tag": source_tag})

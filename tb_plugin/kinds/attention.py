@@ -23,16 +23,21 @@ Blobs of one step (`PER_STEP_TOKENS_BLOB`, `IMAGE_BLOB`):
 3. the input image `[h, w, c]` or `[batch, h, w, c]` (an encoded payload)
    of a vision transformer, when given.
 
-The backend serves blob i at `/attention_blob?run&tag&step&index=i` and the
-per-head entropy series at `/attention_summary?run&tag` (`entropy_series`).
+`step` builds one step for either writer door. The backend serves blob i
+at `/attention_blob?run&tag&step&index=i` and the per-head entropy series at
+`/attention_summary?run&tag` (`entropy_series`).
 """
 
 import json
 
 import numpy as np
 
-PER_STEP_TOKENS_BLOB = 1
-IMAGE_BLOB = 2
+from tb_plugin import kinds
+from tb_plugin.format import encoding as encoding_lib
+
+KIND = kinds.ATTENTION
+PER_STEP_TOKENS_BLOB = KIND.blob("tokens")
+IMAGE_BLOB = KIND.blob("image")
 # Rows must sum to 1 within this (float32 softmax outputs, q8 aside).
 ROW_SUM_TOLERANCE = 1e-3
 
@@ -176,13 +181,44 @@ def validate(
     return array, extra, image
 
 
-def tokens_blob(extra, first):
-    """The per-step token blob: JSON when this step's labels differ from
-    `first` (the tag's first labels, in its metadata), else b""."""
-    current = {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}
-    if first is None or current == first:
+def tokens_blob(labels, first):
+    """The per-step token blob: JSON `{"query_tokens", "key_tokens"}` when
+    this step's labels differ from `first` (the tag's first labels, in its
+    metadata), else b"". `first=None` (a door that keeps no state): the
+    labels whenever there are any."""
+    current = {"query_tokens": labels["query_tokens"], "key_tokens": labels["key_tokens"]}
+    if first is None and current["query_tokens"] is None and current["key_tokens"] is None:
+        return b""
+    if first is not None and current == first:
         return b""
     return json.dumps(current, sort_keys=True).encode("utf-8")
+
+
+def step(name, scores, *, tokens=None, query_tokens=None, key_tokens=None, normalized=True, patch_grid=None,
+         prefix_tokens=0, image=None, encoding, max_values, memory=None):
+    """One attention step (`kinds.Step`) for either writer door; arguments
+    as `tb_plugin.summary.attention`.
+
+    With a `memory` (the `Writer`), the metadata carries the tag's first
+    token labels (TensorBoard keeps a tag's first metadata) and a step
+    carries its own only when they differ from those; without one (the
+    `tf.summary` door) every step carries its labels.
+
+    Raises:
+      ValueError: as `validate`, or too many values.
+    """
+    array, extra, image = validate(
+        name, scores, tokens, query_tokens, key_tokens, normalized, patch_grid, prefix_tokens, image
+    )
+    labels = {"query_tokens": extra["query_tokens"], "key_tokens": extra["key_tokens"]}
+    first = None if memory is None else memory.first("labels", labels)
+    extra.update(first or labels)
+    blobs = [
+        encoding_lib.encode(array, encoding, max_values),
+        tokens_blob(labels, first),
+        b"" if image is None else encoding_lib.encode(image, "f32", max_values),
+    ]
+    return kinds.Step(KIND, blobs, extra, array.shape, array.dtype.name, encoding)
 
 
 def row_entropy(scores):

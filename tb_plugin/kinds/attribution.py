@@ -3,7 +3,8 @@
 An attribution summary (kind `attribution`) answers "where in this input is
 the evidence for class c?" for each probe sample, by one or more methods,
 for the sample's true class and for its predicted class. One step holds
-these blobs (`DOC_BLOB`, `GRADCAM_RAW_BLOB`, `IMAGES_BLOB`):
+these blobs (`DOC_BLOB`, `GRADCAM_RAW_BLOB`, `IMAGES_BLOB`; `step` builds one for
+either writer door):
 
 0. the maps `[samples, targets, height, width, methods]` (an encoded
    payload, `tb_plugin.format.encoding`; q8 quantises per method, the last axis,
@@ -47,9 +48,13 @@ import json
 
 import numpy as np
 
-DOC_BLOB = 1
-GRADCAM_RAW_BLOB = 2
-IMAGES_BLOB = 3
+from tb_plugin import kinds
+from tb_plugin.format import encoding as encoding_lib
+
+KIND = kinds.ATTRIBUTION
+DOC_BLOB = KIND.blob("document")
+GRADCAM_RAW_BLOB = KIND.blob("gradcam_raw")
+IMAGES_BLOB = KIND.blob("images")
 
 METHODS = ("gradcam", "saliency", "smoothgrad", "integrated_gradients")
 TARGETS = ("true", "predicted")
@@ -252,6 +257,31 @@ def _validate_tokens(name, maps, methods, targets, tokens, images, gradcam_raw, 
 
 def encode_doc(doc):
     return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+
+def fields(array, doc):
+    """The metadata fields of an attribution tag, from `validate`'s maps and document."""
+    return {"methods": doc["methods"], "targets": doc["targets"], "samples": int(array.shape[0]),
+            "gradcam_layer": doc["gradcam_layer"], "layout": doc.get("layout", "image")}
+
+
+def step(name, maps, *, encoding, max_values, memory=None, **arguments):
+    """One attribution step (`kinds.Step`) for either writer door; `arguments`
+    as `validate`. With a `memory` (the `Writer`) the probe images are stored
+    only when they change; without one, with every step.
+
+    Raises:
+      ValueError: as `validate`, or too many values.
+    """
+    array, doc, raw, images = validate(name, maps, **arguments)
+    blobs = [
+        encoding_lib.encode(array, encoding, max_values),
+        encode_doc(doc),
+        b"" if raw is None else encoding_lib.encode(raw, "f32", max_values),
+        b"" if images is None or (memory is not None and not memory.changed("images", images))
+        else encoding_lib.encode(images, "q8", max_values),
+    ]
+    return kinds.Step(KIND, blobs, fields(array, doc), array.shape, array.dtype.name, encoding)
 
 
 def positive_mass_in_box(saliency_map, box):

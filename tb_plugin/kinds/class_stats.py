@@ -68,6 +68,11 @@ import numbers
 
 import numpy as np
 
+from tb_plugin import kinds
+from tb_plugin.format import encoding as encoding_lib
+
+KIND = kinds.CLASS_STATS
+
 FORMAT = 1
 # Default number of evaluation samples (the first N of `class_data`).
 DEFAULT_SAMPLES = 1000
@@ -539,10 +544,21 @@ def _f32(x):
     return float(np.format_float_positional(v, unique=True, trim="-")) if np.isfinite(v) else None
 
 
-# ---- the writers' validator (both doors of tb_plugin.summary) ----------------------------
+# ---- one step, for both doors of tb_plugin.summary ---------------------------------------
 
-DOCUMENT_BLOB = 0
-THUMBNAILS_BLOB = 1
+DOCUMENT_BLOB = KIND.blob("document")
+THUMBNAILS_BLOB = KIND.blob("thumbnails")
+
+
+def fields(classes, class_names, layers, thumbnails, samples=None):
+    """The metadata fields of a class_stats tag: K (None if not known yet),
+    the class names, the layer paths, whether thumbnails were given, and
+    the sample count when known."""
+    extra = {"classes": classes, "class_names": class_names, "layers": [str(path) for path in layers],
+             "thumbnails": bool(thumbnails)}
+    if samples is not None:
+        extra["samples"] = int(samples)
+    return extra
 
 
 def prepare(name, labels, predictions, layers=None, class_names=None, classes=None, thumbnails=None):
@@ -564,11 +580,20 @@ def prepare(name, labels, predictions, layers=None, class_names=None, classes=No
         images = embedding_lib.check_thumbnails(thumbnails, doc["samples"], name)
     except ValueError as e:
         raise ValueError("%s: %s" % (name, e)) from None
-    extra = {
-        "classes": doc["classes"],
-        "class_names": doc["class_names"],
-        "samples": doc["samples"],
-        "layers": [layer["path"] for layer in doc["layers"]],
-        "thumbnails": images is not None,
-    }
+    extra = fields(doc["classes"], doc["class_names"], [layer["path"] for layer in doc["layers"]],
+                   images is not None, samples=doc["samples"])
     return to_json(doc), images, extra
+
+
+def step(name, labels, predictions, layers=None, class_names=None, classes=None, thumbnails=None, memory=None):
+    """One class_stats step (`kinds.Step`) for either writer door; arguments
+    as `tb_plugin.summary.Writer.class_stats`. With a `memory` (the `Writer`)
+    the thumbnails are stored only when they change; without one, with
+    every step."""
+    doc_bytes, images, extra = prepare(name, labels, predictions, layers, class_names, classes, thumbnails)
+    blobs = [
+        doc_bytes,
+        b"" if images is None or (memory is not None and not memory.changed("thumbnails", images))
+        else encoding_lib.encode(images, "q8", None),
+    ]
+    return kinds.Step(KIND, blobs, extra)

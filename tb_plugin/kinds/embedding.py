@@ -13,7 +13,12 @@ Blobs of one step (`LABELS_BLOB`, `THUMBNAILS_BLOB`), as for attention:
 2. the samples' labels and metadata columns as UTF-8 JSON
    `{"labels": [...], "class_names": [...] | null, "columns": {name: [...]}}`
    with the tag's first write and again only when they change (else empty);
-3. the samples' thumbnails `[n, h, w, c]` (an encoded payload), when given.
+3. the samples' thumbnails `[n, h, w, c]` (an encoded payload), with the
+   tag's first write that has them and again only when they change.
+
+Its metadata adds `samples` (n), `source_shape` (the outputs' shape before
+`as_rows`) and `thumbnails` (whether this write gave them): `fields`. `step`
+builds one step for either writer door.
 
 The backend projects each step on request (`projection_series`): PCA
 (exact, from the SVD of the centred matrix), or t-SNE (scikit-learn) and
@@ -26,13 +31,18 @@ projection, and the silhouette score in the full space (on a fixed subset
 of `SCORE_SAMPLES` samples when there are more).
 """
 
+import collections
 import json
 import os
 
 import numpy as np
 
-LABELS_BLOB = 1
-THUMBNAILS_BLOB = 2
+from tb_plugin import kinds
+from tb_plugin.format import encoding as encoding_lib
+
+KIND = kinds.EMBEDDING
+LABELS_BLOB = KIND.blob("labels")
+THUMBNAILS_BLOB = KIND.blob("thumbnails")
 KNN_NEIGHBOURS = 5
 # Scores (k-NN accuracy, silhouette) are O(n^2): above this many samples they
 # are computed on a fixed, seeded subset of this size (the same at every step).
@@ -110,6 +120,46 @@ def check_thumbnails(thumbnails, n, name="embedding"):
 
 def encode_labels(doc):
     return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+
+def fields(samples, source_shape, thumbnails):
+    """The metadata fields of an embedding tag (unknown dimensions as -1)."""
+    return {"samples": int(samples), "source_shape": [-1 if d is None else int(d) for d in source_shape],
+            "thumbnails": bool(thumbnails)}
+
+
+#: One embedding write, checked: the source outputs, their `[n, d]` rows, the
+#: labels document (`labels_blob`) and the thumbnails array or None.
+Prepared = collections.namedtuple("Prepared", "source rows doc images")
+
+
+def prepare(name, data, labels=None, class_names=None, columns=None, thumbnails=None):
+    """Checks one embedding write's arguments (see `tb_plugin.summary.Writer.embedding`).
+
+    Raises:
+      ValueError: bad rows, label or column counts, or thumbnails.
+    """
+    source = np.asarray(data)
+    rows = as_rows(source, name)
+    doc = labels_blob(labels, class_names, columns, len(rows), name)
+    images = check_thumbnails(thumbnails, len(rows), name)
+    return Prepared(source, rows, doc, images)
+
+
+def step(prepared, *, encoding, max_values, memory=None):
+    """One embedding step (`kinds.Step`) of a `prepare`d write, for either
+    writer door. With a `memory` (the `Writer`) the labels and thumbnails
+    are stored only when they change; without one, with every step."""
+    doc_bytes = encode_labels(prepared.doc)
+    images = prepared.images
+    blobs = [
+        encoding_lib.encode(prepared.rows, encoding, max_values),
+        doc_bytes if memory is None or memory.changed("labels", doc_bytes) else b"",
+        b"" if images is None or (memory is not None and not memory.changed("thumbnails", images))
+        else encoding_lib.encode(images, "q8", max_values),
+    ]
+    extra = fields(len(prepared.rows), prepared.source.shape, images is not None)
+    return kinds.Step(KIND, blobs, extra, prepared.rows.shape, prepared.source.dtype.name, encoding)
 
 
 #: Projection methods, with the package each needs and the extra that installs it.

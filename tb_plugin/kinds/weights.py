@@ -18,10 +18,13 @@ tests check both against independent numpy computations.
 
 import numpy as np
 
+from tb_plugin import kinds
 from tb_plugin.kinds import activation_stats as stats
+from tb_plugin.kinds import activations as activations_lib
 
-WEIGHTS_PREFIX = "weights/"
-MODEL_SUMMARY_TAG = "model_summary"
+KIND = kinds.WEIGHTS
+WEIGHTS_PREFIX = KIND.tag
+MODEL_SUMMARY_TAG = kinds.MODEL_SUMMARY.tag
 
 
 def as_matrix(w):
@@ -109,7 +112,7 @@ def sparsity(w, threshold):
 
 # ---- exact weight-change series (kind "weight_stats") ----
 
-WEIGHT_STATS_PREFIX = "weight_stats/"
+WEIGHT_STATS_PREFIX = kinds.WEIGHT_STATS.tag
 WEIGHT_STATS_FIELDS = (
     "relative_change",  # ||W_t - W_prev|| / ||W_prev|| (previous snapshot; NaN at the first)
     "update_ratio",  # ||W_t - W_before_last_batch|| / ||W_t|| (the last batch's update; NaN if unknown)
@@ -248,3 +251,29 @@ def weight_stats_json(datums):
             v = float(vector[i])
             out[f].append(v if np.isfinite(v) else None)
     return out
+
+
+# ---- one step of each kind, for the writer doors (tb_plugin.summary) ----
+
+
+def fields(layer=None, layer_class=None):
+    """The metadata fields of a `weights` tag: the layer path and class the variable belongs to."""
+    return {"layer": layer, "layer_class": layer_class}
+
+
+def step(data, encoding, max_values, layer=None, layer_class=None):
+    """One `weights` step: the variable's values as one encoded array (`kinds.activations.array_step`)."""
+    return activations_lib.array_step(KIND, data, encoding, max_values, fields(layer, layer_class))
+
+
+def stats_step(value, previous=None, before_last=None, source_tag=None, layer=None, layer_class=None):
+    """One `weight_stats` step: the `weight_stats` vector and its layout and fields."""
+    vector = weight_stats(value, previous, before_last)
+    return kinds.Step(kinds.WEIGHT_STATS, vector, {
+        "fields": WEIGHT_STATS_FIELDS, "bins": WEIGHT_STATS_BINS, "units": len(vector) - weight_stats_length(0),
+        "source_tag": source_tag, "layer": layer, "layer_class": layer_class})
+
+
+def model_summary_step(document):
+    """One `model_summary` step: the layer list (`model_summary`) as a JSON document."""
+    return kinds.document_step(kinds.MODEL_SUMMARY, document)
