@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from tb_plugin import summary
+from tb_plugin import kinds, summary
 from tb_plugin.core import adapter as adapter_lib
 from tb_plugin.core import nest, run_scan, selection
 from tb_plugin.core import plan as plan_lib
@@ -35,12 +35,15 @@ from tb_plugin.kinds import activation_stats as stats
 from tb_plugin.kinds import attention as attention_lib
 from tb_plugin.kinds import weights as weights_lib
 
-ACTIVATIONS_PREFIX = "activations/"
-STATS_PREFIX = "activation_stats/"
-SCALARS_PREFIX = "internals/"
-ATTENTION_PREFIX = "attention/"
-WEIGHT_STATS_PREFIX = weights_lib.WEIGHT_STATS_PREFIX
-PLAN_TAG = run_scan.PLAN_TAG
+# Tags by kind: the registry's (`tb_plugin.kinds`).
+ACTIVATIONS_PREFIX = kinds.ACTIVATIONS.tag
+STATS_PREFIX = kinds.ACTIVATION_STATS.tag
+ATTENTION_PREFIX = kinds.ATTENTION.tag
+WEIGHTS_PREFIX = kinds.WEIGHTS.tag
+WEIGHT_STATS_PREFIX = kinds.WEIGHT_STATS.tag
+MODEL_SUMMARY_TAG = kinds.MODEL_SUMMARY.tag
+PLAN_TAG = kinds.LOGGING_PLAN.tag
+SCALARS_PREFIX = "internals/"  # scalars for TensorBoard's own Scalars dashboard
 # Stats mirrored into the Scalars dashboard when `scalars=True`.
 SCALAR_FIELDS = ("mean", "std", "zero_fraction", "dead_fraction", "saturated_fraction")
 
@@ -127,11 +130,11 @@ class Logger:
             print("%s %s" % (self.failures.who, probe_note))
         if self.plan.warning:
             warnings.warn("%s: %s" % (self.failures.who, self.plan.warning), stacklevel=3)
-        if self.log_model_summary and weights_lib.MODEL_SUMMARY_TAG not in self._run_tags:
-            self._run_tags.add(weights_lib.MODEL_SUMMARY_TAG)
+        if self.log_model_summary and MODEL_SUMMARY_TAG not in self._run_tags:
+            self._run_tags.add(MODEL_SUMMARY_TAG)
             try:
                 shapes = {r.path: r.value.shape for r in records if r.kind == adapter_lib.ACTIVATIONS}
-                self._writer.model_summary(weights_lib.MODEL_SUMMARY_TAG, model_summary(adapter, shapes), step=0,
+                self._writer.model_summary(MODEL_SUMMARY_TAG, model_summary(adapter, shapes), step=0,
                                            description="Layers of model %s" % adapter.name)
             except Exception as e:
                 self.failures.fail("the model summary", e)
@@ -334,7 +337,7 @@ class Logger:
             where = "`%s` of %s layer `%s`" % (v.name, v.layer_class, v.path)
             try:
                 self._writer.weight_stats(
-                    WEIGHT_STATS_PREFIX + tag[len(weights_lib.WEIGHTS_PREFIX):], value, step,
+                    WEIGHT_STATS_PREFIX + tag[len(WEIGHTS_PREFIX):], value, step,
                     previous=previous.get(tag), before_last=None if before_last is None else before_last.get(tag),
                     source_tag=tag, layer=v.path, layer_class=v.layer_class,
                     description="exact change series of " + where)
@@ -416,7 +419,7 @@ def tag_of(record):
 
 def weights_tag(variable):
     """`weights/<layer path>/<variable name>`."""
-    return weights_lib.WEIGHTS_PREFIX + variable.path + "/" + variable.name
+    return WEIGHTS_PREFIX + variable.path + "/" + variable.name
 
 
 def model_summary(adapter, output_shapes=None):

@@ -9,9 +9,10 @@ import glob
 import os
 import struct
 
-from tb_plugin.kinds import weights as weights_lib
+from tb_plugin import kinds
 
-PLAN_TAG = "logging_plan"
+PLAN_TAG = kinds.LOGGING_PLAN.tag
+MODEL_SUMMARY_TAG = kinds.MODEL_SUMMARY.tag
 
 _HEAD = 1024  # bytes of each record read: wall time, step, first tag
 
@@ -43,7 +44,7 @@ def scan(log_dir):
                     if tag is None:
                         continue
                     tags.add(tag)
-                    if tag not in (weights_lib.MODEL_SUMMARY_TAG, PLAN_TAG):
+                    if tag not in (MODEL_SUMMARY_TAG, PLAN_TAG):
                         steps.add(step)
         except OSError:
             continue

@@ -61,6 +61,7 @@ import numbers
 
 import numpy as np
 
+from tb_plugin import kinds
 from tb_plugin.core import nest
 from tb_plugin.core.parts import Part
 from tb_plugin.core.parts.attribution_math import (  # noqa: F401 (public here too)
@@ -68,7 +69,7 @@ from tb_plugin.core.parts.attribution_math import (  # noqa: F401 (public here t
     smoothgrad_inputs, token_labels)
 from tb_plugin.kinds import attribution as data_lib
 
-TAG = "attribution/probe"
+TAG = kinds.ATTRIBUTION.tag + "probe"
 ATTRIBUTION_TAG = TAG  # the older name
 METHODS = data_lib.METHODS
 DEFAULT_IG_STEPS = 32

@@ -41,13 +41,14 @@ import math
 
 import numpy as np
 
+from tb_plugin import kinds
 from tb_plugin.core import adapter as adapter_lib
 from tb_plugin.core import data as data_lib
 from tb_plugin.core import nest, selection
 from tb_plugin.core.parts import Part, check_int
 from tb_plugin.kinds import class_stats
 
-TAG = "class_stats"
+TAG = kinds.CLASS_STATS.tag
 THUMBNAIL_PX = 32
 BATCH_SIZE = 256
 

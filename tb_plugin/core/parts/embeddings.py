@@ -25,12 +25,13 @@ Projector (`tb_plugin.format.projector`; `projector=False` to skip).
 
 import numpy as np
 
+from tb_plugin import kinds
 from tb_plugin.core import nest, selection
 from tb_plugin.core.parts import Part, check_int
 from tb_plugin.format import encoding as encoding_lib
 from tb_plugin.kinds import embedding as embedding_lib
 
-PREFIX = "embedding/"
+PREFIX = kinds.EMBEDDING.tag
 DEFAULT_SAMPLES = 1000
 DEFAULT_BATCH_SIZE = 256
 # Thumbnails larger than this (a side, px) are block-averaged down.
