@@ -21,8 +21,8 @@ import { statsTagFor, unitMarksAt } from "./layerstats.js";
 import { columnAt } from "./plan.js";
 import { combineScales, resolveScale } from "./scales.js";
 import { viewFor } from "./views/registry.js";
-import { notice } from "./views/empty.js";
-import { StatsView } from "./views/stats.js";
+import { notice } from "./notices.js";
+import { StatsView } from "./views/activation_stats/view.js";
 
 /**
  * @typedef {Object} Column

@@ -15,13 +15,13 @@
  * view here.
  */
 
-import { ActivationsView } from "./activations.js";
-import { AttentionView } from "./attention.js";
-import { AttributionView } from "./attribution.js";
-import { EmbeddingView } from "./embedding.js";
-import { ArchitectureView } from "./architecture.js";
-import { ConfusionView } from "./confusion.js";
-import { WeightsView } from "./weights.js";
+import { ActivationsView } from "./activations/view.js";
+import { AttentionView } from "./attention/view.js";
+import { AttributionView } from "./attribution/view.js";
+import { EmbeddingView } from "./embedding/view.js";
+import { ArchitectureView } from "./model_summary/view.js";
+import { ConfusionView } from "./class_stats/view.js";
+import { WeightsView } from "./weights/view.js";
 
 /** @type {Map<string, any>} kind -> view class */
 const VIEWS = new Map([

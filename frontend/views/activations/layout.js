@@ -13,7 +13,7 @@
  *                    [b, d1..dk, w, c] -> (d1*..*dk) x w per channel
  */
 
-/** @typedef {import("../heatmap.js").Grid} Grid */
+/** @typedef {import("../../heatmap.js").Grid} Grid */
 
 /**
  * @typedef {Object} Panel

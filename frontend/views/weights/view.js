@@ -2,8 +2,8 @@
  * The weights view of one (run, tag) of kind "weights": what a layer's
  * variable holds at a step and how it changed. The view holds the state
  * (step, mode, pruning, filters shown) and the controls; the pictures are
- * drawn by weights_render.js, the change over training by weight_change.js,
- * the circuit by circuit.js, the numerics in weights_math.js.
+ * drawn by render.js, the change over training by change.js,
+ * the circuit by circuit.js, the numerics in math.js.
  *
  * - the values (or the delta between two stored full snapshots, named: the
  *   previous / first logged step): conv kernels [kh, kw, in, out] as
@@ -21,35 +21,35 @@
  * Non-finite weights are painted in their own colours and flagged in a banner.
  */
 
-import { Generation } from "../cancel.js";
-import { LatestStep } from "../latest_step.js";
-import { DIVERGING, symmetricRange } from "../colormap.js";
-import { HistogramChart } from "../charts.js";
-import { el, clear } from "../dom.js";
-import { formatCount, formatShape, formatStep, formatTick, formatValue } from "../format.js";
-import { Legend } from "../legend.js";
-import { nearestStep } from "../compare.js";
-import { ViewFrame, userText } from "../frame.js";
+import { Generation } from "../../cancel.js";
+import { LatestStep } from "../../latest_step.js";
+import { DIVERGING, symmetricRange } from "../../colormap.js";
+import { HistogramChart } from "../../charts.js";
+import { el, clear } from "../../dom.js";
+import { formatCount, formatShape, formatStep, formatTick, formatValue } from "../../format.js";
+import { Legend } from "../../legend.js";
+import { nearestStep } from "../../compare.js";
+import { ViewFrame, userText } from "../../frame.js";
 import { drawCircuit, findDenseStack } from "./circuit.js";
-import { WeightChangeCard } from "./weight_change.js";
-import { GRID_INPUTS, pct, renderFilters, renderMatrix, renderPca } from "./weights_render.js";
-import { countClipped, countClippedPerChannel } from "../scales.js";
-import { delta, histogram, matrixDims, prune, sparsity } from "./weights_math.js";
+import { WeightChangeCard } from "./change.js";
+import { GRID_INPUTS, pct, renderFilters, renderMatrix, renderPca } from "./render.js";
+import { countClipped, countClippedPerChannel } from "../../scales.js";
+import { delta, histogram, matrixDims, prune, sparsity } from "./math.js";
 
 let cssLoaded = false;
 /** Loads weights.css once (a stylesheet link: CSP-safe). */
 export function loadWeightsCss() {
   if (cssLoaded) return;
   cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("../weights.css", import.meta.url).href }));
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./weights.css", import.meta.url).href }));
 }
 
 export class WeightsView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any,
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any,
    *          colourScale?: "layer"|"channel", onLoad?: Function,
-   *          runTags?: Object<string, import("../api.js").TagInfo>, jumpToStep?: (step: number) => void}} options
+   *          runTags?: Object<string, import("../../api.js").TagInfo>, jumpToStep?: (step: number) => void}} options
    *   runTags: the run's tag listing (to find the dense stack; fetched when absent);
    *   jumpToStep: show another step (a click on the change chart)
    */
@@ -59,7 +59,7 @@ export class WeightsView {
     this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
     /** @private the picture is a difference of two tensors (run A − run B, step − reference) */
     this._difference = difference;
-    /** @private @type {import("../scales.js").Scale|null} the colour range from outside */
+    /** @private @type {import("../../scales.js").Scale|null} the colour range from outside */
     this._range = null;
     this.api = api;
     this.run = run;
@@ -67,7 +67,7 @@ export class WeightsView {
     this.info = info;
     /** @private */ this._colourScale = colourScale;
     /** @private */ this._onLoad = onLoad || null;
-    /** @private @type {import("../api.js").Tensor|null} */ this._tensor = null;
+    /** @private @type {import("../../api.js").Tensor|null} */ this._tensor = null;
     /** @private @type {Float32Array|null} reference of the change mode */ this._reference = null;
     /** @private @type {number|null} */ this._referenceStep = null;
     /** @private @type {"values"|"previous"|"first"} */ this._mode = "values";
@@ -217,7 +217,7 @@ export class WeightsView {
       this._thresholdInput,
       this._sparsityText,
     ]);
-    /** @private the change over training (weight_change.js: the exact series when logged) */
+    /** @private the change over training (change.js: the exact series when logged) */
     this._changeCard = difference ? null : new WeightChangeCard({ api, run, tag, runTags: runTags || {}, onPick: (step) => this._jump && this._jump(step) });
     this._pcaBox = el("div", { class: "weights-pca" });
     this._circuitBox = el("div", { class: "weights-circuit" });
@@ -308,7 +308,7 @@ export class WeightsView {
    * The colour range from outside (scales.js; null: the shown values' own
    * max |w|). A change picture of the view's own ("since the previous step")
    * is always scaled to itself.
-   * @param {import("../scales.js").Scale|null} range
+   * @param {import("../../scales.js").Scale|null} range
    */
   setScaleRange(range) {
     this._range = range;
@@ -325,7 +325,7 @@ export class WeightsView {
 
   /** @private The array the pictures show: values or delta, then pruned. */
   _shown() {
-    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const tensor = /** @type {import("../../api.js").Tensor} */ (this._tensor);
     let values = tensor.values;
     let note = "";
     if (this._mode !== "values") {
@@ -447,7 +447,7 @@ export class WeightsView {
     if (this._changeCard) this._changeCard.setStep(tensor.step);
   }
 
-  /** @private Where a renderer draws (weights_render.js): into `box`, its parts destroyed at the next render. @param {HTMLElement} box */
+  /** @private Where a renderer draws (render.js): into `box`, its parts destroyed at the next render. @param {HTMLElement} box */
   _target(box) {
     return {
       box,
@@ -476,7 +476,7 @@ export class WeightsView {
    */
   async _renderCircuit(values, shape) {
     const ticket = this._circuits.begin();
-    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const tensor = /** @type {import("../../api.js").Tensor} */ (this._tensor);
     const step = tensor.step;
     /** @type {CircuitLayer[]} */
     let layers;

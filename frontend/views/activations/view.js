@@ -12,17 +12,17 @@
  * outlined, and its score.
  */
 
-import { LatestStep } from "../latest_step.js";
-import { SEQUENTIAL } from "../colormap.js";
-import { el, clear } from "../dom.js";
-import { formatShape, formatTick, formatValue } from "../format.js";
-import { Heatmap } from "../heatmap.js";
-import { Legend } from "../legend.js";
+import { LatestStep } from "../../latest_step.js";
+import { SEQUENTIAL } from "../../colormap.js";
+import { el, clear } from "../../dom.js";
+import { formatShape, formatTick, formatValue } from "../../format.js";
+import { Heatmap } from "../../heatmap.js";
+import { Legend } from "../../legend.js";
 import { planLayout, unravel } from "./layout.js";
-import { ViewFrame } from "../frame.js";
-import { formatStep } from "../plan.js";
-import { countClipped, countClippedPerChannel } from "../scales.js";
-import { imageRgb } from "./attribution_math.js";
+import { ViewFrame } from "../../frame.js";
+import { formatStep } from "../../plan.js";
+import { countClipped, countClippedPerChannel } from "../../scales.js";
+import { imageRgb } from "../attribution/math.js";
 
 const TOP_K = 5;
 const TOP_PX = 64;
@@ -31,18 +31,18 @@ const TOP_PX = 64;
 
 /**
  * @typedef {Object} ViewOptions
- * @property {import("../api.js").Api} api
+ * @property {import("../../api.js").Api} api
  * @property {string} run
  * @property {string} tag
- * @property {import("../api.js").TagInfo} [info] the tag's listing entry
+ * @property {import("../../api.js").TagInfo} [info] the tag's listing entry
  * @property {ColourScale} [colourScale] default "layer"
  * @property {number} [sample] default 0
- * @property {import("../colormap.js").Colormap} [colormap] default SEQUENTIAL
- * @property {(tensor: import("../api.js").Tensor, plan: import("./layout.js").Plan) => void} [onLoad]
+ * @property {import("../../colormap.js").Colormap} [colormap] default SEQUENTIAL
+ * @property {(tensor: import("../../api.js").Tensor, plan: import("./layout.js").Plan) => void} [onLoad]
  *   called after each step is shown
- * @property {(step: number) => (import("../layerstats.js").UnitMarks|null)} [unitMarks]
+ * @property {(step: number) => (import("../../layerstats.js").UnitMarks|null)} [unitMarks]
  *   the flagged (dead, saturated) units at a step: marked on feature maps and dense rows
- * @property {(step: number) => Promise<import("../api.js").Tensor>} [load]
+ * @property {(step: number) => Promise<import("../../api.js").Tensor>} [load]
  *   where a step's tensor comes from (default: api.tensor(run, tag, step)); a
  *   difference view passes one that subtracts two tensors
  * @property {boolean} [symmetric] colour range symmetric about zero (differences, with DIVERGING)
@@ -81,7 +81,7 @@ export class ActivationsView {
     /** @private a derived tensor (e.g. a difference): no top probe samples */ this._derived = Boolean(load);
     /** @private */ this._symmetric = symmetric;
     /** @private @type {SharedRange|null} */ this._range = null;
-    /** @private @type {import("../layerstats.js").UnitMarks|null} the marks drawn */
+    /** @private @type {import("../../layerstats.js").UnitMarks|null} the marks drawn */
     this._marks = null;
     /** @private */
     this._steps = new LatestStep({
@@ -102,13 +102,13 @@ export class ActivationsView {
       alive: () => !this._destroyed,
       busy: (on) => this._setBusy(on),
     });
-    /** @private @type {import("../api.js").Tensor|null} */
+    /** @private @type {import("../../api.js").Tensor|null} */
     this._tensor = null;
     /** @private @type {import("./layout.js").Plan|null} */
     this._plan = null;
     /** @private @type {Array<{panel: import("./layout.js").Panel, heatmap: Heatmap}>} */
     this._panels = [];
-    /** @private @type {{heatmap: Heatmap, hit: import("../heatmap.js").Hit}|null} */
+    /** @private @type {{heatmap: Heatmap, hit: import("../../heatmap.js").Hit}|null} */
     this._hover = null;
     /** @private */ this._destroyed = false;
     /** @private @type {number|undefined} */
@@ -306,7 +306,7 @@ export class ActivationsView {
 
   /** @private */
   _render() {
-    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const tensor = /** @type {import("../../api.js").Tensor} */ (this._tensor);
     const plan = planLayout(tensor.shape);
     if (!this._plan || this._plan.signature !== plan.signature) this._build(plan);
     this._plan = plan;
@@ -394,7 +394,7 @@ export class ActivationsView {
    * caption; dead units of a dense layer get ticks beside their rows.
    */
   _applyMarks() {
-    const tensor = /** @type {import("../api.js").Tensor} */ (this._tensor);
+    const tensor = /** @type {import("../../api.js").Tensor} */ (this._tensor);
     const plan = /** @type {import("./layout.js").Plan} */ (this._plan);
     const marks = this._unitMarks && (plan.kind === "maps" || plan.kind === "dense") ? this._unitMarks(tensor.step) : null;
     this._marks = marks && marks.step === tensor.step ? marks : null;

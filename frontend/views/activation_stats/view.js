@@ -8,20 +8,20 @@
  * (the app's step control decides); the slider stays the keyboard way.
  */
 
-import { Generation } from "../cancel.js";
-import { HistogramChart, LineChart } from "../charts.js";
-import { el, clear } from "../dom.js";
-import { formatTick } from "../format.js";
-import { nearestStepIndex, unitMarksAt } from "../layerstats.js";
+import { Generation } from "../../cancel.js";
+import { HistogramChart, LineChart } from "../../charts.js";
+import { el, clear } from "../../dom.js";
+import { formatTick } from "../../format.js";
+import { nearestStepIndex, unitMarksAt } from "../../layerstats.js";
 
-/** @typedef {import("../api.js").StatsSeries} StatsSeries */
+/** @typedef {import("../../api.js").StatsSeries} StatsSeries */
 
 /**
  * @typedef {Object} StatsViewOptions
- * @property {import("../api.js").Api} api
+ * @property {import("../../api.js").Api} api
  * @property {string} run
  * @property {string} tag the statistics tag (kind "activation_stats")
- * @property {import("../api.js").TagInfo} [info] its listing entry (activation, units)
+ * @property {import("../../api.js").TagInfo} [info] its listing entry (activation, units)
  * @property {number[]} [layerShape] the activations' logged shape, to name units ("channels" for feature maps)
  * @property {(step: number) => void} [onStep] the user picked a step on a chart
  * @property {(series: StatsSeries|null) => void} [onLoad] the series arrived (or is missing)
@@ -106,7 +106,7 @@ export class StatsView {
   /**
    * The dead and saturated units at exactly `step`, for marking them in the activations view.
    * @param {number} step
-   * @returns {import("../layerstats.js").UnitMarks|null}
+   * @returns {import("../../layerstats.js").UnitMarks|null}
    */
   unitMarksAt(step) {
     return this.series ? unitMarksAt(this.series, step) : null;

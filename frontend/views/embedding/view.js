@@ -24,12 +24,12 @@
  * User Timing measure "embedding-paint").
  */
 
-import { el, clear } from "../dom.js";
-import { ViewFrame } from "../frame.js";
-import { LineChart } from "../charts.js";
-import { formatStep } from "../plan.js";
-import { labelledSelect } from "../controls.js";
-import { bounds, categorize, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR, CATEGORICAL } from "../embedding_math.js";
+import { el, clear } from "../../dom.js";
+import { ViewFrame } from "../../frame.js";
+import { LineChart } from "../../charts.js";
+import { formatStep } from "../../plan.js";
+import { labelledSelect } from "../../controls.js";
+import { bounds, categorize, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR, CATEGORICAL } from "./math.js";
 
 const METHOD_NAMES = { pca: "PCA", tsne: "t-SNE", umap: "UMAP" };
 const ANIMATION_MS = 350;
@@ -42,7 +42,7 @@ let cssLoaded = false;
 function loadCss() {
   if (cssLoaded) return;
   cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("../embedding.css", import.meta.url).href }));
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./embedding.css", import.meta.url).href }));
 }
 
 /**
@@ -68,7 +68,7 @@ const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) :
 export class EmbeddingView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function,
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function,
    *          jumpToStep?: (step: number) => void}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad, jumpToStep }) {
@@ -92,7 +92,7 @@ export class EmbeddingView {
     /** @private */ this._hover = -1;
     /** @private @type {number|undefined} */ this._slowNote = undefined;
     /** @private @type {{sx: number, sy: number, ox: number, oy: number}} */ this._tf = { sx: 1, sy: -1, ox: 0, oy: 0 };
-    /** @private @type {{index: Int32Array, categories: import("../embedding_math.js").Category[]}} */
+    /** @private @type {{index: Int32Array, categories: import("./math.js").Category[]}} */
     this._colours = { index: new Int32Array(0), categories: [] };
     /** @private @type {any} decoded thumbnails payload */ this._thumbs = null;
     /** @private @type {Promise<void>|null} */ this._scoresPending = null;

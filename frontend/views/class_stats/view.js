@@ -15,14 +15,14 @@
  *   to), and the evaluation samples of A predicted as B with their inputs.
  *
  * Numbers come from `/class_stats` and `/class_pair` through `Api`; this
- * module only paints them (arithmetic in confusion_math.js).
+ * module only paints them (arithmetic in math.js).
  */
 
-import { niceTicks } from "../charts.js";
-import { DIVERGING, SEQUENTIAL, cssColour, LUT_SIZE } from "../colormap.js";
-import { clear, el, svg } from "../dom.js";
-import { ViewFrame } from "../frame.js";
-import { formatTick, formatValue } from "../format.js";
+import { niceTicks } from "../../charts.js";
+import { DIVERGING, SEQUENTIAL, cssColour, LUT_SIZE } from "../../colormap.js";
+import { clear, el, svg } from "../../dom.js";
+import { ViewFrame } from "../../frame.js";
+import { formatTick, formatValue } from "../../format.js";
 import {
   absMax,
   cellSize,
@@ -36,13 +36,13 @@ import {
   spread,
   validOrder,
   yScale,
-} from "./confusion_math.js";
+} from "./math.js";
 
 let cssLoaded = false;
 function loadCss() {
   if (cssLoaded) return;
   cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("../confusion.css", import.meta.url).href }));
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./class_stats.css", import.meta.url).href }));
 }
 
 const MATRIX_WIDTH = 380;
@@ -50,7 +50,7 @@ const LABEL_PX = 64;
 const MAX_SAMPLES = 48;
 const STRIP_WIDTH = 520;
 
-/** A colour bar of a map with its end labels. @param {import("../colormap.js").Colormap} map @param {string} lo @param {string} hi @param {string} name */
+/** A colour bar of a map with its end labels. @param {import("../../colormap.js").Colormap} map @param {string} lo @param {string} hi @param {string} name */
 function colourBar(map, lo, hi, name) {
   const bar = el("canvas", { class: "cm-legend-bar", width: LUT_SIZE, height: 1, "aria-hidden": "true" });
   const ctx = /** @type {CanvasRenderingContext2D} */ (bar.getContext("2d"));
@@ -83,7 +83,7 @@ function nameOf(doc, i) {
 export class ConfusionView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function}} options
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad }) {
     loadCss();

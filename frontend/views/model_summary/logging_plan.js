@@ -7,15 +7,15 @@
  * is left out (long lists scroll).
  */
 
-import { el } from "../dom.js";
-import { formatCount } from "../format.js";
+import { el } from "../../dom.js";
+import { formatCount } from "../../format.js";
 
 /** The kind of the plan document (tb_plugin.metadata.KIND_LOGGING_PLAN). */
 export const LOGGING_PLAN_KIND = "logging_plan";
 
 /**
  * The run's logging-plan tag, or null.
- * @param {Object<string, import("../api.js").TagInfo>} runTags
+ * @param {Object<string, import("../../api.js").TagInfo>} runTags
  */
 export function loggingPlanTag(runTags) {
   return Object.keys(runTags || {}).find((t) => runTags[t].kind === LOGGING_PLAN_KIND && !runTags[t].error) || null;

@@ -22,20 +22,20 @@
  * Token labels are set as text only.
  */
 
-import { DIVERGING, SEQUENTIAL, cssColour } from "../colormap.js";
-import { el, clear } from "../dom.js";
-import { ViewFrame } from "../frame.js";
-import { formatShape, formatValue } from "../format.js";
-import { LatestStep } from "../latest_step.js";
-import { Legend } from "../legend.js";
-import { formatStep } from "../plan.js";
-import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS, textOn, tokenScores } from "./attribution_math.js";
+import { DIVERGING, SEQUENTIAL, cssColour } from "../../colormap.js";
+import { el, clear } from "../../dom.js";
+import { ViewFrame } from "../../frame.js";
+import { formatShape, formatValue } from "../../format.js";
+import { LatestStep } from "../../latest_step.js";
+import { Legend } from "../../legend.js";
+import { formatStep } from "../../plan.js";
+import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS, textOn, tokenScores } from "./math.js";
 
 let cssAdded = false;
 function addStylesheet() {
   if (cssAdded) return;
   cssAdded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("../attribution.css", import.meta.url).href }));
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./attribution.css", import.meta.url).href }));
 }
 
 const DEFAULT_OPACITY = 0.6;
@@ -45,7 +45,7 @@ const THUMB_PX = 76;
 export class AttributionView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, sample?: number,
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, sample?: number,
    *          onLoad?: (tensor: any, plan: {batch: number}) => void, title?: string}} options
    */
   constructor(container, { api, run, tag, info = {}, sample = 0, onLoad, title }) {

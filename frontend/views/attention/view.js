@@ -19,18 +19,18 @@
  * Token labels only ever reach the page through textContent.
  */
 
-import { cellAt, CellCursor } from "../cell_cursor.js";
-import { LatestStep } from "../latest_step.js";
-import { LineChart } from "../charts.js";
-import { registerCompareSeries } from "../compare_charts.js";
-import { DIVERGING, SEQUENTIAL } from "../colormap.js";
-import { ViewFrame } from "../frame.js";
-import { formatStep } from "../plan.js";
-import { countClipped } from "../scales.js";
-import { el, clear, svg } from "../dom.js";
-import { formatShape, formatValue } from "../format.js";
-import { paintGrid } from "../heatmap.js";
-import { Legend } from "../legend.js";
+import { cellAt, CellCursor } from "../../cell_cursor.js";
+import { LatestStep } from "../../latest_step.js";
+import { LineChart } from "../../charts.js";
+import { registerCompareSeries } from "../../compare_charts.js";
+import { DIVERGING, SEQUENTIAL } from "../../colormap.js";
+import { ViewFrame } from "../../frame.js";
+import { formatStep } from "../../plan.js";
+import { countClipped } from "../../scales.js";
+import { el, clear, svg } from "../../dom.js";
+import { formatShape, formatValue } from "../../format.js";
+import { paintGrid } from "../../heatmap.js";
+import { Legend } from "../../legend.js";
 
 /** Longest sequence drawn as lines (beyond it, lines are unreadable). */
 export const MAX_LINE_TOKENS = 64;
@@ -43,7 +43,7 @@ let cssAdded = false;
 function addStylesheet() {
   if (cssAdded) return;
   cssAdded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("../attention.css", import.meta.url).href }));
+  document.head.append(el("link", { rel: "stylesheet", href: new URL("./attention.css", import.meta.url).href }));
 }
 
 
@@ -107,7 +107,7 @@ registerCompareSeries({
 export class AttentionView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, colourScale?: "layer"|"channel",
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, colourScale?: "layer"|"channel",
    *          sample?: number, onLoad?: (tensor: any, plan: {batch: number}) => void,
    *          jumpToStep?: (step: number) => void}} options jumpToStep: show another step (a click on the entropy chart)
    */
@@ -118,7 +118,7 @@ export class AttentionView {
     /** @private the picture is a difference of two score tensors: diverging, centred on zero */
     this._difference = difference;
     /** @private */ this._colormap = difference ? DIVERGING : SEQUENTIAL;
-    /** @private @type {import("../scales.js").Scale|null} the colour range from outside */
+    /** @private @type {import("../../scales.js").Scale|null} the colour range from outside */
     this._extRange = null;
     this.api = api;
     this.run = run;
@@ -294,7 +294,7 @@ export class AttentionView {
 
   /**
    * The colour range from outside (scales.js; null: the shown sample's own).
-   * @param {import("../scales.js").Scale|null} range
+   * @param {import("../../scales.js").Scale|null} range
    */
   setScaleRange(range) {
     this._extRange = range;

@@ -3,10 +3,10 @@
  * chain into a stack around the shown one (from the model summary's layer
  * order, else the listing), which edges are drawn (all non-zero ones, or the
  * top-k per output of large kernels), and the SVG itself. Used by the
- * weights view (views/weights.js).
+ * weights view (view.js).
  */
 
-import { el, svg, clear } from "../dom.js";
+import { el, svg, clear } from "../../dom.js";
 
 /** Largest side drawn as a circuit; above DIAGRAM_TOPK_AT edges only the top-k per output are drawn. */
 export const DIAGRAM_MAX_SIDE = 64;
@@ -156,8 +156,8 @@ const capitalise = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 
 /**
  * The layer paths of a run in model order, from its model summary, or null.
- * @param {import("../api.js").Api} api @param {string} run
- * @param {Object<string, import("../api.js").TagInfo>} infos
+ * @param {import("../../api.js").Api} api @param {string} run
+ * @param {Object<string, import("../../api.js").TagInfo>} infos
  * @returns {Promise<string[]|null>}
  */
 async function modelLayerOrder(api, run, infos) {
@@ -184,9 +184,9 @@ function denseKernel(tags, infos, shown) {
 
 /**
  * The consecutive dense kernels around `tag` in its run (see WeightsView._denseStack).
- * @param {import("../api.js").Api} api
+ * @param {import("../../api.js").Api} api
  * @param {string} run @param {string} tag @param {any} info
- * @param {Object<string, import("../api.js").TagInfo>|null} runTags
+ * @param {Object<string, import("../../api.js").TagInfo>|null} runTags
  * @returns {Promise<Array<{tag: string, info: any}>>}
  */
 export async function findDenseStack(api, run, tag, info, runTags) {

@@ -13,10 +13,10 @@
  * read it through `loadChange`, and say which source they show.
  */
 
-import { LineChart } from "../charts.js";
-import { registerCompareSeries } from "../compare_charts.js";
-import { el } from "../dom.js";
-import { formatTick } from "../format.js";
+import { LineChart } from "../../charts.js";
+import { registerCompareSeries } from "../../compare_charts.js";
+import { el } from "../../dom.js";
+import { formatTick } from "../../format.js";
 
 /** The kind of the exact series (tb_plugin.metadata.KIND_WEIGHT_STATS). */
 export const WEIGHT_STATS_KIND = "weight_stats";
@@ -33,7 +33,7 @@ export const WEIGHT_STATS_KIND = "weight_stats";
 
 /**
  * The exact series' tag of weights tag `tag` in a run's listing, or null.
- * @param {Object<string, import("../api.js").TagInfo>} runTags @param {string} tag
+ * @param {Object<string, import("../../api.js").TagInfo>} runTags @param {string} tag
  */
 export function weightStatsTagFor(runTags, tag) {
   for (const [t, info] of Object.entries(runTags || {})) {
@@ -44,8 +44,8 @@ export function weightStatsTagFor(runTags, tag) {
 
 /**
  * The change series of weights tag `tag` of `run`: exact when the run logged it, else from the full weights.
- * @param {import("../api.js").Api} api @param {string} run @param {string} tag
- * @param {Object<string, import("../api.js").TagInfo>} runTags the run's listing
+ * @param {import("../../api.js").Api} api @param {string} run @param {string} tag
+ * @param {Object<string, import("../../api.js").TagInfo>} runTags the run's listing
  * @returns {Promise<ChangeSeries>}
  */
 export async function loadChange(api, run, tag, runTags) {
@@ -70,8 +70,8 @@ export function sourceText(s) {
 /** The change card of the weights view: one chart of the change over steps, its source named. */
 export class WeightChangeCard {
   /**
-   * @param {{api: import("../api.js").Api, run: string, tag: string,
-   *   runTags: Object<string, import("../api.js").TagInfo>, onPick: (step: number) => void}} options
+   * @param {{api: import("../../api.js").Api, run: string, tag: string,
+   *   runTags: Object<string, import("../../api.js").TagInfo>, onPick: (step: number) => void}} options
    */
   constructor({ api, run, tag, runTags, onPick }) {
     this.api = api;

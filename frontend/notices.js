@@ -1,6 +1,6 @@
 /** Full-page messages: the empty state (how to log data) and load errors. */
 
-import { el } from "../dom.js";
+import { el } from "./dom.js";
 
 const WRITER_SNIPPET = `from tb_plugin import summary
 

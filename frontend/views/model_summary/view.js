@@ -7,13 +7,13 @@
  * full weights). The run's landing page.
  */
 
-import { el, clear } from "../dom.js";
-import { groupLayers } from "../layers.js";
-import { ViewFrame } from "../frame.js";
-import { formatCount } from "../format.js";
-import { loadWeightsCss } from "./weights.js";
+import { el, clear } from "../../dom.js";
+import { groupLayers } from "../../layers.js";
+import { ViewFrame } from "../../frame.js";
+import { formatCount } from "../../format.js";
+import { loadWeightsCss } from "../weights/view.js";
 import { loggingPlanTag, renderLoggingPlan } from "./logging_plan.js";
-import { formatStep } from "../format.js";
+import { formatStep } from "../../format.js";
 
 /** @param {Array<number|null>|null} shape */
 function shapeText(shape) {
@@ -24,7 +24,7 @@ function shapeText(shape) {
 export class ArchitectureView {
   /**
    * @param {HTMLElement} container
-   * @param {{api: import("../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function,
+   * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function,
    *          navigate?: (run: string, tag: string) => void}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad, navigate }) {

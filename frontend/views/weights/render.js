@@ -10,12 +10,12 @@
  * onto `target.parts` (each has destroy()).
  */
 
-import { cellAt, CellCursor } from "../cell_cursor.js";
-import { DIVERGING } from "../colormap.js";
-import { el, svg } from "../dom.js";
-import { formatValue } from "../format.js";
-import { Heatmap } from "../heatmap.js";
-import { matrixDims, pca } from "./weights_math.js";
+import { cellAt, CellCursor } from "../../cell_cursor.js";
+import { DIVERGING } from "../../colormap.js";
+import { el, svg } from "../../dom.js";
+import { formatValue } from "../../format.js";
+import { Heatmap } from "../../heatmap.js";
+import { matrixDims, pca } from "./math.js";
 
 /** Pruned weights: a neutral dark grey that the diverging map does not contain (named in the legend). */
 export const PRUNED_RGB = /** @type {[number, number, number]} */ ([64, 64, 64]);
@@ -48,7 +48,7 @@ export const pct = (f) => `${(100 * f).toFixed(1)}%`;
  * whole-tag range (`unitRanges`) or its own ±max|w| at this step.
  * @param {Float32Array} values @param {number[]} shape @param {number} lo @param {number} hi @param {boolean} perChannel
  * @param {{lo: ArrayLike<number>, hi: ArrayLike<number>}|null} [unitRanges]
- * @returns {import("../heatmap.js").Scale}
+ * @returns {import("../../heatmap.js").Scale}
  */
 export function weightScale(values, shape, lo, hi, perChannel, unitRanges = null) {
   const outputs = shape.length ? shape[shape.length - 1] : 1;
