@@ -99,7 +99,7 @@ export class App {
     });
   }
 
-  /** The view of the shown tag (the first column's; see views/registry.js), or null. */
+  /** The view of the shown tag (the first column's; see views/kinds.js), or null. */
   get view() {
     return this.panels.view;
   }

@@ -7,8 +7,7 @@
  */
 
 import { el, svg, clear } from "./dom.js";
-import { formatTick } from "./format.js";
-import { formatStep } from "./plan.js";
+import { formatStep, formatTick } from "./format.js";
 import { showTip } from "./frame.js";
 
 const HEIGHT = 92;

@@ -3,10 +3,11 @@
  * ./static/index.js under the base href plugin/internals/) and calls render().
  */
 
-import { Api } from "./api.js";
+import "./views/registry.js"; // registers every view (views/kinds.js) before the tab starts
 import { App } from "./app.js";
 import { connectHost } from "./host.js";
 import { applyTheme, ThemeWatcher } from "./theme.js";
+import { createApi } from "./views/kinds.js";
 
 /** Adds style.css (next to this module) and resolves once it applied. */
 function loadStylesheet() {
@@ -32,7 +33,7 @@ export async function render() {
     onDataReloaded: () => app && app.refresh(),
     onRunsChanged: (runs) => app && app.setHostRuns(runs),
   });
-  app = new App(document.body, { api: new Api(), host });
+  app = new App(document.body, { api: createApi(), host });
   if (host.connected) {
     // TensorBoard's run list (the compare checklist follows it); an older host may not answer.
     host.request("experimental.GetRuns").then(

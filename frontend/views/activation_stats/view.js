@@ -14,7 +14,7 @@ import { el, clear } from "../../dom.js";
 import { formatTick } from "../../format.js";
 import { nearestStepIndex, unitMarksAt } from "../../layerstats.js";
 
-/** @typedef {import("../../api.js").StatsSeries} StatsSeries */
+/** @typedef {import("./api.js").StatsSeries} StatsSeries */
 
 /**
  * @typedef {Object} StatsViewOptions

@@ -15,12 +15,11 @@
 import { LatestStep } from "../../latest_step.js";
 import { SEQUENTIAL } from "../../colormap.js";
 import { el, clear } from "../../dom.js";
-import { formatShape, formatTick, formatValue } from "../../format.js";
+import { formatShape, formatStep, formatTick, formatValue } from "../../format.js";
 import { Heatmap } from "../../heatmap.js";
 import { Legend } from "../../legend.js";
 import { planLayout, unravel } from "./layout.js";
 import { ViewFrame } from "../../frame.js";
-import { formatStep } from "../../plan.js";
 import { countClipped, countClippedPerChannel } from "../../scales.js";
 import { imageRgb } from "../attribution/math.js";
 

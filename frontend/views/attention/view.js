@@ -22,13 +22,11 @@
 import { cellAt, CellCursor } from "../../cell_cursor.js";
 import { LatestStep } from "../../latest_step.js";
 import { LineChart } from "../../charts.js";
-import { registerCompareSeries } from "../../compare_charts.js";
 import { DIVERGING, SEQUENTIAL } from "../../colormap.js";
 import { ViewFrame } from "../../frame.js";
-import { formatStep } from "../../plan.js";
 import { countClipped } from "../../scales.js";
 import { el, clear, svg } from "../../dom.js";
-import { formatShape, formatValue } from "../../format.js";
+import { formatShape, formatStep, formatValue } from "../../format.js";
 import { paintGrid } from "../../heatmap.js";
 import { Legend } from "../../legend.js";
 
@@ -92,8 +90,11 @@ export function meanOverHeads(series) {
   return series.entropy.map((e) => (Array.isArray(e) && e.length ? e.reduce((a, b) => a + b, 0) / e.length : null));
 }
 
-// Attention entropy overlaid across compared runs (for an attention tag).
-registerCompareSeries({
+/**
+ * Attention entropy overlaid across compared runs (for an attention tag).
+ * @type {import("../../compare_charts.js").CompareSeries}
+ */
+export const entropySeries = {
   key: "attention-entropy",
   title: "Attention entropy, mean over heads (nats)",
   load: async ({ api, run, tag, listing }) => {
@@ -102,7 +103,7 @@ registerCompareSeries({
     const series = await api.attentionSummary(run, tag);
     return series.steps.length ? { steps: series.steps, values: meanOverHeads(series) } : null;
   },
-});
+};
 
 export class AttentionView {
   /**

@@ -25,10 +25,9 @@
 import { DIVERGING, SEQUENTIAL, cssColour } from "../../colormap.js";
 import { el, clear } from "../../dom.js";
 import { ViewFrame } from "../../frame.js";
-import { formatShape, formatValue } from "../../format.js";
+import { formatShape, formatStep, formatValue } from "../../format.js";
 import { LatestStep } from "../../latest_step.js";
 import { Legend } from "../../legend.js";
-import { formatStep } from "../../plan.js";
 import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS, textOn, tokenScores } from "./math.js";
 
 let cssAdded = false;

@@ -26,8 +26,8 @@
 
 import { el, clear } from "../../dom.js";
 import { ViewFrame } from "../../frame.js";
+import { formatStep } from "../../format.js";
 import { LineChart } from "../../charts.js";
-import { formatStep } from "../../plan.js";
 import { labelledSelect } from "../../controls.js";
 import { bounds, categorize, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR, CATEGORICAL } from "./math.js";
 

@@ -10,10 +10,9 @@
 import { el, clear } from "../../dom.js";
 import { groupLayers } from "../../layers.js";
 import { ViewFrame } from "../../frame.js";
-import { formatCount } from "../../format.js";
+import { formatCount, formatStep } from "../../format.js";
 import { loadWeightsCss } from "../weights/view.js";
 import { loggingPlanTag, renderLoggingPlan } from "./logging_plan.js";
-import { formatStep } from "../../format.js";
 
 /** @param {Array<number|null>|null} shape */
 function shapeText(shape) {

@@ -14,7 +14,6 @@
  */
 
 import { LineChart } from "../../charts.js";
-import { registerCompareSeries } from "../../compare_charts.js";
 import { el } from "../../dom.js";
 import { formatTick } from "../../format.js";
 
@@ -166,8 +165,11 @@ export class WeightChangeCard {
   }
 }
 
-// Weight change overlaid across compared runs (for a weights tag): one small request per run.
-registerCompareSeries({
+/**
+ * Weight change overlaid across compared runs (for a weights tag): one small request per run.
+ * @type {import("../../compare_charts.js").CompareSeries}
+ */
+export const weightChangeSeries = {
   key: "weight-change",
   title: "Weight change ‖Wₜ − Wₜ₋₁‖ / ‖Wₜ₋₁‖",
   load: async ({ api, run, tag, listing }) => {
@@ -176,4 +178,4 @@ registerCompareSeries({
     const s = await loadChange(api, run, tag, listing[run] || {});
     return s.steps.length < 2 ? null : { steps: s.steps, values: s.previous };
   },
-});
+};

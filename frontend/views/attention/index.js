@@ -1,0 +1,16 @@
+/** The attention view's registration (views/registry.js lists it): heads, tokens, entropy over steps. */
+
+import { attentionApi } from "./api.js";
+import { AttentionView, entropySeries } from "./view.js";
+
+/** @type {import("../kinds.js").ViewKind} */
+export default {
+  kind: "attention",
+  View: AttentionView,
+  api: attentionApi,
+  stylesheet: new URL("./attention.css", import.meta.url).href,
+  picker: { prefix: "attention/", rank: 2 },
+  difference: true,
+  scale: { attention: true },
+  compareSeries: [entropySeries],
+};
