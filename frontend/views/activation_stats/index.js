@@ -13,6 +13,7 @@ export default {
   kind: "activation_stats",
   View: StatsView,
   api: activationStatsApi,
+  stylesheet: new URL("./activation_stats.css", import.meta.url).href,
   picker: { prefix: "activation_stats/", label: "statistics", rank: 1, note: "statistics only" },
   compareSeries: STATS_SERIES,
 };

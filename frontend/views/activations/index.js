@@ -8,6 +8,7 @@ export default {
   kind: "activations",
   View: ActivationsView,
   api: activationsApi,
+  stylesheet: new URL("./activations.css", import.meta.url).href,
   picker: { prefix: "activations/", rank: 0 },
   difference: true,
 };

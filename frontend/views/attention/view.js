@@ -37,14 +37,6 @@ const LABEL_MIN_CELL = 10;
 const ZOOMS = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96];
 const HEAD_COLOURS = 8;
 
-let cssAdded = false;
-function addStylesheet() {
-  if (cssAdded) return;
-  cssAdded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("./attention.css", import.meta.url).href }));
-}
-
-
 /**
  * Labels of sample `s` from a tag's labels (shared list or one per sample).
  * @param {any} labels @param {number} sample @param {number} length
@@ -113,7 +105,6 @@ export class AttentionView {
    *          jumpToStep?: (step: number) => void}} options jumpToStep: show another step (a click on the entropy chart)
    */
   constructor(container, { api, run, tag, info = {}, colourScale = "layer", sample = 0, onLoad, jumpToStep, load, difference = false, title }) {
-    addStylesheet();
     /** @private where a step's scores come from (a difference column subtracts two) */
     this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
     /** @private the picture is a difference of two score tensors: diverging, centred on zero */

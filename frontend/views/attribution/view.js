@@ -30,13 +30,6 @@ import { LatestStep } from "../../latest_step.js";
 import { Legend } from "../../legend.js";
 import { imageRgb, mapOf, methodLabel, methodRange, overlayPixels, sampleCaption, SIGNED_METHODS, textOn, tokenScores } from "./math.js";
 
-let cssAdded = false;
-function addStylesheet() {
-  if (cssAdded) return;
-  cssAdded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("./attribution.css", import.meta.url).href }));
-}
-
 const DEFAULT_OPACITY = 0.6;
 const MAIN_PX = 320;
 const THUMB_PX = 76;
@@ -48,7 +41,6 @@ export class AttributionView {
    *          onLoad?: (tensor: any, plan: {batch: number}) => void, title?: string}} options
    */
   constructor(container, { api, run, tag, info = {}, sample = 0, onLoad, title }) {
-    addStylesheet();
     this.api = api;
     this.run = run;
     this.tag = tag;

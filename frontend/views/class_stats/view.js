@@ -38,13 +38,6 @@ import {
   yScale,
 } from "./math.js";
 
-let cssLoaded = false;
-function loadCss() {
-  if (cssLoaded) return;
-  cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("./class_stats.css", import.meta.url).href }));
-}
-
 const MATRIX_WIDTH = 380;
 const LABEL_PX = 64;
 const MAX_SAMPLES = 48;
@@ -86,7 +79,6 @@ export class ConfusionView {
    * @param {{api: import("../../api.js").Api, run: string, tag: string, info?: any, onLoad?: Function}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad }) {
-    loadCss();
     this.api = api;
     this.run = run;
     this.tag = tag;

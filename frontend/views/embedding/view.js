@@ -38,13 +38,6 @@ const RADIUS = 2.5;
 const HOVER_PX = 8;
 const THUMB_PX = 64;
 
-let cssLoaded = false;
-function loadCss() {
-  if (cssLoaded) return;
-  cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("./embedding.css", import.meta.url).href }));
-}
-
 /**
  * What the views of one tag share (compared runs): the highlighted sample,
  * hidden categories, colouring and method.
@@ -72,7 +65,6 @@ export class EmbeddingView {
    *          jumpToStep?: (step: number) => void}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad, jumpToStep }) {
-    loadCss();
     this.api = api;
     this.run = run;
     this.tag = tag;

@@ -9,6 +9,7 @@ export default {
   kind: "model_summary",
   View: ArchitectureView,
   api: modelSummaryApi,
+  stylesheet: new URL("./model_summary.css", import.meta.url).href,
   picker: { label: "architecture", architecture: true, note: "architecture overview" },
   shows: [LOGGING_PLAN_KIND],
 };

@@ -11,7 +11,6 @@ import { el, clear } from "../../dom.js";
 import { groupLayers } from "../../layers.js";
 import { ViewFrame } from "../../frame.js";
 import { formatCount, formatStep } from "../../format.js";
-import { loadWeightsCss } from "../weights/view.js";
 import { loggingPlanTag, renderLoggingPlan } from "./logging_plan.js";
 
 /** @param {Array<number|null>|null} shape */
@@ -27,7 +26,6 @@ export class ArchitectureView {
    *          navigate?: (run: string, tag: string) => void}} options
    */
   constructor(container, { api, run, tag, info = {}, onLoad, navigate }) {
-    loadWeightsCss();
     this.api = api;
     this.run = run;
     this.tag = tag;

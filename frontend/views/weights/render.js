@@ -191,8 +191,7 @@ export class RgbFilter {
   constructor(values, shape, o, m, cell, hover) {
     const [kh, kw, inC, out] = shape;
     const canvas = el("canvas", { class: "hm-canvas weights-rgb", width: kw, height: kh, role: "img" });
-    canvas.style.width = `${kw * cell}px`;
-    canvas.style.height = `${kh * cell}px`;
+    canvas.style.width = `${kw * cell}px`; // the height follows from its kw x kh pixels (CSS height: auto)
     const ctx = /** @type {CanvasRenderingContext2D} */ (canvas.getContext("2d", { alpha: false }));
     const image = ctx.createImageData(kw, kh);
     const at = (/** @type {number} */ r, /** @type {number} */ k, /** @type {number} */ c) => values[((r * kw + k) * inC + c) * out + o];

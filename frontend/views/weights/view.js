@@ -36,14 +36,6 @@ import { GRID_INPUTS, pct, renderFilters, renderMatrix, renderPca } from "./rend
 import { countClipped, countClippedPerChannel } from "../../scales.js";
 import { delta, histogram, matrixDims, prune, sparsity } from "./math.js";
 
-let cssLoaded = false;
-/** Loads weights.css once (a stylesheet link: CSP-safe). */
-export function loadWeightsCss() {
-  if (cssLoaded) return;
-  cssLoaded = true;
-  document.head.append(el("link", { rel: "stylesheet", href: new URL("./weights.css", import.meta.url).href }));
-}
-
 export class WeightsView {
   /**
    * @param {HTMLElement} container
@@ -54,7 +46,6 @@ export class WeightsView {
    *   jumpToStep: show another step (a click on the change chart)
    */
   constructor(container, { api, run, tag, info = {}, colourScale = "layer", onLoad, runTags, jumpToStep, load, difference = false, title }) {
-    loadWeightsCss();
     /** @private where a step's tensor comes from (a difference column subtracts two) */
     this._load = load || ((/** @type {number} */ step) => api.tensor(run, tag, step));
     /** @private the picture is a difference of two tensors (run A − run B, step − reference) */
