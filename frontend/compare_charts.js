@@ -11,7 +11,7 @@
  */
 
 import { Generation } from "./cancel.js";
-import { LineChart } from "./charts.js";
+import { LineChart } from "./charts/line.js";
 import { el, clear } from "./dom.js";
 import { formatTick } from "./format.js";
 import { unionSteps } from "./compare.js";

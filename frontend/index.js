@@ -23,7 +23,7 @@ export const STYLESHEETS = [
   "frame.css",
   "legend.css",
   "heatmap.css",
-  "charts.css",
+  "charts/charts.css",
   "notices.css",
   "compare.css",
   "columns.css",

@@ -9,7 +9,8 @@
  */
 
 import { Generation } from "../../cancel.js";
-import { HistogramChart, LineChart } from "../../charts.js";
+import { HistogramChart } from "../../charts/histogram.js";
+import { LineChart } from "../../charts/line.js";
 import { el, clear } from "../../dom.js";
 import { formatTick } from "../../format.js";
 import { nearestStepIndex, unitMarksAt } from "../../layerstats.js";

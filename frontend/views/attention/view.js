@@ -21,7 +21,7 @@
 
 import { cellAt, CellCursor } from "../../cell_cursor.js";
 import { LatestStep } from "../../latest_step.js";
-import { LineChart } from "../../charts.js";
+import { LineChart } from "../../charts/line.js";
 import { DIVERGING, SEQUENTIAL } from "../../colormap.js";
 import { ViewFrame } from "../../frame.js";
 import { countClipped } from "../../scales.js";

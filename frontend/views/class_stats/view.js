@@ -18,7 +18,7 @@
  * module only paints them (arithmetic in math.js).
  */
 
-import { niceTicks } from "../../charts.js";
+import { niceTicks } from "../../charts/scales.js";
 import { DIVERGING, SEQUENTIAL, cssColour, LUT_SIZE } from "../../colormap.js";
 import { clear, el, svg } from "../../dom.js";
 import { ViewFrame } from "../../frame.js";

@@ -27,7 +27,7 @@
 import { el, clear } from "../../dom.js";
 import { ViewFrame } from "../../frame.js";
 import { formatStep } from "../../format.js";
-import { LineChart } from "../../charts.js";
+import { LineChart } from "../../charts/line.js";
 import { labelledSelect } from "../../controls.js";
 import { bounds, categorize, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR, CATEGORICAL } from "./math.js";
 

@@ -13,7 +13,7 @@
  * read it through `loadChange`, and say which source they show.
  */
 
-import { LineChart } from "../../charts.js";
+import { LineChart } from "../../charts/line.js";
 import { el } from "../../dom.js";
 import { formatTick } from "../../format.js";
 

@@ -24,7 +24,7 @@
 import { Generation } from "../../cancel.js";
 import { LatestStep } from "../../latest_step.js";
 import { DIVERGING, symmetricRange } from "../../colormap.js";
-import { HistogramChart } from "../../charts.js";
+import { HistogramChart } from "../../charts/histogram.js";
 import { el, clear } from "../../dom.js";
 import { formatCount, formatShape, formatStep, formatTick, formatValue } from "../../format.js";
 import { Legend } from "../../legend.js";
