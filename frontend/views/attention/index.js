@@ -1,7 +1,8 @@
 /** The attention view's registration (views/registry.js lists it): heads, tokens, entropy over steps. */
 
 import { attentionApi } from "./api.js";
-import { AttentionView, entropySeries } from "./view.js";
+import { entropySeries } from "./entropy.js";
+import { AttentionView } from "./view.js";
 
 /** @type {import("../kinds.js").ViewKind} */
 export default {
