@@ -212,3 +212,17 @@ export function drawOrder(n, last) {
   for (let i = 0; i < n; i++) if (!skip.has(i)) order.push(i);
   return order.concat(keep);
 }
+
+/** The projection methods' names as the user reads them. */
+export const METHOD_NAMES = Object.freeze({ pca: "PCA", tsne: "t-SNE", umap: "UMAP" });
+
+/** @param {string} method @returns {string} */
+export function methodName(method) {
+  return METHOD_NAMES[/** @type {keyof typeof METHOD_NAMES} */ (method)] || method;
+}
+
+/** A share as "12.3%", "n/a" when missing. @param {number|null|undefined} v */
+export const pct = (v) => (typeof v === "number" && Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : "n/a");
+
+/** A score as "0.123", "n/a" when missing. @param {number|null|undefined} v */
+export const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(3) : "n/a");
