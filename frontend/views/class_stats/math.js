@@ -146,3 +146,9 @@ export function defaultSimilarityLayer(layers) {
 export function percent(r) {
   return r === null || !Number.isFinite(r) ? "–" : `${(100 * r).toFixed(1)}%`;
 }
+
+/** The name of class i (its index when the step names none). @param {any} doc @param {number} i */
+export function nameOf(doc, i) {
+  const names = doc && Array.isArray(doc.class_names) ? doc.class_names : null;
+  return names && names[i] !== undefined ? String(names[i]) : String(i);
+}
