@@ -1,8 +1,17 @@
 /**
- * The backend's routes, relative to the document base (`plugin/internals/`),
- * with errors surfaced as `ApiError` carrying the server's `error` message.
- * Decoded steps are cached per (run, tag, step) in a small LRU shared by
- * every view that uses this `Api`, so scrubbing back is instant.
+ * Every request to the backend: its routes, relative to the document base
+ * (`plugin/internals/`), with errors surfaced as `ApiError` carrying the
+ * server's `error` message, and every cache of their answers. Nothing else
+ * calls `fetch`.
+ *
+ * This core holds the requests every kind shares (the tag listing, step
+ * lists, decoded steps, colour ranges, JSON documents) and the building
+ * blocks a view's requests are made of (`get`, `json`, `payload`, `cached`,
+ * `remember`, `tagSeries`, `smallJson`). Each view's own requests live in
+ * its folder (views/<kind>/api.js) and are added to an `Api` with `extend`
+ * (views/kinds.js `createApi` adds every registered one). Decoded steps are cached per
+ * (run, tag, step) in a small LRU shared by every view that uses this `Api`,
+ * so scrubbing back is instant.
  */
 
 import { LruCache } from "./cache.js";
@@ -37,29 +46,6 @@ import { computeStats } from "./stats.js";
  * @property {import("./stats.js").TensorStats} stats
  */
 
-/**
- * The activation statistics of one statistics tag, one entry per step
- * (ascending); null where a value does not apply (e.g. dead units of a
- * layer that is not ReLU-like). See tb_plugin/stats.py.
- * @typedef {Object} StatsSeries
- * @property {number[]} steps
- * @property {number[]} wall_times
- * @property {Array<number|null>} mean
- * @property {Array<number|null>} std
- * @property {Array<number|null>} min
- * @property {Array<number|null>} max
- * @property {Array<number|null>} zero_fraction
- * @property {Array<number|null>} nonfinite_count
- * @property {Array<number|null>} units
- * @property {Array<number|null>} dead_units
- * @property {Array<number|null>} dead_fraction
- * @property {Array<number|null>} saturated_units
- * @property {Array<number|null>} saturated_fraction
- * @property {Array<{edges: number[], counts: number[]}>} histograms
- * @property {number[][]} dead_unit_indices
- * @property {number[][]} saturated_unit_indices
- */
-
 /** A failed request, with a message fit for the user. */
 export class ApiError extends Error {
   /**
@@ -79,6 +65,7 @@ export function errorMessage(e) {
   return e instanceof Error ? e.message : String(e);
 }
 
+
 export class Api {
   /**
    * @param {{fetch?: typeof fetch, cacheEntries?: number, cacheBytes?: number}} [options]
@@ -86,27 +73,43 @@ export class Api {
   constructor({ fetch: fetchImpl, cacheEntries = 64, cacheBytes = 256 << 20 } = {}) {
     /** @private */
     this._fetch = fetchImpl || window.fetch.bind(window);
-    /** @private @type {LruCache<Promise<Tensor>>} */
+    /** @private @type {LruCache<Promise<any>>} decoded steps and other large answers (`cached`) */
     this._cache = new LruCache({ maxEntries: cacheEntries, maxCost: cacheBytes });
-    /** @private @type {Map<string, Promise<Object<string, StatsSeries>>>} per run */
-    this._stats = new Map();
+    /** @private @type {Map<string, Map<string, Promise<any>>>} named promise caches (`remember`) */
+    this._memos = new Map();
     /** @private @type {Map<string, Promise<any>>} per (route, run, tag): small per-tag series */
     this._series = new Map();
     /** @private @type {Map<string, any>} the answers of `_series` that arrived */
     this._seriesDone = new Map();
-    /** @private @type {Map<string, Promise<any>>|undefined} class statistics answers (`_classJson`) */
-    this._classCache = undefined;
+    /** @private @type {Map<string, Promise<any>>} a few small JSON answers (`smallJson`) */
+    this._small = new Map();
     /** Requests made, and bytes received, per route (for the benchmark and tests). */
     this.counts = /** @type {Object<string, {requests: number, bytes: number}>} */ ({});
   }
 
   /**
-   * @private
+   * Adds a view's requests (views/<kind>/api.js) as methods of this Api,
+   * called with it as `this`. A name already taken is a mistake, not an override.
+   * @param {Object<string, Function>} methods
+   * @returns {this}
+   */
+  extend(methods) {
+    for (const [name, method] of Object.entries(methods)) {
+      if (name in this) throw new Error(`Api.${name} is defined twice`);
+      /** @type {any} */ (this)[name] = method.bind(this);
+    }
+    return this;
+  }
+
+  // ---- building blocks of every request ----
+
+  /**
+   * A route's answer; an `ApiError` with the server's message when it failed.
    * @param {string} route e.g. "tags"
    * @param {Object<string, string|number>} [params]
    * @returns {Promise<Response>}
    */
-  async _get(route, params) {
+  async get(route, params) {
     const query = params ? "?" + new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)])) : "";
     let response;
     try {
@@ -139,9 +142,9 @@ export class Api {
     return response;
   }
 
-  /** @private */
-  async _json(route, params) {
-    const response = await this._get(route, params);
+  /** A route's JSON answer. @param {string} route @param {Object<string, string|number>} [params] */
+  async json(route, params) {
+    const response = await this.get(route, params);
     try {
       return await response.json();
     } catch (e) {
@@ -149,9 +152,121 @@ export class Api {
     }
   }
 
+  /**
+   * A route's payload (decode.js), decoded; null when the answer is empty (nothing logged).
+   * @param {string} route @param {Object<string, string|number>} params
+   */
+  async payload(route, params) {
+    const response = await this.get(route, params);
+    const bytes = await response.arrayBuffer();
+    return bytes.byteLength ? decodePayload(bytes) : null;
+  }
+
+  /**
+   * `load()` cached under `key` in the LRU of large answers, its cost (bytes)
+   * told once it arrived; a failure is forgotten, so the next call retries.
+   * @template T
+   * @param {string} key @param {() => Promise<T>} load @param {(answer: T) => number} costOf
+   * @returns {Promise<T>}
+   */
+  cached(key, load, costOf) {
+    const hit = this._cache.get(key);
+    if (hit) return hit;
+    const pending = load();
+    this._cache.set(key, pending, 0);
+    pending.then(
+      (answer) => this._cache.setCost(key, costOf(answer)),
+      () => this._cache.delete(key) // retry failures next time
+    );
+    return pending;
+  }
+
+  /**
+   * `load()` kept under `key` in the promise cache `name` until `forget` (or
+   * `clearCache`); a failure is forgotten, so the next call retries.
+   * @template T
+   * @param {string} name @param {string} key @param {() => Promise<T>} load
+   * @returns {Promise<T>}
+   */
+  remember(name, key, load) {
+    let memo = this._memos.get(name);
+    if (!memo) this._memos.set(name, (memo = new Map()));
+    const hit = memo.get(key);
+    if (hit) return hit;
+    const pending = load();
+    memo.set(key, pending);
+    const kept = memo;
+    pending.catch(() => {
+      if (kept.get(key) === pending) kept.delete(key);
+    });
+    return pending;
+  }
+
+  /** Drops `key` from the promise cache `name` (every key when omitted). @param {string} name @param {string} [key] */
+  forget(name, key) {
+    const memo = this._memos.get(name);
+    if (!memo) return;
+    if (key === undefined) memo.clear();
+    else memo.delete(key);
+  }
+
+  /**
+   * A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
+   * (run, tag, extra query) until the tag's step list changes (`version`: e.g. its max step).
+   * @param {string} route @param {string} run @param {string} tag @param {number|string} version
+   * @param {(answer: any) => boolean} check the answer has the expected shape (besides `steps`)
+   * @param {Object<string, string|number>} [extra] more query parameters
+   */
+  tagSeries(route, run, tag, version, check, extra = {}) {
+    const key = JSON.stringify([route, run, tag, version, extra]);
+    const cached = this._series.get(key);
+    if (cached) return cached;
+    const pending = this.json(route, { run, tag, ...extra }).then((answer) => {
+      if (!answer || !Array.isArray(answer.steps) || !check(answer)) {
+        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
+      }
+      return answer;
+    });
+    this._series.set(key, pending);
+    pending.then(
+      (answer) => {
+        if (this._series.get(key) === pending) this._seriesDone.set(key, answer);
+      },
+      () => {
+        if (this._series.get(key) === pending) this._series.delete(key);
+      }
+    );
+    return pending;
+  }
+
+  /**
+   * A cached small JSON answer of a route (a few kept, the oldest dropped; failures retried).
+   * @param {string} route @param {Object<string, string|number>} params @param {(a: any) => boolean} check
+   */
+  smallJson(route, params, check) {
+    const key = JSON.stringify([route, params]);
+    const cache = this._small;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const pending = this.json(route, params).then((answer) => {
+      if (!answer || typeof answer !== "object" || !check(answer)) {
+        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
+      }
+      return answer;
+    });
+    cache.set(key, pending);
+    while (cache.size > 48) cache.delete(cache.keys().next().value);
+    pending.catch(() => {
+      if (cache.get(key) === pending) cache.delete(key);
+    });
+    return pending;
+  }
+
+  // ---- what every kind shares ----
+
   /** `{run: {tag: info}}` @returns {Promise<TagListing>} */
   async tags() {
-    const listing = await this._json("tags");
+    const listing = await this.json("tags");
     if (!listing || typeof listing !== "object" || Array.isArray(listing)) {
       throw new ApiError("TensorBoard sent an unexpected tag listing", { route: "tags" });
     }
@@ -164,7 +279,7 @@ export class Api {
    * @returns {Promise<{steps: number[], wall_times: number[]}>}
    */
   async steps(run, tag) {
-    const answer = await this._json("steps", { run, tag });
+    const answer = await this.json("steps", { run, tag });
     if (!answer || !Array.isArray(answer.steps)) {
       throw new ApiError("TensorBoard sent an unexpected step list", { route: "steps" });
     }
@@ -202,21 +317,16 @@ export class Api {
    * @returns {Promise<Tensor>}
    */
   tensor(run, tag, step) {
-    const key = JSON.stringify([run, tag, step]);
-    const cached = this._cache.get(key);
-    if (cached) return cached;
-    const pending = this._load(run, tag, step);
-    this._cache.set(key, pending, 0);
-    pending.then(
-      (tensor) => this._cache.setCost(key, tensor.values.byteLength),
-      () => this._cache.delete(key) // retry failures next time
+    return this.cached(
+      JSON.stringify([run, tag, step]),
+      () => this._load(run, tag, step),
+      (tensor) => tensor.values.byteLength
     );
-    return pending;
   }
 
-  /** @private */
+  /** @private @param {string} run @param {string} tag @param {number} step @returns {Promise<Tensor>} */
   async _load(run, tag, step) {
-    const response = await this._get("data", { run, tag, step });
+    const response = await this.get("data", { run, tag, step });
     const decoded = await decodePayload(await response.arrayBuffer());
     return {
       run,
@@ -227,74 +337,6 @@ export class Api {
       encoding: decoded.header.encoding,
       stats: computeStats(decoded.values, decoded.shape),
     };
-  }
-
-  /**
-   * Every statistics series of `run` (`{stats tag: series}`), in one
-   * request; cached per run until `forgetStats`.
-   * @param {string} run
-   * @returns {Promise<Object<string, StatsSeries>>}
-   */
-  stats(run) {
-    const cached = this._stats.get(run);
-    if (cached) return cached;
-    const pending = this._json("stats", { run }).then((answer) => {
-      if (!answer || typeof answer !== "object" || Array.isArray(answer)) {
-        throw new ApiError("TensorBoard sent unexpected statistics", { route: "stats" });
-      }
-      for (const series of Object.values(answer)) {
-        if (!series || !Array.isArray(series.steps)) {
-          throw new ApiError("TensorBoard sent unexpected statistics", { route: "stats" });
-        }
-      }
-      return /** @type {Object<string, StatsSeries>} */ (answer);
-    });
-    this._stats.set(run, pending);
-    pending.catch(() => {
-      if (this._stats.get(run) === pending) this._stats.delete(run); // retry failures next time
-    });
-    return pending;
-  }
-
-  /**
-   * Mean attention entropy per head and step of an attention tag
-   * (`/attention_summary`; see tb_plugin/attention.py `entropy_series`).
-   * @param {string} run
-   * @param {string} tag
-   * @returns {Promise<{steps: number[], entropy: number[][], max_entropy: number|null}>}
-   */
-  async attentionSummary(run, tag) {
-    const answer = await this._json("attention_summary", { run, tag });
-    if (!answer || !Array.isArray(answer.steps) || !Array.isArray(answer.entropy)) {
-      throw new ApiError("TensorBoard sent an unexpected attention summary", { route: "attention_summary" });
-    }
-    return answer;
-  }
-
-  /**
-   * @private A small per-tag series (`/ranges`, `/weight_change`, `/weight_stats`), cached per
-   * (run, tag, extra query) until the tag's step list changes (`version`: e.g. its max step).
-   */
-  _tagSeries(route, run, tag, version, check, extra = {}) {
-    const key = JSON.stringify([route, run, tag, version, extra]);
-    const cached = this._series.get(key);
-    if (cached) return cached;
-    const pending = this._json(route, { run, tag, ...extra }).then((answer) => {
-      if (!answer || !Array.isArray(answer.steps) || !check(answer)) {
-        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
-      }
-      return answer;
-    });
-    this._series.set(key, pending);
-    pending.then(
-      (answer) => {
-        if (this._series.get(key) === pending) this._seriesDone.set(key, answer);
-      },
-      () => {
-        if (this._series.get(key) === pending) this._series.delete(key);
-      }
-    );
-    return pending;
   }
 
   /**
@@ -313,138 +355,7 @@ export class Api {
    * @returns {Promise<{steps: number[], min: Array<number|null>, max: Array<number|null>, p01: Array<number|null>, p99: Array<number|null>}>}
    */
   ranges(run, tag, version = "", channels = false) {
-    return this._tagSeries("ranges", run, tag, version, (a) => Array.isArray(a.min) && Array.isArray(a.max), channels ? { channels: 1 } : {});
-  }
-
-  /**
-   * The change of a weights tag over steps (`/weight_change`).
-   * @param {string} run @param {string} tag @param {number|string} [version] the tag's max step
-   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, relative_to_first: Array<number|null>, norm: Array<number|null>}>}
-   */
-  weightChange(run, tag, version = "") {
-    return this._tagSeries("weight_change", run, tag, version, (a) => Array.isArray(a.relative_change));
-  }
-
-  /**
-   * A variable's exact change series as the callback logged it (`/weight_stats`, kind weight_stats).
-   * @param {string} run @param {string} tag the weight_stats tag @param {number|string} [version] its max step
-   * @returns {Promise<{steps: number[], relative_change: Array<number|null>, update_ratio: Array<number|null>, norm: Array<number|null>}>}
-   */
-  weightStats(run, tag, version = "") {
-    return this._tagSeries("weight_stats", run, tag, version, (a) => Array.isArray(a.relative_change));
-  }
-
-  /**
-   * Blob `index` of an attention step (`/attention_blob`): 1 token labels (parsed JSON, or null
-   * when the step has none), 2 the input image payload (decoded, or null).
-   * @param {string} run @param {string} tag @param {number} step @param {1|2} index
-   */
-  async attentionBlob(run, tag, step, index) {
-    const response = await this._get("attention_blob", { run, tag, step, index });
-    if (index === 1) {
-      const text = await response.text();
-      return text ? JSON.parse(text) : null;
-    }
-    const bytes = await response.arrayBuffer();
-    return bytes.byteLength ? decodePayload(bytes) : null;
-  }
-
-  /**
-   * One step of an embedding tag projected to 2-D and aligned onto the step
-   * before (`/embedding`; tb_plugin/projections.py), cached per (run, tag, step, method).
-   * @param {string} run @param {string} tag @param {number} step @param {string} [method]
-   * @returns {Promise<any>} {step, method, methods, points, labels, class_names, columns, knn_accuracy, ...}
-   */
-  embedding(run, tag, step, method = "pca") {
-    const key = JSON.stringify(["embedding", run, tag, step, method]);
-    const cached = this._cache.get(key);
-    if (cached) return cached;
-    const pending = this._json("embedding", { run, tag, step, method }).then((answer) => {
-      if (!answer || !Array.isArray(answer.points)) {
-        throw new ApiError("TensorBoard sent an unexpected embedding", { route: "embedding" });
-      }
-      return answer;
-    });
-    this._cache.set(key, pending, 0);
-    pending.then(
-      (answer) => this._cache.setCost(key, answer.points.length * 48),
-      () => this._cache.delete(key)
-    );
-    return pending;
-  }
-
-  /**
-   * Per-step scores of an embedding tag (`/embedding_scores`), cached until its steps change.
-   * @param {string} run @param {string} tag @param {string} [method] @param {number|string} [version] its max step
-   * @returns {Promise<{steps: number[], knn_accuracy: Array<number|null>, knn_accuracy_projected: Array<number|null>,
-   *   silhouette: Array<number|null>}>}
-   */
-  embeddingScores(run, tag, method = "pca", version = "") {
-    const key = JSON.stringify(["embedding_scores", run, tag, method, version]);
-    const cached = this._series.get(key);
-    if (cached) return cached;
-    const pending = this._json("embedding_scores", { run, tag, method }).then((answer) => {
-      if (!answer || !Array.isArray(answer.steps) || !Array.isArray(answer.knn_accuracy)) {
-        throw new ApiError("TensorBoard sent unexpected embedding scores", { route: "embedding_scores" });
-      }
-      return answer;
-    });
-    this._series.set(key, pending);
-    pending.catch(() => {
-      if (this._series.get(key) === pending) this._series.delete(key);
-    });
-    return pending;
-  }
-
-  /**
-   * The samples' thumbnails in force at a step (`/embedding_thumbnails`): a
-   * decoded `[n, h, w, c]` payload, or null when none were logged. Cached.
-   * @param {string} run @param {string} tag @param {number} step
-   */
-  embeddingThumbnails(run, tag, step) {
-    const key = JSON.stringify(["embedding_thumbnails", run, tag, step]);
-    const cached = this._cache.get(key);
-    if (cached) return cached;
-    const pending = this._get("embedding_thumbnails", { run, tag, step })
-      .then((response) => response.arrayBuffer())
-      .then((bytes) => (bytes.byteLength ? decodePayload(bytes) : null));
-    this._cache.set(key, pending, 0);
-    pending.then(
-      (d) => this._cache.setCost(key, d ? d.values.byteLength : 0),
-      () => this._cache.delete(key)
-    );
-    return pending;
-  }
-
-  /**
-   * Blob `index` of an attribution step (`/attribution_blob`): 1 the side document (parsed JSON),
-   * 2 the Grad-CAM maps at the layer's resolution, 3 the probe images in force at the step
-   * (decoded payloads, or null when none was logged). Cached like tensors.
-   * @param {string} run @param {string} tag @param {number} step @param {1|2|3} index
-   */
-  attributionBlob(run, tag, step, index) {
-    const key = JSON.stringify(["attribution_blob", run, tag, step, index]);
-    const cached = this._cache.get(key);
-    if (cached) return cached;
-    const pending = (async () => {
-      const response = await this._get("attribution_blob", { run, tag, step, index });
-      if (index === 1) {
-        const text = await response.text();
-        try {
-          return text ? JSON.parse(text) : null;
-        } catch (_) {
-          throw new ApiError("TensorBoard sent an unreadable attribution document", { route: "attribution_blob" });
-        }
-      }
-      const bytes = await response.arrayBuffer();
-      return bytes.byteLength ? decodePayload(bytes) : null;
-    })();
-    this._cache.set(key, /** @type {any} */ (pending), 0);
-    pending.then(
-      (v) => this._cache.setCost(key, v && v.values ? v.values.byteLength : 1024),
-      () => this._cache.delete(key)
-    );
-    return pending;
+    return this.tagSeries("ranges", run, tag, version, (a) => Array.isArray(a.min) && Array.isArray(a.max), channels ? { channels: 1 } : {});
   }
 
   /**
@@ -452,7 +363,7 @@ export class Api {
    * @param {string} run @param {string} tag @param {number} step
    */
   async document(run, tag, step) {
-    const response = await this._get("data", { run, tag, step });
+    const response = await this.get("data", { run, tag, step });
     try {
       return JSON.parse(await response.text());
     } catch (_) {
@@ -460,86 +371,12 @@ export class Api {
     }
   }
 
-  /** A model summary document at a step (see `document`). @param {string} run @param {string} tag @param {number} step */
-  modelSummary(run, tag, step) {
-    return this.document(run, tag, step);
-  }
-
-  /**
-   * @private A cached JSON answer of a class statistics route (a few kept; failures retried).
-   * @param {string} route @param {Object<string, string|number>} params @param {(a: any) => boolean} check
-   */
-  _classJson(route, params, check) {
-    const key = JSON.stringify([route, params]);
-    if (!this._classCache) this._classCache = new Map();
-    const cache = this._classCache;
-    const cached = cache.get(key);
-    if (cached) return cached;
-    const pending = this._json(route, params).then((answer) => {
-      if (!answer || typeof answer !== "object" || !check(answer)) {
-        throw new ApiError(`TensorBoard sent an unexpected answer for /${route}`, { route });
-      }
-      return answer;
-    });
-    cache.set(key, pending);
-    while (cache.size > 48) cache.delete(cache.keys().next().value);
-    pending.catch(() => {
-      if (cache.get(key) === pending) cache.delete(key);
-    });
-    return pending;
-  }
-
-  /**
-   * A class statistics step without per-unit means (`/class_stats`; tb_plugin/class_stats.py):
-   * confusion, misclassified samples, per-layer similarity, clustering order and separability.
-   * @param {string} run @param {string} tag @param {number} step
-   */
-  classStats(run, tag, step) {
-    return this._classJson("class_stats", { run, tag, step }, (a) => Array.isArray(a.confusion) && Array.isArray(a.layers));
-  }
-
-  /**
-   * Classes a and b of a class statistics step, per layer (`/class_pair`).
-   * @param {string} run @param {string} tag @param {number} step @param {number} a @param {number} b
-   */
-  classPair(run, tag, step, a, b) {
-    return this._classJson("class_pair", { run, tag, step, a, b }, (x) => Array.isArray(x.layers) && Array.isArray(x.samples));
-  }
-
-  /**
-   * The k probe samples that activate each channel most at an activations step
-   * (`/top_samples`, numpy over the logged values): `{samples, scores,
-   * positions, patches, k, channels, map_shape, score}`, patches in the
-   * input of `inputTag` (an attribution tag of the run), or null without one.
-   * @param {string} run @param {string} tag @param {number} step @param {number} k
-   * @param {string|null} [inputTag]
-   */
-  topSamples(run, tag, step, k, inputTag = null) {
-    const params = inputTag ? { run, tag, step, k, input_tag: inputTag } : { run, tag, step, k };
-    return this._classJson("top_samples", params, (a) => Array.isArray(a.samples) && Array.isArray(a.scores));
-  }
-
-  /**
-   * The evaluation samples' thumbnails in force at `step` (`/class_samples`), decoded; null when none.
-   * @param {string} run @param {string} tag @param {number} step
-   */
-  async classSamples(run, tag, step) {
-    const response = await this._get("class_samples", { run, tag, step });
-    const bytes = await response.arrayBuffer();
-    return bytes.byteLength ? decodePayload(bytes) : null;
-  }
-
-  /** Forgets the cached statistics of `run` (all runs when omitted), e.g. after a reload. @param {string} [run] */
-  forgetStats(run) {
-    if (run === undefined) this._stats.clear();
-    else this._stats.delete(run);
-  }
-
-  /** Forgets cached steps (e.g. after a reload rewrote a step). */
+  /** Forgets every cached answer (e.g. after a reload rewrote a step). */
   clearCache() {
     this._cache.clear();
     this._series.clear();
     this._seriesDone.clear();
-    if (this._classCache) this._classCache.clear();
+    this._small.clear();
+    for (const memo of this._memos.values()) memo.clear();
   }
 }

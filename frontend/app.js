@@ -19,7 +19,7 @@ import { listenForShortcuts, Playback } from "./playback.js";
 import { StatsWatch } from "./stats_watch.js";
 import { Toolbar } from "./toolbar.js";
 import { applyUrlState, lostFromLink, UrlState, urlStateOf } from "./urlstate.js";
-import { emptyState, notice, staleLinkNotice, tagError } from "./views/empty.js";
+import { emptyState, notice, staleLinkNotice, tagError } from "./notices.js";
 
 export class App {
   /**
@@ -99,7 +99,7 @@ export class App {
     });
   }
 
-  /** The view of the shown tag (the first column's; see views/registry.js), or null. */
+  /** The view of the shown tag (the first column's; see views/kinds.js), or null. */
   get view() {
     return this.panels.view;
   }

@@ -20,9 +20,9 @@ import { mixedText, setMixedText } from "./frame.js";
 import { statsTagFor, unitMarksAt } from "./layerstats.js";
 import { columnAt } from "./plan.js";
 import { combineScales, resolveScale } from "./scales.js";
-import { viewFor } from "./views/registry.js";
-import { notice } from "./views/empty.js";
-import { StatsView } from "./views/stats.js";
+import { viewFor, viewKind } from "./views/kinds.js";
+import { notice } from "./notices.js";
+import { StatsView } from "./views/activation_stats/view.js";
 
 /**
  * @typedef {Object} Column
@@ -162,7 +162,7 @@ export class Columns {
    * A statistics tag listed on its own: its layer's activations were not
    * logged (e.g. too large), so only the statistics panel shows.
    * @param {string} run @param {string} tag @param {import("./api.js").TagInfo} info
-   * @returns {Promise<import("./api.js").StatsSeries|null>} its series (its steps are the tag's)
+   * @returns {Promise<import("./views/activation_stats/api.js").StatsSeries|null>} its series (its steps are the tag's)
    */
   buildStatsOnly(run, tag, info) {
     this.destroy();
@@ -263,11 +263,11 @@ export class Columns {
    */
   async _scaleFor(col, step, mode, perChannel) {
     if (!col.view || !col.view.setScaleRange || step === null || !col.spec || !col.load) return null;
-    const kind = col.spec.kind;
+    const scale = (viewKind(col.spec.kind) || {}).scale || {};
     const difference = col.spec.diff !== "none";
     const needsTensor = difference || mode === "step";
-    const signed = difference || kind === "weights";
-    const attention = kind === "attention";
+    const signed = difference || Boolean(scale.signed);
+    const attention = Boolean(scale.attention);
     try {
       if (!needsTensor && mode !== "unit") {
         const version = col.spec.info.max_step ?? "";

@@ -45,7 +45,7 @@ export function nearestStep(steps, wanted) {
  * One colour range across tensors: the overall min/max and, when every
  * tensor has the same channel count, per-channel min/max.
  * @param {import("./stats.js").TensorStats[]} stats
- * @returns {import("./views/activations.js").SharedRange|null}
+ * @returns {import("./views/activations/view.js").SharedRange|null}
  */
 export function sharedRange(stats) {
   if (stats.length === 0) return null;

@@ -3,18 +3,19 @@
  * std, dead fraction, exact zeros, ...), one line per run in the run's
  * stable colour, the current step marked; a click jumps to a step.
  *
- * Series come from a registry, so other views can add theirs (e.g. weight
- * change, attention entropy): `registerCompareSeries({key, title, percent,
- * load})`, where `load({api, run, tag, listing})` resolves to
- * `{steps, values}` for that run and shown tag, or null when it does not apply.
+ * Series come from the view registry (a kind's `compareSeries`: the
+ * activation statistics, weight change, attention entropy, ...), each
+ * `{key, title, percent, load}`, where `load({api, run, tag, listing})`
+ * resolves to `{steps, values}` for that run and shown tag, or null when it
+ * does not apply.
  */
 
 import { Generation } from "./cancel.js";
-import { LineChart } from "./charts.js";
+import { LineChart } from "./charts/line.js";
 import { el, clear } from "./dom.js";
 import { formatTick } from "./format.js";
-import { statsTagFor } from "./layerstats.js";
 import { unionSteps } from "./compare.js";
+import { compareSeries } from "./views/kinds.js";
 
 /**
  * @typedef {Object} CompareSeries
@@ -24,35 +25,6 @@ import { unionSteps } from "./compare.js";
  * @property {(ctx: {api: import("./api.js").Api, run: string, tag: string, listing: import("./api.js").TagListing}) =>
  *   Promise<{steps: number[], values: Array<number|null>}|null>} load
  */
-
-/** From the activation statistics of the shown layer. @param {keyof import("./api.js").StatsSeries} field */
-function fromStats(field) {
-  return async ({ api, run, tag, listing }) => {
-    const ref = statsTagFor(listing[run] || {}, tag);
-    if (!ref) return null;
-    const series = (await api.stats(run))[ref.tag];
-    if (!series) return null;
-    const values = /** @type {Array<number|null>} */ (series[field]);
-    if (!Array.isArray(values) || !values.some((v) => typeof v === "number")) return null;
-    return { steps: series.steps, values };
-  };
-}
-
-/** @type {CompareSeries[]} */
-const SERIES = [
-  { key: "mean", title: "Mean", load: fromStats("mean") },
-  { key: "std", title: "Standard deviation", load: fromStats("std") },
-  { key: "dead", title: "Dead fraction", percent: true, load: fromStats("dead_fraction") },
-  { key: "zeros", title: "Exact zeros", percent: true, load: fromStats("zero_fraction") },
-  { key: "saturated", title: "Saturated fraction", percent: true, load: fromStats("saturated_fraction") },
-];
-
-/** Adds (or replaces, by key) a series to overlay. @param {CompareSeries} spec */
-export function registerCompareSeries(spec) {
-  const i = SERIES.findIndex((s) => s.key === spec.key);
-  if (i >= 0) SERIES[i] = spec;
-  else SERIES.push(spec);
-}
 
 export class CompareCharts {
   /**
@@ -93,7 +65,7 @@ export class CompareCharts {
     this._status.textContent = "Loading statistics…";
     this._status.hidden = false;
     const loaded = await Promise.all(
-      SERIES.map(async (spec) => ({
+      compareSeries().map(async (spec) => ({
         spec,
         lines: await Promise.all(
           runs.map(async (run) => {

@@ -9,8 +9,7 @@
  */
 
 import { el } from "./dom.js";
-import { formatShape, formatValue } from "./format.js";
-import { formatStep } from "./plan.js";
+import { formatShape, formatStep, formatValue } from "./format.js";
 
 /** Where the last pointer move happened (viewport px); the tooltip goes there. */
 const anchor = { x: 0, y: 0 };

@@ -111,9 +111,9 @@ export class Heatmap {
       tabindex: "0",
       "aria-label": `${label || caption || "heatmap"} (arrow keys move a cell cursor)`,
     });
+    // Its width, and the cells' shape: the height follows (CSS height: auto), also when the
+    // canvas shrinks to its column (CSS max-width).
     this.canvas.style.width = `${grid.cols * cellWidth}px`;
-    this.canvas.style.height = `${grid.rows * cellHeight}px`;
-    // Shrinks to its column (CSS max-width) keeping the cells' shape.
     this.canvas.style.aspectRatio = `${grid.cols * cellWidth} / ${grid.rows * cellHeight}`;
     this.caption = caption === undefined ? null : el("figcaption", { class: "hm-caption", text: caption });
     /** @private */

@@ -2,6 +2,8 @@
  * A run's tags as layers: which layer (path) each tag belongs to and what it
  * is of that layer (activations, statistics, kernel, bias, attention, ...).
  * Pure (no DOM), unit-tested under node (tests/frontend/layers.test.mjs).
+ * Where a kind's tags go is its `picker` entry in the view registry
+ * (views/kinds.js); with today's kinds:
  *
  *   activations/<path>          -> <path>: "activations"
  *   activation_stats/<path>     -> <path>: "statistics"
@@ -15,16 +17,41 @@
  *   any other tag               -> the tag itself: its kind (a TF-free Writer names tags freely)
  */
 
+import { pickerEntry, shownInsideKinds, viewKinds } from "./views/kinds.js";
+
 /** Case-insensitive natural sort ("block2" before "block10"). */
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 
 /** Kinds that are not layers' data shown in the picker (see the module docstring). */
-export const UNLISTED_KINDS = ["logging_plan", "weight_stats"];
+export function unlistedKinds() {
+  return shownInsideKinds();
+}
 
-const PREFIXES = { activations: "activations/", activation_stats: "activation_stats/", weights: "weights/", attention: "attention/", embedding: "embedding/" };
+/** @type {{kinds: number, ranks: Map<string, number>}|null} label -> rank, made once every kind is registered */
+let rankTable = null;
 
-/** Order of a layer's entries: activations first, then statistics, attention, embedding, then variables. */
-const RANK = { activations: 0, statistics: 1, attention: 2, embedding: 3, kernel: 4, bias: 5 };
+/**
+ * The place of an entry among its layer's, by its label (lower first): the registry's
+ * ranks (activations, statistics, attention, embedding, then variables: kernel, bias),
+ * every other label after them.
+ * @param {string} label
+ */
+export function entryRank(label) {
+  const kinds = viewKinds();
+  if (!rankTable || rankTable.kinds !== kinds.length) {
+    /** @type {Map<string, number>} */
+    const ranks = new Map();
+    for (const { kind, picker } of kinds) {
+      if (picker.rank === undefined) continue;
+      const first = picker.rank;
+      if (picker.variables) picker.variables.forEach((name, i) => ranks.set(name, first + i));
+      else ranks.set(picker.label || kind, first);
+    }
+    rankTable = { kinds: kinds.length, ranks };
+  }
+  const { ranks } = rankTable;
+  return ranks.has(label) ? /** @type {number} */ (ranks.get(label)) : Math.max(-1, ...ranks.values()) + 1;
+}
 
 /**
  * @typedef {Object} LayerEntry
@@ -47,18 +74,18 @@ const RANK = { activations: 0, statistics: 1, attention: 2, embedding: 3, kernel
  */
 export function placeOf(tag, info) {
   const kind = (info && info.kind) || "activations";
-  if (kind === "model_summary") return { path: null, label: "architecture" };
-  const prefix = PREFIXES[/** @type {keyof typeof PREFIXES} */ (kind)];
+  const picker = pickerEntry(kind);
+  if (picker.architecture) return { path: null, label: picker.label || kind };
+  const prefix = picker.prefix;
   const rest = prefix && tag.startsWith(prefix) && tag.length > prefix.length ? tag.slice(prefix.length) : null;
-  if (kind === "weights") {
+  if (picker.variables) {
     const name = rest ?? tag;
     const cut = name.lastIndexOf("/");
     const variable = cut >= 0 ? name.slice(cut + 1) : name;
     const layer = info && typeof info.layer === "string" && info.layer ? info.layer : cut >= 0 ? name.slice(0, cut) : name;
-    return { path: layer, label: variable || "weights" };
+    return { path: layer, label: variable || kind };
   }
-  const label = kind === "activation_stats" ? "statistics" : kind;
-  return { path: rest ?? tag, label };
+  return { path: rest ?? tag, label: picker.label || kind };
 }
 
 /**
@@ -69,8 +96,9 @@ export function groupLayers(infos) {
   /** @type {Map<string, LayerEntry[]>} */
   const byPath = new Map();
   let architecture = null;
+  const unlisted = unlistedKinds();
   for (const [tag, info] of Object.entries(infos)) {
-    if (info && UNLISTED_KINDS.includes(info.kind)) continue;
+    if (info && unlisted.includes(info.kind)) continue;
     const { path, label } = placeOf(tag, info);
     if (path === null) {
       if (architecture === null || collator.compare(tag, architecture) < 0) architecture = tag;
@@ -80,10 +108,9 @@ export function groupLayers(infos) {
     list.push({ tag, label, kind: (info && info.kind) || "activations", info });
     byPath.set(path, list);
   }
-  const rank = (/** @type {LayerEntry} */ e) => (e.label in RANK ? RANK[/** @type {keyof typeof RANK} */ (e.label)] : 6);
   const layers = Array.from(byPath, ([path, entries]) => ({
     path,
-    entries: entries.sort((a, b) => rank(a) - rank(b) || collator.compare(a.label, b.label) || collator.compare(a.tag, b.tag)),
+    entries: entries.sort((a, b) => entryRank(a.label) - entryRank(b.label) || collator.compare(a.label, b.label) || collator.compare(a.tag, b.tag)),
   })).sort((a, b) => comparePaths(a.path, b.path));
   return { architecture, layers };
 }
@@ -141,6 +168,6 @@ export function treeRows(layers) {
 export function landingTag(listing) {
   const runs = Object.keys(listing).sort(collator.compare);
   if (!runs.length) return null;
-  const tag = Object.keys(listing[runs[0]]).find((t) => listing[runs[0]][t].kind === "model_summary");
+  const tag = Object.keys(listing[runs[0]]).find((t) => pickerEntry(listing[runs[0]][t].kind).architecture);
   return tag ? { run: runs[0], tag } : null;
 }

@@ -9,7 +9,7 @@ import { nearestIndex } from "./controls.js";
 import { formatStep } from "./format.js";
 
 /** @typedef {import("./api.js").TagInfo} TagInfo */
-/** @typedef {import("./api.js").StatsSeries} StatsSeries */
+/** @typedef {import("./views/activation_stats/api.js").StatsSeries} StatsSeries */
 
 export const STATS_KIND = "activation_stats";
 

@@ -12,6 +12,8 @@
 import { el, clear } from "./dom.js";
 import { formatShape } from "./format.js";
 import { groupLayers, matches, treeRows } from "./layers.js";
+import { STATS_KIND } from "./layerstats.js";
+import { viewKind } from "./views/kinds.js";
 
 /** @typedef {import("./api.js").TagListing} TagListing */
 
@@ -166,13 +168,10 @@ export class RunTagPicker {
         this._onChange(/** @type {string} */ (this.run), tag);
       }
     });
+    const note = (viewKind(info.kind) || { picker: {} }).picker.note; // e.g. "statistics only", instead of a shape
     const detail = info.error
       ? el("span", { class: "tag-warning", text: "unreadable", title: info.error })
-      : info.kind === "activation_stats"
-        ? el("span", { class: "tag-shape", text: "statistics only" })
-        : info.kind === "model_summary"
-          ? el("span", { class: "tag-shape", text: "architecture overview" })
-          : el("span", { class: "tag-shape", text: formatShape(info.shape || []) });
+      : el("span", { class: "tag-shape", text: note || formatShape(info.shape || []) });
     const badges = el("span", { class: "tag-badges" });
     this._fillBadges(badges, (this._badges.get(/** @type {string} */ (this.run)) || {})[tag] || []);
     const shape = info.shape ? ` ${formatShape(info.shape)}` : "";
@@ -199,7 +198,7 @@ export class RunTagPicker {
       ]);
       this._list.append(row);
     }
-    const stats = new Set(Object.keys(this._allTags()).filter((t) => (this._allTags()[t] || {}).kind === "activation_stats"));
+    const stats = new Set(Object.keys(this._allTags()).filter((t) => (this._allTags()[t] || {}).kind === STATS_KIND));
     for (const r of treeRows(layers)) {
       const indent = { paddingInlineStart: `${8 + 12 * r.depth}px` };
       if (r.type === "group") {

@@ -14,17 +14,21 @@
  *                its step nearest to the slider's;
  *   "diff-step"  one column per run: its step nearest to the slider's minus its
  *                step nearest to the reference step.
- * Differences apply to array kinds (activations, weights, attention); for any
- * other kind the plan falls back to side by side and says why.
+ * Differences apply to the kinds whose values can be subtracted (the view
+ * registry's `difference`: activations, weights, attention); for any other
+ * kind the plan falls back to side by side and says why.
  */
 
 import { formatStep } from "./format.js";
-
-/** Kinds whose values can be subtracted. */
-export const DIFF_KINDS = ["activations", "weights", "attention"];
+import { differenceKinds } from "./views/kinds.js";
 
 // A step as the user reads it (step -1: before training), kept with the other formatters.
 export { formatStep };
+
+/** "a", "a and b", "a, b and c" @param {string[]} items */
+function listText(items) {
+  return items.length < 2 ? items.join("") : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
 
 /**
  * The compared runs after choosing `run`: it becomes run A (first) unless
@@ -125,9 +129,10 @@ export function planColumns({ runs, mode, refStep, listing, tag, stepsOf, errors
   const kind = firstInfo ? firstInfo.kind || null : null;
   let effective = mode;
   let fallback = null;
-  if (mode !== "side" && !DIFF_KINDS.includes(/** @type {string} */ (kind))) {
+  const subtractable = differenceKinds();
+  if (mode !== "side" && !subtractable.includes(/** @type {string} */ (kind))) {
     effective = "side";
-    fallback = `Differences apply to activations, weights and attention; ${tag} is ${kind ? `of kind ${kind}` : "not logged"}, so the runs are shown side by side.`;
+    fallback = `Differences apply to ${listText(subtractable)}; ${tag} is ${kind ? `of kind ${kind}` : "not logged"}, so the runs are shown side by side.`;
   } else if (mode === "diff-runs" && runsKnown.length < 2) {
     effective = "side";
     fallback = "A difference of runs needs two ticked runs (A and B); showing the run on its own.";

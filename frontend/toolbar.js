@@ -11,7 +11,7 @@ import { RunChecklist } from "./compare.js";
 import { labelledSelect, StepControl } from "./controls.js";
 import { el } from "./dom.js";
 import { RunTagPicker } from "./picker.js";
-import { formatStep } from "./plan.js";
+import { formatStep } from "./format.js";
 import { scaleMode, SCALE_MODES } from "./scales.js";
 
 /**

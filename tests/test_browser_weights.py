@@ -320,7 +320,7 @@ def fetch_json(url, route, **params):
 
 
 def mib(b):
-    """Bytes as the plan section prints them (views/logging_plan.js formatBytes)."""
+    """Bytes as the plan section prints them (views/model_summary/logging_plan.js formatBytes)."""
     if b >= 2**20:
         return "%.1f MiB" % (b / 2**20)
     if b >= 1024:

@@ -1,44 +1,35 @@
 /**
- * Which view shows a tag, by the `kind` its listing entry has.
+ * The views of the tab, one line per summary kind. Each kind's folder
+ * (views/<kind>/) holds its view, its math, its stylesheet and its requests;
+ * its index.js is its registration (a `ViewKind`, views/kinds.js). To add a
+ * kind: add its folder, import its index.js here and name it in VIEWS
+ * (docs/frontend-views.md).
  *
- * Every view class is instantiated per run and per tag, as
- * `new View(container, options)`, by the panel manager (columns.js) with
- * these options: api, run, tag, info, colourScale, sample, onLoad, unitMarks,
- * navigate, jumpToStep(step) to show another step, e.g. from a chart click,
- * runTags: the run's tag listing; a difference column adds load(step) (the
- * difference tensor), colormap, symmetric, difference: true and title. A
- * view exposes `setStep(step)` (a promise, settled once drawn),
- * `setSample(i)`, `setColourScale(scale)`, `showMessage(text)`,
- * `refreshMarks()` and `destroy()`, and optionally `setScaleRange(scale)`
- * (scales.js: the colour range the panel manager resolved; null: its own).
- * Views ignore the options they do not need. A new summary kind adds its
- * view here.
+ * Imported once, by the entry point (index.js), which registers them before
+ * the tab starts; every other module reads the registered kinds through
+ * views/kinds.js, so no view ever imports this list.
  */
 
-import { ActivationsView } from "./activations.js";
-import { AttentionView } from "./attention.js";
-import { AttributionView } from "./attribution.js";
-import { EmbeddingView } from "./embedding.js";
-import { ArchitectureView } from "./architecture.js";
-import { ConfusionView } from "./confusion.js";
-import { WeightsView } from "./weights.js";
+import { registerViews } from "./kinds.js";
+import activations from "./activations/index.js";
+import activation_stats from "./activation_stats/index.js";
+import attention from "./attention/index.js";
+import attribution from "./attribution/index.js";
+import class_stats from "./class_stats/index.js";
+import embedding from "./embedding/index.js";
+import model_summary from "./model_summary/index.js";
+import weights from "./weights/index.js";
 
-/** @type {Map<string, any>} kind -> view class */
-const VIEWS = new Map([
-  ["activations", ActivationsView],
-  ["weights", WeightsView],
-  ["model_summary", ArchitectureView],
-  ["attention", AttentionView],
-  ["attribution", AttributionView],
-  ["embedding", EmbeddingView],
-  ["class_stats", ConfusionView],
-]);
+/** @type {import("./kinds.js").ViewKind[]} one line per kind (the order of lists made from it, e.g. `differenceKinds`) */
+export const VIEWS = [
+  activations,
+  activation_stats,
+  weights,
+  attention,
+  embedding,
+  attribution,
+  class_stats,
+  model_summary,
+];
 
-/**
- * The view class for a summary kind (activations for unknown kinds, which
- * the listing marks with an error before they get here).
- * @param {string|undefined} kind
- */
-export function viewFor(kind) {
-  return (kind && VIEWS.get(kind)) || ActivationsView;
-}
+registerViews(VIEWS);

@@ -1,7 +1,7 @@
-// Unit tests of the attribution view's pure helpers (frontend/views/attribution_math.js), under node.
+// Unit tests of the attribution view's pure helpers (frontend/views/attribution/math.js), under node.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { className, imageRgb, mapOf, methodRange, overlayPixels, sampleCaption, textOn, tokenScores } from "../../frontend/views/attribution_math.js";
+import { className, imageRgb, mapOf, methodRange, overlayPixels, sampleCaption, textOn, tokenScores } from "../../frontend/views/attribution/math.js";
 import { DIVERGING, SEQUENTIAL } from "../../frontend/colormap.js";
 
 // [n=2, targets=2, h=2, w=3, methods=2]: value = 1000 s + 100 t + 10 p + m (p = pixel index)

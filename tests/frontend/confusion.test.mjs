@@ -1,4 +1,4 @@
-// Unit tests of the confusion view's arithmetic (frontend/views/confusion_math.js), under node.
+// Unit tests of the confusion view's arithmetic (frontend/views/class_stats/math.js), under node.
 import test from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -15,7 +15,7 @@ import {
   spread,
   validOrder,
   yScale,
-} from "../../frontend/views/confusion_math.js";
+} from "../../frontend/views/class_stats/math.js";
 
 test("rowRates divides each row by its true-class count; empty rows are null", () => {
   assert.deepEqual(rowRates([[3, 1], [0, 0]]), [[0.75, 0.25], [null, null]]);

@@ -1,7 +1,7 @@
-// Unit tests of the embedding scatter's arithmetic (frontend/embedding_math.js), under node.
+// Unit tests of the embedding scatter's arithmetic (frontend/views/embedding/math.js), under node.
 import test from "node:test";
 import assert from "node:assert/strict";
-import { bounds, categorize, CATEGORICAL, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR } from "../../frontend/embedding_math.js";
+import { bounds, categorize, CATEGORICAL, drawOrder, ease, fit, flatPoints, interpolate, nearest, OTHER_COLOUR } from "../../frontend/views/embedding/math.js";
 
 test("categorize: class indices in index order with their names, one palette colour each", () => {
   const { index, categories } = categorize([2, 0, 1, 0, 2, 2], ["cat", "dog", "emu"]);

@@ -1,5 +1,6 @@
 // Unit tests of the layer grouping (frontend/layers.js), under node.
 import test from "node:test";
+import "../../frontend/views/registry.js"; // the registered kinds (views/kinds.js) say where tags go
 import assert from "node:assert/strict";
 import { groupLayers, matches, placeOf, treeRows } from "../../frontend/layers.js";
 

@@ -1,5 +1,6 @@
 // Unit tests of the comparison planner (frontend/plan.js), under node: `node --test tests/frontend/`.
 import test from "node:test";
+import "../../frontend/views/registry.js"; // the registered kinds (views/kinds.js) say which kinds can be subtracted
 import assert from "node:assert/strict";
 import { columnAt, comparedRuns, formatStep, nearestIndex, planColumns, unionSteps } from "../../frontend/plan.js";
 
