@@ -254,11 +254,12 @@ def select_tag(frame, tag):
     )
 
 
-# Canvases of the views that are on screen (laid out, not in a hidden part,
+# The views' picture canvases (not the legend's colour bar, which is painted
+# when the view is built) that are on screen (laid out, not in a hidden part,
 # non-zero size) and painted: some pixel differs from a blank canvas
 # (transparent, or opaque black for the `alpha: false` heatmaps).
 PAINTED_CANVASES_JS = (
-    "() => Array.from(document.querySelectorAll('.view canvas')).filter(c => {"
+    "() => Array.from(document.querySelectorAll('.view canvas:not(.legend-bar)')).filter(c => {"
     " if (c.offsetParent === null || !c.width || !c.height) return false;"
     " const ctx = c.getContext('2d'); if (!ctx) return false;"
     " const d = ctx.getImageData(0, 0, c.width, c.height).data;"
