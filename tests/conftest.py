@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import types
+import warnings
 
 import pytest
 
@@ -159,7 +160,12 @@ class _Reach:
             self._read.add((value.__name__, code))
             # The attributes this code reads off it (co_names holds them).
             for name in code.co_names:
-                attr = getattr(value, name, None)
+                try:
+                    with warnings.catch_warnings():  # e.g. numpy's FutureWarning for `np.str`
+                        warnings.simplefilter("ignore")
+                        attr = getattr(value, name, None)
+                except Exception:  # a lazy attribute that fails to load is no lead
+                    continue
                 if isinstance(attr, types.ModuleType):
                     self.modules.add(attr.__name__)
                 if attr is not None and not isinstance(attr, (str, bytes, int, float, dict, list, tuple)):
