@@ -58,6 +58,7 @@ setuptools.setup(
             "tensorflow>=2.16",
             "scikit-learn",
             "pytest",
+            "pytest-xdist",
             "hypothesis",
             "playwright",
             "build",

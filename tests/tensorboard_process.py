@@ -36,6 +36,59 @@ def tensorboard_command(python=sys.executable):
     return [python, "-m", "tensorboard.main"]
 
 
+# How many TensorBoard processes this interpreter started (tests/conftest.py
+# checks its test tiers with it).
+STARTED = [0]
+
+_BIND_ATTEMPTS = 3
+
+
+def _start(command_for_port, timeout):
+    """Starts a server on a free port and waits until it answers; another try
+    on a new port when the one picked was taken before the server bound it
+    (another process, e.g. a parallel test worker, got it in between)."""
+    for attempt in range(_BIND_ATTEMPTS):
+        port = free_port()
+        log = open(os.path.join(tempfile.gettempdir(), "tensorboard-%d-%d.log" % (port, os.getpid())), "wb")
+        process = subprocess.Popen(command_for_port(port), stdout=log, stderr=subprocess.STDOUT)
+        STARTED[0] += 1
+        url = "http://127.0.0.1:%d" % port
+        deadline = time.time() + timeout
+        try:
+            while True:
+                if process.poll() is not None:
+                    log.flush()
+                    with open(log.name, "rb") as f:
+                        taken = b"could not bind to port" in f.read().lower()
+                    if taken and attempt + 1 < _BIND_ATTEMPTS:
+                        break
+                    raise RuntimeError("tensorboard exited with %s; see %s" % (process.returncode, log.name))
+                try:
+                    status, _, _ = http_get(url + "/data/plugin/internals/tags", timeout=5)
+                    if status == 200:
+                        return url, process, log
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise RuntimeError("tensorboard did not answer within %ds; see %s" % (timeout, log.name))
+                time.sleep(0.5)
+        except BaseException:
+            _stop(process, log)
+            raise
+        _stop(process, log)
+    raise AssertionError("unreachable")
+
+
+def _stop(process, log):
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    log.close()
+
+
 @contextlib.contextmanager
 def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(), timeout=120,
                         logdir_flag="--logdir"):
@@ -45,37 +98,17 @@ def tensorboard_process(logdir, load_fast, python=sys.executable, extra_args=(),
     afterwards. `load_fast` is "true" (Rust data server) or "false";
     `logdir_flag="--logdir_spec"` passes `logdir` as a `name:path,...` spec.
     """
-    port = free_port()
-    command = tensorboard_command(python) + [
-        logdir_flag, str(logdir), "--host", "127.0.0.1", "--port", str(port),
-        "--load_fast=%s" % load_fast, "--reload_interval=1",
-    ] + list(extra_args)
-    log = open(os.path.join(tempfile.gettempdir(), "tensorboard-%d.log" % port), "wb")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    url = "http://127.0.0.1:%d" % port
+    def command(port):
+        return tensorboard_command(python) + [
+            logdir_flag, str(logdir), "--host", "127.0.0.1", "--port", str(port),
+            "--load_fast=%s" % load_fast, "--reload_interval=1",
+        ] + list(extra_args)
+
+    url, process, log = _start(command, timeout)
     try:
-        deadline = time.time() + timeout
-        while True:
-            if process.poll() is not None:
-                log.flush()
-                raise RuntimeError("tensorboard exited with %s; see %s" % (process.returncode, log.name))
-            try:
-                status, _, _ = http_get(url + "/data/plugin/internals/tags", timeout=5)
-                if status == 200:
-                    break
-            except OSError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError("tensorboard did not answer within %ds; see %s" % (timeout, log.name))
-            time.sleep(0.5)
         yield url, process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        _stop(process, log)
 
 
 @contextlib.contextmanager

@@ -254,6 +254,29 @@ def select_tag(frame, tag):
     )
 
 
+# The views' picture canvases (not the legend's colour bar, which is painted
+# when the view is built) that are on screen (laid out, not in a hidden part,
+# non-zero size) and painted: some pixel differs from a blank canvas
+# (transparent, or opaque black for the `alpha: false` heatmaps).
+PAINTED_CANVASES_JS = (
+    "() => Array.from(document.querySelectorAll('.view canvas:not(.legend-bar)')).filter(c => {"
+    " if (c.offsetParent === null || !c.width || !c.height) return false;"
+    " const ctx = c.getContext('2d'); if (!ctx) return false;"
+    " const d = ctx.getImageData(0, 0, c.width, c.height).data;"
+    " for (let i = 0; i < d.length; i += 4) if (d[i] || d[i + 1] || d[i + 2] || (d[i + 3] && d[i + 3] !== 255)) return true;"
+    " return false; }).length"
+)
+
+
+def painted_canvases(frame):
+    return frame.evaluate(PAINTED_CANVASES_JS)
+
+
+def wait_painted(frame, timeout=20000):
+    """Waits until a canvas of the views is visible and painted (not merely in the document)."""
+    frame.wait_for_function("() => (%s)() > 0" % PAINTED_CANVASES_JS, timeout=timeout)
+
+
 def wait_step(frame, step):
     frame.wait_for_function(
         "s => document.querySelector('.step-label')?.textContent === 'step ' + s", arg=step, timeout=15000

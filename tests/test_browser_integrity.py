@@ -10,7 +10,7 @@ import pytest
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
 from helpers import summary_values
-from test_browser import Browser
+from test_browser import Browser, painted_canvases, wait_painted, wait_step
 from test_browser_navigation import open_at, shown_tag
 
 RUN, TAG = "damaged", "activations/dense"
@@ -52,8 +52,11 @@ def test_a_corrupt_step_is_named_and_never_painted(playwright, chromium_path, ur
     try:
         frame = open_at(b, url, {"runs": json.dumps([RUN]), "tag": TAG, "step": "1"})
         shown_tag(frame, TAG)
-        frame.wait_for_function("() => document.querySelectorAll('.view canvas').length > 0")
-        assert visible_canvases(frame) > 0
+        # The state asserted, not just a canvas in the document (the legend's is there,
+        # hidden, before the step is painted).
+        wait_step(frame, 1)
+        wait_painted(frame)
+        assert visible_canvases(frame) > 0 and painted_canvases(frame) > 0
         # Step forward onto the corrupt step: a message, and the picture of step 1 is gone.
         frame.locator(".step-slider").focus()
         b.page.keyboard.press("ArrowRight")
@@ -64,7 +67,9 @@ def test_a_corrupt_step_is_named_and_never_painted(playwright, chromium_path, ur
         b.page.screenshot(path=os.path.join(artifacts_dir, "integrity_corrupt_step.png"))
         # And on to step 3, which shows again.
         b.page.keyboard.press("ArrowRight")
+        wait_step(frame, 3)
         frame.wait_for_function("() => document.querySelector('.view-message')?.hidden")
-        frame.wait_for_function("() => Array.from(document.querySelectorAll('.view canvas')).some(c => c.offsetParent)")
+        wait_painted(frame)
+        assert visible_canvases(frame) > 0
     finally:
         b.close()

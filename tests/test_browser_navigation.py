@@ -18,7 +18,7 @@ import pytest
 
 from tb_plugin.summary import Writer
 from conftest import running_tensorboard, wait_for_steps
-from test_browser import Browser
+from test_browser import PAINTED_CANVASES_JS, Browser
 
 DEMO = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "demo_logs")
 BIG = "big_model"
@@ -166,6 +166,11 @@ def test_every_architecture_button_opens_its_tag(playwright, chromium_path, urls
                 if label == "statistics":
                     assert target.startswith("activations/")
                     frame.wait_for_selector(".stats-panel")
+                    # The panel is there before the activations load: wait until the view has
+                    # settled (painted, or a message), then check that it is not a message.
+                    frame.wait_for_function(
+                        "() => (%s)() > 0 || !!document.querySelector('.view-message:not([hidden])')" % PAINTED_CANVASES_JS,
+                        timeout=20000)
                     assert frame.locator(".view-message:not([hidden])").count() == 0
                 frame.wait_for_function("t => decodeURIComponent(parent.location.hash).includes('p.internals.tag=' + t)", arg=target)
         b.check_clean()
