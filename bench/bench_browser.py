@@ -67,7 +67,7 @@ MEASURE = """async (index) => {
 
 
 def write_stats(w, tag, kernel, previous, step):
-    """The exact change series of `tag` at `step`, as tb_plugin/keras.py writes it."""
+    """The exact change series of `tag` at `step`, as tb_plugin/core/logger.py writes it."""
     vector = weights.weight_stats(kernel, previous)
     layout = {"fields": weights.WEIGHT_STATS_FIELDS, "bins": weights.WEIGHT_STATS_BINS, "units": kernel.shape[-1]}
     w._write_value(summary_pb2.Summary.Value(

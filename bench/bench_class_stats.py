@@ -33,14 +33,17 @@ from bench_callback import reference_data, reference_model  # noqa: E402
 from common import machine_info, machine_line, markdown_table, write_results  # noqa: E402
 
 
-class _Callback:
-    """What a part reads of the callback at begin."""
+def _run(model, through_probe_pass=False):
+    """What the logger hands a part at begin: the model's adapter (optionally without its
+    multi-output evaluator, so every batch goes through the probe pass) and the budget."""
+    from types import SimpleNamespace
 
-    def __init__(self, model):
-        from tb_plugin.keras import capture
+    from tb_plugin.keras.adapter import KerasAdapter
 
-        self.model = model
-        self._names = capture.stable_names(model)
+    adapter = KerasAdapter(model)
+    if through_probe_pass:
+        adapter._evaluator = lambda paths: None
+    return SimpleNamespace(adapter=adapter, budget=None)
 
 
 def main():
@@ -51,7 +54,7 @@ def main():
     import numpy as np
 
     from tb_plugin.kinds import class_stats
-    from tb_plugin.keras.class_part import ClassStatsPart
+    from tb_plugin.keras import ClassStatistics
     from tb_plugin.summary import Writer
 
     info = machine_info()
@@ -59,11 +62,10 @@ def main():
     model = reference_model()
     model.fit(x[:640], y[:640], batch_size=64, epochs=1, verbose=0)  # built, compiled, warm
     xb, yb = x[:64], y[:64]
-    part = ClassStatsPart((x[-args.samples:], y[-args.samples:]), class_names=[str(i) for i in range(10)])
-    part.begin(_Callback(model))
-    fallback = ClassStatsPart((x[-args.samples:], y[-args.samples:]))
-    fallback.begin(_Callback(model))
-    fallback._evaluator = None  # the capture pass
+    part = ClassStatistics((x[-args.samples:], y[-args.samples:]), names=[str(i) for i in range(10)])
+    part.begin(_run(model))
+    fallback = ClassStatistics((x[-args.samples:], y[-args.samples:]))
+    fallback.begin(_run(model, through_probe_pass=True))
     times = {"train_batch": [], "evaluate": [], "job": [], "evaluate_capture": []}
     sizes = []
     with tempfile.TemporaryDirectory() as root:

@@ -49,7 +49,7 @@ def logs(tmp_path_factory):
             logged["conv", step] = act
         w.weights("zero/bias", np.zeros(3, np.float32), step=0, encoding="f32")
         w.weights("zero/bias", np.ones(3, np.float32), step=1, encoding="f32")
-        # The exact change series of dense/kernel, as the callback writes it (keras.py _write_weights).
+        # The exact change series of dense/kernel, as the callback writes it (tb_plugin/core/logger.py write_weights).
         previous = None
         for step in range(4):
             vector = weights.weight_stats(logged["dense/kernel", step], previous)

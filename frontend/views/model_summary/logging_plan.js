@@ -1,6 +1,6 @@
 /**
  * The callback's logging plan (kind "logging_plan", the JSON document of
- * tb_plugin/plan.py `Plan.document`), shown on the architecture page: the
+ * tb_plugin/core/plan.py `Plan.document`), shown on the architecture page: the
  * budget and the bytes per snapshot, what was reduced and why, how many
  * probe samples each layer's map keeps, and how often each variable is
  * written in full. Every number is the document's own, formatted; nothing
