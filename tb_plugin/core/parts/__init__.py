@@ -36,6 +36,8 @@ other workers call `begin` to check their arguments alike):
 5. `end(run)` at train end, before the writer is closed.
 """
 
+import numbers
+
 
 class Part:
     """Base class: override what the part needs (every hook has a no-op default)."""
@@ -66,14 +68,8 @@ class Part:
         """At train end, before the event file is closed."""
 
 
-# The name of this class before parts were public objects.
-SnapshotPart = Part
-
-
 def check_int(name, value, minimum):
     """`value` as an int >= `minimum`, or ValueError naming the argument."""
-    import numbers
-
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError("%s must be an int >= %d, got %r" % (name, minimum, value))
     return int(value)
