@@ -154,9 +154,13 @@ export class App {
   async _change(apply, replan) {
     apply();
     this.ui.reflect(this);
+    // The change is recorded now, as the user made it: written after the
+    // work below, a quick second change would already be in the state and
+    // this one would get no history entry of its own.
+    this._saveUrl();
     if (replan && this.run !== null && this.tag !== null) await this.select(this.run, this.tag, { keepRuns: true });
     else if (!replan && this.index >= 0) await this.showIndex(this.index);
-    this._saveUrl();
+    this._saveUrl(true); // what the work resolved (the step shown) updates that entry
   }
 
   /**
