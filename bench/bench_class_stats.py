@@ -62,7 +62,7 @@ def main():
     model = reference_model()
     model.fit(x[:640], y[:640], batch_size=64, epochs=1, verbose=0)  # built, compiled, warm
     xb, yb = x[:64], y[:64]
-    part = ClassStatistics((x[-args.samples:], y[-args.samples:]), names=[str(i) for i in range(10)])
+    part = ClassStatistics((x[-args.samples:], y[-args.samples:]), class_names=[str(i) for i in range(10)])
     part.begin(_run(model))
     fallback = ClassStatistics((x[-args.samples:], y[-args.samples:]))
     fallback.begin(_run(model, through_probe_pass=True))

@@ -49,7 +49,7 @@ def test_logged_class_statistics_equal_numpy_on_independent_activations(tmp_path
     xv, yv = _task(1, 300)
     model = _cnn()
     cb = InternalsCallback(str(tmp_path / "run"), xv[:4], verbose=0,
-                           parts=[ClassStatistics((xv, yv), names=list("abcd"), samples=250)])
+                           parts=[ClassStatistics((xv, yv), class_names=list("abcd"), samples=250)])
     _fit(model, x, y, [cb])
     reader = Reader(str(tmp_path))
     assert reader.steps("run", "class_stats") == [-1, 0, 1]
@@ -132,13 +132,13 @@ def test_bad_class_arguments_name_the_fix(tmp_path):
     x, y = _task(n=20)
     with pytest.raises(ValueError, match=r"validation_data to callbacks.*data=\(x_val, y_val\)"):
         ClassStatistics("validation")
-    with pytest.raises(ValueError, match=r"ClassStatistics\(names=\) has 2 names but the labels of data go up to 3"):
-        ClassStatistics((x, y), names=["a", "b"])
+    with pytest.raises(ValueError, match=r"ClassStatistics\(class_names=\) has 2 names but the labels of data go up to 3"):
+        ClassStatistics((x, y), class_names=["a", "b"])
     with pytest.raises(ValueError, match="different sample counts"):
         ClassStatistics((x, y[:5]))
     with pytest.raises(ValueError, match=r"ClassStatistics\(every=\) must be an int >= 1"):
         ClassStatistics((x, y), every=0)
-    with pytest.warns(DeprecationWarning, match=r"parts=\[ClassStatistics\(names=...\)\]"), \
+    with pytest.warns(DeprecationWarning, match=r"parts=\[ClassStatistics\(class_names=...\)\]"), \
             pytest.raises(ValueError, match="pass parts=\\[ClassStatistics"):
         InternalsCallback(str(tmp_path), x[:2], class_names=["a"])
     cb = InternalsCallback(str(tmp_path / "r"), x[:2], verbose=0, parts=[ClassStatistics((x, y), layers=["nope"])])

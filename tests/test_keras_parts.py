@@ -131,7 +131,7 @@ def test_deprecated_keywords_warn_and_log_what_the_parts_log(tmp_path):
     assert any("parts=[Embeddings(" in m and "embedding_freq" in m for m in messages), messages
     assert any("parts=[ClassStatistics(" in m and "class_samples" in m for m in messages), messages
     fit(tmp_path / "new", parts=[Embeddings(["h"], (x, y), every=2, encoding="f32"),
-                                 ClassStatistics((x, y), names=["a", "b"], samples=30)])
+                                 ClassStatistics((x, y), class_names=["a", "b"], samples=30)])
     old, new = _logged(tmp_path / "old"), _logged(tmp_path / "new")
     assert sorted(old) == sorted(new)
     assert {t for t, _ in old} >= {"embedding/h", "class_stats", "activations/h", "weights/h/kernel"}
@@ -142,3 +142,31 @@ def test_deprecated_keywords_warn_and_log_what_the_parts_log(tmp_path):
         else:
             assert a == b, key
     assert read_plan(str(tmp_path / "old"))["parts"] == read_plan(str(tmp_path / "new"))["parts"]
+
+
+def test_a_feature_given_twice_or_wrong_by_its_old_keyword_names_what_the_user_wrote(tmp_path):
+    from tb_plugin.keras import ClassStatistics
+
+    x = np.zeros((6, 4), "float32")
+    y = np.arange(6) % 2
+    with pytest.raises(ValueError, match=r"both parts=\[ClassStatistics\(...\)\] and the deprecated class_data="):
+        InternalsCallback(str(tmp_path), x, parts=[ClassStatistics((x, y))], class_data=(x, y))
+    with pytest.warns(DeprecationWarning), pytest.raises(
+            ValueError, match=r"class_freq= \(ClassStatistics\(every=\)\) must be an int >= 1"):
+        InternalsCallback(str(tmp_path), x, class_data=(x, y), class_freq=0)
+    with pytest.warns(DeprecationWarning), pytest.raises(
+            ValueError, match=r"embedding_samples= \(Embeddings\(samples=\)\) must be an int >= 2"):
+        InternalsCallback(str(tmp_path), x, embedding_layers=["d"], embedding_data=x, embedding_samples=1)
+
+
+def test_a_second_fit_reuses_the_adapter_and_its_compiled_passes(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="d")])
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    cb = InternalsCallback(str(tmp_path), x[:4], verbose=0)
+    model.fit(x, x[:, :3], epochs=1, verbose=0, callbacks=[cb])
+    adapter = cb._adapter
+    model.fit(x, x[:, :3], epochs=2, initial_epoch=1, verbose=0, callbacks=[cb])
+    assert cb._adapter is adapter
+    assert Reader(str(tmp_path)).steps(".", "activations/d") == [-1, 0, 1]

@@ -117,3 +117,21 @@ def test_the_keras_door_without_tensorflow_names_the_extra():
             "    print(e)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert "pip install \"tensorboard-plugin-internals[tf]\"" in out.stdout, out.stdout + out.stderr[-2000:]
+
+
+def test_what_the_core_asks_of_a_model_is_the_adapter_interface():
+    """Every method or attribute the core and its parts use on an adapter is declared, documented, on
+    `ModelAdapter` (a second framework's adapter built from that interface is complete)."""
+    import re
+
+    from tb_plugin.core import adapter as adapter_lib
+    from tb_plugin.core.adapter import GradientSource, ModelAdapter
+
+    used = set()
+    for path, _ in _modules("core"):
+        used |= set(re.findall(r"\badapter\.([a-z_]+)", open(path, encoding="utf-8").read()))
+    assert used, "no adapter use found: the pattern is stale"
+    doc = adapter_lib.__doc__ + ModelAdapter.__doc__ + GradientSource.__doc__
+    missing = sorted(name for name in used if not hasattr(ModelAdapter, name) or (
+        "`%s" % name not in doc and not (callable(getattr(ModelAdapter, name)) and getattr(ModelAdapter, name).__doc__)))
+    assert not missing, "used by the core but not in the adapter interface: %s" % missing

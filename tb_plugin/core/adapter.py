@@ -11,7 +11,9 @@ Contract (every array is numpy; paths are the stable `/`-joined layer paths
 the tags use; inputs `x` are what the model takes: an array, or a list or
 dict of arrays with the sample axis first, see `tb_plugin.core.nest`):
 
-* `name`: the model's name (messages, the model summary).
+* `name`, `class_name`: the model's name (messages, the model summary) and
+  the name of its class; `parameter_counts()`: `(all, trainable)`
+  parameters of the model.
 * `layers()`: every layer below the model in network order, as `Layer`s
   (path, name, class, parent, variables, output shape, parameter counts).
 * `probe(x, hidden=())`: the probe pass: `x` through the model once, in
@@ -20,10 +22,10 @@ dict of arrays with the sample axis first, see `tb_plugin.core.nest`):
   kind `ATTENTION`. `hidden` are paths of `hidden_layers()` to record too.
 * `hidden_layers()`: layers recorded only when selected by name (the cell
   of a recurrent layer, called once per time step): `Layer`s.
-* `outputs(x, paths, batch_size)`: `(arrays, predictions)`: the outputs of
-  the layers at `paths` and the model's first output for all samples of
-  `x`, in batches, in inference mode. Used by parts that evaluate many
-  samples (embeddings, class statistics).
+* `evaluate(x, paths, batch_size)`: yields, per batch of `x` (in order),
+  `(outputs, predictions)`: the outputs of the layers at `paths` (a list of
+  arrays, one per path) and the model's first output, in inference mode.
+  Used by parts that evaluate many samples (embeddings, class statistics).
 * `variables()`: every trainable variable as `Variable`s (path, name,
   layer class, shape), stable order; `read_variables()`: their values now,
   in that order (the one read per snapshot).
@@ -39,7 +41,10 @@ dict of arrays with the sample axis first, see `tb_plugin.core.nest`):
   write.
 * Gradients for attribution: see `GradientSource` below.
 
-Nothing here imports a framework.
+Every method is called on the training thread only (the background writer
+never calls the adapter), between the front door's hooks; a method that runs
+the model leaves its train/eval mode as it found it. Nothing here imports a
+framework.
 """
 
 ACTIVATIONS = "activations"
@@ -213,8 +218,12 @@ class ModelAdapter(GradientSource):
     """The interface (module docstring); a framework's adapter overrides every method."""
 
     name = "model"
+    class_name = "Model"
 
     def layers(self):
+        raise NotImplementedError
+
+    def parameter_counts(self):
         raise NotImplementedError
 
     def hidden_layers(self):
@@ -223,7 +232,7 @@ class ModelAdapter(GradientSource):
     def probe(self, x, hidden=()):
         raise NotImplementedError
 
-    def outputs(self, x, paths, batch_size):
+    def evaluate(self, x, paths, batch_size):
         raise NotImplementedError
 
     def variables(self):

@@ -107,6 +107,7 @@ class Logger:
         training can use them). Raises ValueError on arguments the model
         does not fit, on every worker alike.
         """
+        self.drain()  # a fit that raised skips on_train_end: its queued snapshot is written first
         self.adapter, self.probe_x, self.probe_y = adapter, probe_x, probe_y
         self._skipped = []
         self._hidden = tuple(

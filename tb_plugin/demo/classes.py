@@ -54,7 +54,7 @@ def train(logdir, epochs=12, seed=0, **callback_args):
             keras.callbacks.TensorBoard(logdir),
             InternalsCallback(
                 logdir, x_test[:PROBE_SAMPLES], verbose=0, map_samples=8,
-                parts=[ClassStatistics((x_test, y_test), names=CLASS_NAMES)],
+                parts=[ClassStatistics((x_test, y_test), class_names=CLASS_NAMES)],
                 **callback_args,
             ),
         ],

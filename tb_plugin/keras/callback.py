@@ -44,7 +44,7 @@ _EMBEDDING_KEYWORDS = {
     "embedding_batch_size": "batch_size",
 }
 _CLASS_KEYWORDS = {
-    "class_data": "data", "class_names": "names", "class_layers": "layers", "class_samples": "samples",
+    "class_data": "data", "class_names": "class_names", "class_layers": "layers", "class_samples": "samples",
     "class_freq": "every",
 }
 
@@ -236,6 +236,7 @@ class InternalsCallback(keras.callbacks.Callback):
             parts=parts,
             who="InternalsCallback",
         )
+        self._adapter = None
         self._pending_initial = None
         self._global_batch = 0
         self._epoch = 0
@@ -257,7 +258,11 @@ class InternalsCallback(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self._global_batch = 0
-        adapter = KerasAdapter(self.model, attention_fn=self.attention_fn)
+        if self._adapter is None or self._adapter.model is not self.model:
+            # One adapter per model: its compiled probe pass, variable read and
+            # gradient passes serve every later fit() of the same model.
+            self._adapter = KerasAdapter(self.model, attention_fn=self.attention_fn)
+        adapter = self._adapter
         selected = self.logger.begin(
             adapter, self.probe_x, self.probe_y, self.probe_note,
             mode="batch" if self.batch_freq else "epoch", every=self.batch_freq or self.epoch_freq,
@@ -323,6 +328,12 @@ def _parts(parts, deprecated):
     unknown = sorted(set(deprecated) - set(_EMBEDDING_KEYWORDS) - set(_CLASS_KEYWORDS) - {"attribution"})
     if unknown:
         raise TypeError("InternalsCallback() got an unexpected keyword argument %r" % unknown[0])
+    for keywords, cls in ((_EMBEDDING_KEYWORDS, Embeddings), (_CLASS_KEYWORDS, ClassStatistics),
+                          ({"attribution": None}, Attribution)):
+        given = sorted(k for k in deprecated if k in keywords)
+        if given and any(isinstance(p, cls) for p in parts):
+            raise ValueError("InternalsCallback got both parts=[%s(...)] and the deprecated %s=; pass the "
+                             "feature once, as the part" % (cls.__name__, given[0]))
     embedding = {_EMBEDDING_KEYWORDS[k]: v for k, v in deprecated.items() if k in _EMBEDDING_KEYWORDS}
     if embedding:
         _warn_deprecated(sorted(k for k in deprecated if k in _EMBEDDING_KEYWORDS), "Embeddings", embedding)
@@ -335,20 +346,40 @@ def _parts(parts, deprecated):
             if data is None:
                 raise ValueError("embedding_layers needs embedding_data: the samples to embed, as x or (x, y) "
                                  "(y: one label per sample); e.g. parts=[Embeddings(layers, data=(x, y))]")
-            parts.append(Embeddings(layers, data, **embedding))
+            with _old_names("Embeddings", _EMBEDDING_KEYWORDS):
+                parts.append(Embeddings(layers, data, **embedding))
     classes = {_CLASS_KEYWORDS[k]: v for k, v in deprecated.items() if k in _CLASS_KEYWORDS}
     if classes:
         _warn_deprecated(sorted(k for k in deprecated if k in _CLASS_KEYWORDS), "ClassStatistics", classes)
         if classes.get("data") is None:
-            if classes.get("names") is not None or classes.get("layers") is not None:
+            if classes.get("class_names") is not None or classes.get("layers") is not None:
                 raise ValueError("class_names and class_layers describe class_data; pass "
                                  "parts=[ClassStatistics(data=(x_val, y_val), ...)]")
         else:
-            parts.append(ClassStatistics(**classes))
+            with _old_names("ClassStatistics", _CLASS_KEYWORDS):
+                parts.append(ClassStatistics(**classes))
     if "attribution" in deprecated:
         warnings.warn("InternalsCallback(attribution=...) is deprecated and will be removed in the next release; "
                       "pass parts=[Attribution(...)] (tb_plugin.keras.Attribution)", DeprecationWarning, stacklevel=3)
     return parts
+
+
+class _old_names:
+    """Errors of a part built from deprecated keywords name the keyword the user wrote too."""
+
+    def __init__(self, part, keywords):
+        self.names = [("%s(%s=)" % (part, new), "%s= (%s(%s=))" % (old, part, new)) for old, new in keywords.items()]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is ValueError:
+            message = str(error)
+            for new, both in self.names:
+                message = message.replace(new, both)
+            raise ValueError(message) from None
+        return False
 
 
 def _warn_deprecated(keywords, part, arguments):

@@ -113,7 +113,7 @@ class Attribution(Part):
 
     name = "attribution"
 
-    def __init__(self, methods=METHODS, gradcam_layer=None, ig_steps=DEFAULT_IG_STEPS, ig_baseline="zeros",
+    def __init__(self, *, methods=METHODS, gradcam_layer=None, ig_steps=DEFAULT_IG_STEPS, ig_baseline="zeros",
                  smoothgrad_samples=DEFAULT_SMOOTHGRAD_SAMPLES, smoothgrad_noise=DEFAULT_SMOOTHGRAD_NOISE,
                  class_names=None, every=1, chunk=DEFAULT_CHUNK, auto=False):
         self._configure("Attribution: ", dict(

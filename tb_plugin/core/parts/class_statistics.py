@@ -1,7 +1,7 @@
 """`ClassStatistics`: the confusion matrix tied to per-class activations, over training.
 
     InternalsCallback(log_dir, probe_data, parts=[
-        ClassStatistics(data=(x_val, y_val), names=class_names)])
+        ClassStatistics(data=(x_val, y_val), class_names=class_names)])
 
 At every `every`-th snapshot the part runs the first `samples` samples of
 `data = (x, y)` through the model, in inference mode and in batches,
@@ -60,7 +60,7 @@ class ClassStatistics(Part):
       data: `(x, y)` labelled evaluation samples (arrays, or a dataset or
         generator of `(x, y)` batches). Required: Keras 3 does not hand
         `fit`'s `validation_data` to callbacks.
-      names: names of the classes (one per class index), or None.
+      class_names: names of the classes (one per class index), or None.
       layers: which layer outputs the statistics describe (names, paths, glob
         patterns or classes); None: every layer with weights.
       samples: the first this many samples of `data` are used.
@@ -71,7 +71,7 @@ class ClassStatistics(Part):
 
     name = "class statistics"
 
-    def __init__(self, data, names=None, layers=None, samples=class_stats.DEFAULT_SAMPLES, every=1,
+    def __init__(self, data, *, class_names=None, layers=None, samples=class_stats.DEFAULT_SAMPLES, every=1,
                  batch_size=BATCH_SIZE):
         if isinstance(data, str):
             raise ValueError(
@@ -87,10 +87,10 @@ class ClassStatistics(Part):
         except ValueError as e:
             raise ValueError("ClassStatistics(data=): %s" % e) from None
         self.n = len(self.labels)
-        self.class_names = class_stats.check_class_names(names)
+        self.class_names = class_stats.check_class_names(class_names)
         if self.class_names is not None and int(self.labels.max()) >= len(self.class_names):
             raise ValueError(
-                "ClassStatistics(names=) has %d names but the labels of data go up to %d; pass one name per class"
+                "ClassStatistics(class_names=) has %d names but the labels of data go up to %d; pass one name per class"
                 % (len(self.class_names), int(self.labels.max())))
         self.selectors = selection.parse(layers, "ClassStatistics(layers=)")
         self.batch_size = check_int("ClassStatistics(batch_size=)", batch_size, 1)
@@ -128,7 +128,7 @@ class ClassStatistics(Part):
         outputs = int(out.shape[-1]) if out.ndim == 2 and out.shape[-1] > 1 else 2
         self.classes = len(self.class_names) if self.class_names is not None else max(outputs, int(self.labels.max()) + 1)
         if self.class_names is not None and outputs > len(self.class_names):
-            raise ValueError("ClassStatistics(names=) has %d names but model %r outputs %d classes; pass one name "
+            raise ValueError("ClassStatistics(class_names=) has %d names but model %r outputs %d classes; pass one name "
                              "per class" % (len(self.class_names), adapter.name, outputs))
         if run.budget is not None and self.estimate_bytes() > run.budget:
             raise ValueError(
@@ -158,7 +158,7 @@ class ClassStatistics(Part):
             writer.class_stats(
                 TAG, step, labels=labels, predictions=predictions, layers=list(zip(paths, features)),
                 class_names=names, classes=classes, thumbnails=thumbnails,
-                description="Confusion and per-class activations of %d evaluation samples (class_data)" % len(labels),
+                description="Confusion and per-class activations of %d evaluation samples (ClassStatistics data)" % len(labels),
             )
 
         return job

@@ -13,7 +13,7 @@ and the last, i.e. global average pooling over space (or time), so a conv
 layer's row has one value per channel (`tb_plugin.kinds.embedding.as_rows`).
 
 With the rows: the labels (`y`: class indices, strings, or one-hot rows,
-read as their argmax), `embedding_class_names`, the metadata columns
+read as their argmax), `class_names`, the metadata columns
 (`columns={name: one value per sample}`) and, for image inputs
 (one input of shape `[n, h, w]` or `[n, h, w, 1|3]`), thumbnails of the
 inputs (min-max scaled to [0, 1] over all samples; block-averaged down to at
@@ -39,7 +39,7 @@ THUMBNAIL_PX = 32
 
 
 def _split_data(data):
-    """`embedding_data` as `(x, y or None)`; ValueError naming the fix."""
+    """`data` as `(x, y or None)`; ValueError naming the fix."""
     if data is None:
         raise ValueError("Embeddings needs data: the samples to embed, as x or (x, y) (y: one label per sample)")
     if isinstance(data, tuple):
@@ -194,9 +194,12 @@ class Embeddings(Part):
         chosen = selection.select(self.selectors, adapter.layers(), selection.layer_matches,
                                   "Embeddings(layers=)", adapter.name)
         self._adapter = adapter
+        self._latest = {}  # a part used again in a later fit hands off that fit's rows only
         self._paths = [layer.path for layer in chosen]
         try:
             head = self._rows(nest.take(self.x, min(self.n, 2)))  # the data fits the model: fail now
+        except (NotImplementedError, AttributeError):
+            raise  # the adapter's, not the data's
         except Exception as e:
             raise ValueError("Embeddings(data=) does not fit model %r: %s: %s"
                              % (adapter.name, type(e).__name__, e)) from None
