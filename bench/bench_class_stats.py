@@ -1,4 +1,4 @@
-"""Cost of the class statistics (`InternalsCallback(class_data=...)`) per snapshot.
+"""Cost of the class statistics (`InternalsCallback(parts=[ClassStatistics(...)])`) per snapshot.
 
 On the reference CNN of `bench_callback.py` (28x28x1, conv32-conv64-dense128-
 dense10) with N = 1,000 evaluation samples and the default layers (the four

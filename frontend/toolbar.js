@@ -80,7 +80,7 @@ export class Toolbar {
     this.sidebar = el("aside", { class: "sidebar", "aria-label": "Choose what to show" }, [
       el("div", { class: "brand" }, [
         el("div", { class: "brand-title", text: "Internals" }),
-        el("div", { class: "brand-sub", text: "Activations, weights and attention over training" }),
+        el("div", { class: "brand-sub", text: "Inside the network, over training" }),
       ]),
       this.picker.element,
       this.checklist.element,

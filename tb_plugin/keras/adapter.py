@@ -1,7 +1,7 @@
 """`KerasAdapter`: the logging core's questions (`tb_plugin.core.adapter`) answered for a Keras 3 model.
 
 * layers: `tb_plugin.keras.layers.walk_layers` with stable names
-  (`tb_plugin.keras.capture.stable_names`), the cells of recurrent layers as
+  (`tb_plugin.keras.naming.stable_names`), the cells of recurrent layers as
   hidden layers (recorded only when selected);
 * the probe pass: `tb_plugin.keras.capture.capture`, compiled once per
   adapter into one TensorFlow function where the model allows;

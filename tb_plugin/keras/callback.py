@@ -69,7 +69,7 @@ class InternalsCallback(keras.callbacks.Callback):
     `Attribution`; attribution maps are on by default when `probe_data=(x,
     y)` carries class labels.
 
-    Names are stable (`tb_plugin.keras.capture`): automatic Keras names are
+    Names are stable (`tb_plugin.keras.naming`): automatic Keras names are
     renumbered within the model, so the same architecture gives the same
     tags in any process. A layer called several times gets `[call N]` from
     its second call on; a layer with several outputs gets `:<key>` per

@@ -1,6 +1,6 @@
 """Walking a Keras model: its layers in network order with stable paths, and its trainable variables.
 
-Paths join stable layer names (`tb_plugin.keras.capture.stable_names`) with
+Paths join stable layer names (`tb_plugin.keras.naming.stable_names`) with
 `/` for nested layers and models (`backbone/block1/conv`); input layers are
 left out (no computation, no variables).
 """
@@ -16,7 +16,7 @@ def walk_layers(model, names=None):
     """`(path, depth, parent path, layer)` of every layer below `model`, depth first.
 
     `names`: `{id(layer): name}` to use instead of `layer.name` (stable names,
-    `tb_plugin.keras.capture.stable_names`)."""
+    `tb_plugin.keras.naming.stable_names`)."""
     out = []
     names = names or {}
 

@@ -74,7 +74,7 @@ from tb_plugin.format import encoding as encoding_lib
 KIND = kinds.CLASS_STATS
 
 FORMAT = 1
-# Default number of evaluation samples (the first N of `class_data`).
+# Default number of evaluation samples (the first N of `ClassStatistics(data=)`).
 DEFAULT_SAMPLES = 1000
 
 

@@ -229,7 +229,7 @@ function samples(pair, thumbs, A, B) {
   box.append(
     el("p", {
       class: "cm-note",
-      text: thumbs ? "Inputs scaled to [0, 1] over the evaluation set; #: position in class_data." : "#: position in class_data (no input thumbnails were logged).",
+      text: thumbs ? "Inputs scaled to [0, 1] over the evaluation set; #: position in the evaluation samples." : "#: position in the evaluation samples (no input thumbnails were logged).",
     })
   );
   return box;

@@ -17,7 +17,8 @@ Lifecycle, driven by `tb_plugin.core.logger.Logger` (on the chief only;
 other workers call `begin` to check their arguments alike):
 
 1. `begin(run)` at train begin, after the model is built. `run` offers
-   `adapter`, `probe_x` (the probe inputs), `probe_samples`,
+   `adapter`, `probe_x` (the probe inputs), `probe_y` (the y of
+   `probe_data=(x, y)` for those samples, or None), `probe_samples`,
    `probe_tokens` (token labels of the probe samples or None), `log_dir`
    and `budget` (bytes per snapshot or None). Raise `ValueError` naming
    the argument and the fix on what does not fit the model.
