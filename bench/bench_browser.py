@@ -40,11 +40,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 from tensorboard_process import running_tensorboard, wait_for_steps  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
-from tb_plugin.format import metadata  # noqa: E402
-from tb_plugin.kinds import weights
 from tb_plugin.summary import Writer  # noqa: E402
-from tensorboard.compat.proto import summary_pb2  # noqa: E402
-from tensorboard.util import tensor_util  # noqa: E402
 from test_browser import Browser  # noqa: E402
 
 RUNS = ["run0", "run1", "run2", "run3"]
@@ -68,12 +64,8 @@ MEASURE = """async (index) => {
 
 def write_stats(w, tag, kernel, previous, step):
     """The exact change series of `tag` at `step`, as tb_plugin/core/logger.py writes it."""
-    vector = weights.weight_stats(kernel, previous)
-    layout = {"fields": weights.WEIGHT_STATS_FIELDS, "bins": weights.WEIGHT_STATS_BINS, "units": kernel.shape[-1]}
-    w._write_value(summary_pb2.Summary.Value(
-        tag="weight_stats/" + tag[len("weights/"):],
-        metadata=metadata.create_weight_stats_metadata(layout, tag, layer="dense", layer_class="Dense"),
-        tensor=tensor_util.make_tensor_proto(vector)), step)
+    w.weight_stats("weight_stats/" + tag[len("weights/"):], kernel, step, previous=previous, source_tag=tag,
+                   layer="dense", layer_class="Dense")
 
 
 def write_logs(root, steps):
