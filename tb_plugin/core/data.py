@@ -15,14 +15,17 @@ import numpy as np
 from tb_plugin.core import nest
 
 
-def to_numpy(t):
-    """A tensor or array as a numpy array, without numpy's `__array__` warnings."""
+def to_numpy(t, convert=np.asarray):
+    """A tensor or array as a numpy array, without numpy's `__array__` warnings.
+
+    `convert` turns what has no `.numpy()` into an array (a framework's own
+    converter, e.g. `keras.ops.convert_to_numpy`)."""
     if isinstance(t, np.ndarray):
         return t
     numpy = getattr(t, "numpy", None)
     if callable(numpy):
         return np.asarray(numpy())
-    return np.asarray(t)
+    return np.asarray(convert(t))
 
 
 def _is_scalar(v):

@@ -38,6 +38,7 @@ import keras
 import numpy as np
 
 from tb_plugin.core import adapter as adapter_lib
+from tb_plugin.core import data as data_lib
 from tb_plugin.keras.compiled import call_unfused
 from tb_plugin.keras.naming import stable_names
 
@@ -48,13 +49,8 @@ LayerOutput = adapter_lib.Record
 
 
 def to_numpy(t):
-    """A tensor or variable as a numpy array, without numpy's `__array__` warnings."""
-    if isinstance(t, np.ndarray):
-        return t
-    numpy = getattr(t, "numpy", None)
-    if callable(numpy):
-        return np.asarray(numpy())
-    return np.asarray(keras.ops.convert_to_numpy(t))
+    """A tensor or variable as a numpy array (`tb_plugin.core.data.to_numpy` with Keras's converter)."""
+    return data_lib.to_numpy(t, keras.ops.convert_to_numpy)
 
 
 # ---- recurrent layers ------------------------------------------------------
